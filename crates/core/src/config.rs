@@ -1,0 +1,182 @@
+//! The one configuration file (`discount.toml`) with environment overrides.
+//!
+//! Every key can be overridden by an environment variable named `DISCOUNT_<SECTION>__<KEY>`, e.g.
+//! `DISCOUNT_STORE__URL=postgres://127.0.0.1/test`. Values are read as TOML scalars (numbers,
+//! booleans), falling back to plain strings. Unknown keys are refused so that typos surface.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::CoreError;
+
+pub const ENV_PREFIX: &str = "DISCOUNT_";
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub ingest: IngestConfig,
+    pub privacy: PrivacyConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (the embedded default) or `postgres://...` for several processes.
+    pub url: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://discount.sqlite".into(),
+        }
+    }
+}
+
+/// What to do with an order line, view or review that names an item the store does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownItems {
+    /// Accept the event and register a placeholder item (category `unknown`, list price taken from
+    /// the line); a later item record replaces the placeholder.
+    Register,
+    /// Reject the event; the item must be ingested first.
+    Reject,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Records written per transaction.
+    pub batch_size: usize,
+    pub unknown_items: UnknownItems,
+    /// Lines longer than this are rejected without being held in memory.
+    pub max_line_bytes: usize,
+    /// Where rejected rows are written with their reasons.
+    pub quarantine_dir: String,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 5_000,
+            unknown_items: UnknownItems::Register,
+            max_line_bytes: 1 << 20,
+            quarantine_dir: "quarantine".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// When set (16 bytes or more), customer ids are replaced by a keyed hash at ingestion.
+    pub pseudonymise_key: Option<String>,
+}
+
+impl Config {
+    /// Loads `path` if given (it must exist), else `discount.toml` if present, else defaults;
+    /// then applies `DISCOUNT_*` environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self, CoreError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| CoreError::Io {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => std::fs::read_to_string("discount.toml").unwrap_or_default(),
+        };
+        let source = path.map_or("discount.toml".to_string(), |p| p.display().to_string());
+        Self::from_toml_and_env(&text, &source, std::env::vars())
+    }
+
+    /// Parses TOML text, then applies overrides from `(name, value)` pairs.
+    pub fn from_toml_and_env(
+        text: &str,
+        source: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, CoreError> {
+        let mut table: toml::Table = toml::from_str(text)
+            .map_err(|e| CoreError::Config(format!("{source}: {e}")))?;
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if path == "CONFIG" || !path.contains("__") {
+                continue;
+            }
+            let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+            set_path(&mut table, &keys, scalar(&value))
+                .map_err(|e| CoreError::Config(format!("{name}: {e}")))?;
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e| CoreError::Config(format!("{source} (with DISCOUNT_* overrides): {e}")))
+    }
+}
+
+fn scalar(text: &str) -> toml::Value {
+    if let Ok(i) = text.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = text.parse::<f64>() {
+        return toml::Value::Float(f);
+    }
+    match text {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(text.to_string()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    match keys {
+        [] => Err("empty key".into()),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => set_path(t, rest, value),
+                _ => Err(format!("`{first}` is not a section")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_typos_are_refused() {
+        let text = "[store]\nurl = \"sqlite://a.db\"\n[ingest]\nbatch_size = 10\n";
+        let env = vec![
+            ("DISCOUNT_STORE__URL".to_string(), "postgres://x/y".to_string()),
+            ("DISCOUNT_INGEST__UNKNOWN_ITEMS".to_string(), "reject".to_string()),
+            ("HOME".to_string(), "/root".to_string()),
+        ];
+        let c = Config::from_toml_and_env(text, "t.toml", env).unwrap();
+        assert_eq!(c.store.url, "postgres://x/y");
+        assert_eq!(c.ingest.batch_size, 10);
+        assert_eq!(c.ingest.unknown_items, UnknownItems::Reject);
+
+        let e = Config::from_toml_and_env("[store]\nurll = 1\n", "t.toml", vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.toml") && e.contains("urll"), "{e}");
+        let e = Config::from_toml_and_env(
+            "",
+            "t.toml",
+            vec![("DISCOUNT_INGEST__BATCH_SIZE".into(), "many".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("batch_size"), "{e}");
+    }
+}

@@ -1,0 +1,26 @@
+//! Domain types shared by every stage of the discount engine.
+//!
+//! - [`ids`]: typed identifiers and keyed pseudonymisation of customer ids.
+//! - [`money`]: integer minor units with an ISO currency.
+//! - [`time`]: UTC timestamps parsed from the formats real feeds use.
+//! - [`event`]: users, items and the behaviour events (views, orders, coupons, ...).
+//! - [`offer`]: the treatments the engine can give.
+//! - [`config`]: the one TOML configuration file, with environment overrides.
+//!
+//! Everything here is plain data with validation; no I/O except reading the config file.
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod money;
+pub mod offer;
+pub mod time;
+
+pub use config::Config;
+pub use error::CoreError;
+pub use event::{DiscountSource, Event, EventKind, Item, OrderLine, Record, User};
+pub use ids::Pseudonymiser;
+pub use money::{Currency, Money};
+pub use offer::Offer;
+pub use time::Timestamp;
