@@ -1,1 +1,79 @@
-//! placeholder
+//! Where the engine keeps its facts: users, items, events and order lines.
+//!
+//! One [`Store`] trait, two backends with the same schema and migrations:
+//! [`sqlite::SqliteStore`] (the embedded default, one file in WAL mode) and
+//! [`postgres::PostgresStore`] (several processes, large data). Open either from a URL:
+//!
+//! ```no_run
+//! let mut store = discount_store::open("sqlite://discount.sqlite")?;
+//! let stats = store.stats()?;
+//! # Ok::<(), discount_store::StoreError>(())
+//! ```
+//!
+//! Writes are idempotent by record id: writing the same user, item or event twice stores it once
+//! and reports the second as a duplicate. A batch is one transaction: all of it or nothing.
+
+mod batch;
+pub mod postgres;
+mod schema;
+pub mod sqlite;
+mod stats;
+
+use discount_core::config::UnknownItems;
+use discount_core::Record;
+use thiserror::Error;
+
+pub use stats::{CurrencyTotals, Stats};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("store URL `{0}`: expected sqlite://PATH or postgres://USER@HOST:PORT/DB")]
+    BadUrl(String),
+    #[error("the store's schema is version {found}, newer than this program knows ({known}); upgrade the program")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("encoding a record: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// What happened to one record of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Stored,
+    /// A record with the same id was already stored (or came earlier in the batch).
+    Duplicate,
+    /// Refused by a store-level rule (an unknown item under `unknown_items = "reject"`).
+    Rejected { field: String, reason: String },
+}
+
+/// The engine's persistence. Implementations are used from one thread at a time.
+pub trait Store: Send {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Writes a batch in one transaction and says what happened to each record, in order.
+    fn write_batch(
+        &mut self,
+        records: &[Record],
+        unknown_items: UnknownItems,
+    ) -> Result<Vec<Outcome>, StoreError>;
+
+    /// What the store holds.
+    fn stats(&mut self) -> Result<Stats, StoreError>;
+}
+
+/// Opens a store from its URL: `sqlite://PATH` (or a bare path ending in .sqlite/.db), or
+/// `postgres://...` / `postgresql://...`. Runs pending migrations.
+pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(postgres::PostgresStore::connect(url)?));
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if path.is_empty() || path.contains("://") {
+        return Err(StoreError::BadUrl(url.to_string()));
+    }
+    Ok(Box::new(sqlite::SqliteStore::open(path)?))
+}

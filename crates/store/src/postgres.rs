@@ -1,0 +1,362 @@
+//! The PostgreSQL store, for several processes and large data. Each batch is one transaction of
+//! a few set-based statements (`INSERT ... SELECT FROM UNNEST(arrays)`), so a batch of thousands
+//! of records costs a handful of round trips.
+
+use std::collections::HashSet;
+
+use discount_core::config::UnknownItems;
+use discount_core::{EventKind, Record};
+use postgres::{Client, NoTls, Transaction};
+
+use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
+use crate::schema::{CREATE_MIGRATIONS_TABLE, LATEST, MIGRATIONS};
+use crate::stats::queries;
+use crate::{Outcome, Stats, Store, StoreError};
+
+/// Serialises concurrent migrations from several processes.
+const MIGRATION_LOCK: i64 = 0x6469_7363_6f75;
+
+pub struct PostgresStore {
+    client: Client,
+}
+
+impl PostgresStore {
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = Client::connect(url, NoTls)?;
+        let mut store = Self { client };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute(CREATE_MIGRATIONS_TABLE)?;
+        let current: i64 = tx
+            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations", &[])?
+            .get(0);
+        if current > LATEST {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known: LATEST,
+            });
+        }
+        for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            for sql in *statements {
+                tx.batch_execute(sql)?;
+            }
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)",
+                &[version],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn returned_ids(rows: Vec<postgres::Row>) -> HashSet<String> {
+    rows.iter().map(|r| r.get::<_, String>(0)).collect()
+}
+
+fn existing_items(tx: &mut Transaction, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows = tx.query("SELECT id FROM items WHERE id = ANY($1)", &[&ids])?;
+    Ok(returned_ids(rows))
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn write_batch(
+        &mut self,
+        records: &[Record],
+        unknown_items: UnknownItems,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut outcomes = repeats_within(records);
+        let mut tx = self.client.transaction()?;
+
+        // Items referred to by events: known ones pass, unknown ones are registered or refused,
+        // in record order so that an item record earlier in the batch counts as known.
+        let mut referenced: Vec<&str> = Vec::new();
+        for (r, o) in records.iter().zip(&outcomes) {
+            if let (Record::Event(e), None) = (r, o) {
+                referenced.extend(referenced_items(e).iter().map(|i| i.id));
+            }
+        }
+        let mut known = match unknown_items {
+            UnknownItems::Reject => existing_items(&mut tx, &referenced)?,
+            UnknownItems::Register => HashSet::new(),
+        };
+        let (mut ph_id, mut ph_price, mut ph_currency) = (Vec::new(), Vec::new(), Vec::new());
+        for (r, o) in records.iter().zip(outcomes.iter_mut()) {
+            match (r, &o) {
+                (Record::Item(i), None) => {
+                    known.insert(i.id.clone());
+                }
+                (Record::Event(e), None) => {
+                    for item in referenced_items(e) {
+                        if known.contains(item.id) {
+                            continue;
+                        }
+                        if unknown_items == UnknownItems::Reject {
+                            *o = Some(unknown_item(item.id));
+                            break;
+                        }
+                        known.insert(item.id.to_string());
+                        ph_id.push(item.id);
+                        ph_price.push(item.list_price);
+                        ph_currency.push(item.currency.as_str().to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !ph_id.is_empty() {
+            tx.execute(
+                "INSERT INTO items (id, category, list_price, unit_cost, currency, stock, auto_registered)
+                 SELECT id, 'unknown', price, NULL, cur, NULL, 1
+                 FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[]) AS t(id, price, cur)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&ph_id, &ph_price, &ph_currency],
+            )?;
+        }
+
+        let pending = |o: &Option<Outcome>| o.is_none();
+        let users: Vec<_> = records
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(r, o)| match r {
+                Record::User(u) if pending(o) => Some(u),
+                _ => None,
+            })
+            .collect();
+        let mut stored_users = HashSet::new();
+        if !users.is_empty() {
+            let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+            let signup: Vec<Option<i64>> = users.iter().map(|u| u.signup.map(|t| t.0)).collect();
+            let attrs = users
+                .iter()
+                .map(|u| serde_json::to_string(&u.attributes))
+                .collect::<Result<Vec<_>, _>>()?;
+            stored_users = returned_ids(tx.query(
+                "INSERT INTO users (id, signup_at, attributes)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[])
+                 ON CONFLICT (id) DO NOTHING RETURNING id",
+                &[&ids, &signup, &attrs],
+            )?);
+        }
+
+        let items: Vec<_> = records
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(r, o)| match r {
+                Record::Item(i) if pending(o) => Some(i),
+                _ => None,
+            })
+            .collect();
+        let mut stored_items = HashSet::new();
+        if !items.is_empty() {
+            let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+            let category: Vec<&str> = items.iter().map(|i| i.category.as_str()).collect();
+            let price: Vec<i64> = items.iter().map(|i| i.list_price).collect();
+            let cost: Vec<Option<i64>> = items.iter().map(|i| i.unit_cost).collect();
+            let currency: Vec<&str> = items.iter().map(|i| i.currency.as_str()).collect();
+            let stock: Vec<Option<i64>> = items.iter().map(|i| i.stock).collect();
+            stored_items = returned_ids(tx.query(
+                "INSERT INTO items (id, category, list_price, unit_cost, currency, stock, auto_registered)
+                 SELECT id, cat, price, cost, cur, stock, 0
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[], $6::BIGINT[])
+                   AS t(id, cat, price, cost, cur, stock)
+                 ON CONFLICT (id) DO UPDATE SET category = excluded.category,
+                   list_price = excluded.list_price, unit_cost = excluded.unit_cost,
+                   currency = excluded.currency, stock = excluded.stock, auto_registered = 0
+                 WHERE items.auto_registered = 1
+                 RETURNING id",
+                &[&ids, &category, &price, &cost, &currency, &stock],
+            )?);
+        }
+
+        let events: Vec<_> = records
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(r, o)| match r {
+                Record::Event(e) if pending(o) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let mut stored_events = HashSet::new();
+        if !events.is_empty() {
+            let cols = events
+                .iter()
+                .map(|e| EventColumns::of(e))
+                .collect::<Result<Vec<_>, _>>()?;
+            macro_rules! column {
+                ($f:ident) => {
+                    cols.iter().map(|c| c.$f.clone()).collect::<Vec<_>>()
+                };
+            }
+            let (id, kind, user, at) = (column!(id), column!(kind), column!(user_id), column!(at));
+            let (item, order, coupon, decision) = (
+                column!(item_id),
+                column!(order_id),
+                column!(coupon_id),
+                column!(decision_id),
+            );
+            let (amount, currency, offer, payload) =
+                (column!(amount), column!(currency), column!(offer), column!(payload));
+            stored_events = returned_ids(tx.query(
+                "INSERT INTO events (id, kind, user_id, at, item_id, order_id, coupon_id, decision_id,
+                   amount, currency, offer, payload)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
+                   $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
+                 ON CONFLICT (id) DO NOTHING RETURNING id",
+                &[
+                    &id, &kind, &user, &at, &item, &order, &coupon, &decision, &amount, &currency,
+                    &offer, &payload,
+                ],
+            )?);
+
+            let mut l_event = Vec::new();
+            let mut l_no = Vec::new();
+            let mut l_order = Vec::new();
+            let mut l_item = Vec::new();
+            let mut l_qty = Vec::new();
+            let mut l_list = Vec::new();
+            let mut l_paid = Vec::new();
+            let mut l_retail = Vec::new();
+            let mut l_coupon = Vec::new();
+            let mut l_currency = Vec::new();
+            for e in events.iter().filter(|e| stored_events.contains(&e.id)) {
+                if let EventKind::Order {
+                    order_id,
+                    currency,
+                    lines,
+                } = &e.kind
+                {
+                    for (n, l) in lines.iter().enumerate() {
+                        l_event.push(e.id.as_str());
+                        l_no.push(n as i32);
+                        l_order.push(order_id.as_str());
+                        l_item.push(l.item_id.as_str());
+                        l_qty.push(i64::from(l.quantity));
+                        l_list.push(l.list_price);
+                        l_paid.push(l.paid);
+                        l_retail.push(l.retail_discount);
+                        l_coupon.push(l.coupon_discount);
+                        l_currency.push(currency.as_str());
+                    }
+                }
+            }
+            if !l_event.is_empty() {
+                tx.execute(
+                    "INSERT INTO order_lines (event_id, line_no, order_id, item_id, quantity, list_price,
+                       paid, retail_discount, coupon_discount, currency)
+                     SELECT * FROM UNNEST($1::TEXT[], $2::INT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
+                       $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::TEXT[])",
+                    &[
+                        &l_event, &l_no, &l_order, &l_item, &l_qty, &l_list, &l_paid, &l_retail,
+                        &l_coupon, &l_currency,
+                    ],
+                )?;
+            }
+        }
+        tx.commit()?;
+
+        Ok(records
+            .iter()
+            .zip(outcomes)
+            .map(|(r, o)| {
+                o.unwrap_or_else(|| {
+                    let stored = match r {
+                        Record::User(u) => stored_users.contains(&u.id),
+                        Record::Item(i) => stored_items.contains(&i.id),
+                        Record::Event(e) => stored_events.contains(&e.id),
+                    };
+                    if stored {
+                        Outcome::Stored
+                    } else {
+                        Outcome::Duplicate
+                    }
+                })
+            })
+            .collect())
+    }
+
+    fn stats(&mut self) -> Result<Stats, StoreError> {
+        let c = &mut self.client;
+        let mut one = |sql: &str| -> Result<i64, StoreError> {
+            Ok(c.query_one(&format!("SELECT ({sql})::BIGINT"), &[])?.get(0))
+        };
+        let users = one(queries::USERS)?;
+        let active = one(queries::ACTIVE_USERS)?;
+        let issued_redeemed = one(queries::ISSUED_REDEEMED)?;
+        let c = &mut self.client;
+        let pairs = |c: &mut Client, sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
+            Ok(c.query(&format!("SELECT k, n::BIGINT FROM ({sql}) AS t(k, n)"), &[])?
+                .iter()
+                .map(|r| (r.get::<_, Option<String>>(0).unwrap_or_default(), r.get(1)))
+                .collect())
+        };
+        let row = c.query_one(
+            &format!("SELECT a::BIGINT, b::BIGINT FROM ({}) AS t(a, b)", queries::ITEMS),
+            &[],
+        )?;
+        let items = (row.get(0), row.get(1));
+        let row = c.query_one(queries::SPAN, &[])?;
+        let span = (row.get(0), row.get(1));
+        let lines = c
+            .query(
+                &format!(
+                    "SELECT cur, n::BIGINT, a::BIGINT, b::BIGINT, d::BIGINT FROM ({}) AS t(cur, n, a, b, d)",
+                    queries::LINES_BY_CURRENCY
+                ),
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect();
+        let by_type = pairs(c, queries::EVENTS_BY_TYPE)?;
+        let refunds = pairs(c, queries::REFUNDS_BY_CURRENCY)?;
+        let offers = pairs(c, queries::OFFERS_SHOWN)?;
+        Ok(Stats::assemble(
+            "postgres", users, active, items, by_type, span, lines, refunds, issued_redeemed, offers,
+        ))
+    }
+}
+
+/// The PostgreSQL server tests use: `DISCOUNT_TEST_POSTGRES_URL`, by default the local server.
+pub fn test_server_url() -> String {
+    std::env::var("DISCOUNT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Creates a new, empty schema on the test server and returns a URL whose connections use it,
+/// so that tests running in parallel never see each other's tables. `Ok(None)` when the server
+/// cannot be reached outside CI (the caller skips with a printed reason); under `CI=true` an
+/// unreachable server is an error.
+pub fn scratch_schema_url(label: &str) -> Result<Option<String>, StoreError> {
+    let base = test_server_url();
+    let mut admin = match Client::connect(&base, NoTls) {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipping PostgreSQL test: cannot connect to {base}: {e}");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let schema: String = format!("t_{label}_{}_{nanos}", std::process::id())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    admin.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(Some(format!("{base}{sep}options=-csearch_path%3D{schema}")))
+}

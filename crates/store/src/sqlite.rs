@@ -1,0 +1,236 @@
+//! The embedded store: one SQLite file in WAL mode, no server needed.
+
+use std::collections::HashSet;
+
+use discount_core::config::UnknownItems;
+use discount_core::{Event, Item, Record, User};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
+use crate::schema::{CREATE_MIGRATIONS_TABLE, LATEST, MIGRATIONS};
+use crate::stats::queries;
+use crate::{Outcome, Stats, Store, StoreError};
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub fn open(path: &str) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        // WAL lets readers work while a writer ingests; NORMAL sync is durable across process
+        // crashes (an OS crash may lose the last transactions, never corrupt the file).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        let mut store = Self { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(CREATE_MIGRATIONS_TABLE, [])?;
+        let current: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        if current > LATEST {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known: LATEST,
+            });
+        }
+        for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            for sql in *statements {
+                tx.execute(sql, [])?;
+            }
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
+                [version],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn insert_user(tx: &Transaction, u: &User) -> Result<Outcome, StoreError> {
+    let attributes = serde_json::to_string(&u.attributes)?;
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO users (id, signup_at, attributes) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![u.id, u.signup.map(|t| t.0), attributes])?;
+    Ok(if n == 1 { Outcome::Stored } else { Outcome::Duplicate })
+}
+
+fn insert_item(tx: &Transaction, i: &Item) -> Result<Outcome, StoreError> {
+    // A real item record replaces a placeholder that an earlier event registered.
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO items (id, category, list_price, unit_cost, currency, stock, auto_registered)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+             ON CONFLICT (id) DO UPDATE SET category = excluded.category,
+               list_price = excluded.list_price, unit_cost = excluded.unit_cost,
+               currency = excluded.currency, stock = excluded.stock, auto_registered = 0
+             WHERE items.auto_registered = 1",
+        )?
+        .execute(params![
+            i.id,
+            i.category,
+            i.list_price,
+            i.unit_cost,
+            i.currency.as_str(),
+            i.stock
+        ])?;
+    Ok(if n == 1 { Outcome::Stored } else { Outcome::Duplicate })
+}
+
+fn item_exists(tx: &Transaction, id: &str) -> Result<bool, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM items WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn insert_event(
+    tx: &Transaction,
+    e: &Event,
+    unknown_items: UnknownItems,
+    known_items: &mut HashSet<String>,
+) -> Result<Outcome, StoreError> {
+    let refs = referenced_items(e);
+    for r in &refs {
+        if known_items.contains(r.id) {
+            continue;
+        }
+        match unknown_items {
+            UnknownItems::Reject if !item_exists(tx, r.id)? => return Ok(unknown_item(r.id)),
+            UnknownItems::Reject => {}
+            UnknownItems::Register => {
+                tx.prepare_cached(
+                    "INSERT INTO items (id, category, list_price, unit_cost, currency, stock, auto_registered)
+                     VALUES (?1, 'unknown', ?2, NULL, ?3, NULL, 1) ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![r.id, r.list_price, r.currency.as_str()])?;
+            }
+        }
+        known_items.insert(r.id.to_string());
+    }
+    let c = EventColumns::of(e)?;
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO events (id, kind, user_id, at, item_id, order_id, coupon_id, decision_id,
+               amount, currency, offer, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            c.id,
+            c.kind,
+            c.user_id,
+            c.at,
+            c.item_id,
+            c.order_id,
+            c.coupon_id,
+            c.decision_id,
+            c.amount,
+            c.currency,
+            c.offer,
+            c.payload
+        ])?;
+    if n == 0 {
+        return Ok(Outcome::Duplicate);
+    }
+    if let discount_core::EventKind::Order {
+        order_id,
+        currency,
+        lines,
+    } = &e.kind
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO order_lines (event_id, line_no, order_id, item_id, quantity, list_price,
+               paid, retail_discount, coupon_discount, currency)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for (line_no, l) in lines.iter().enumerate() {
+            stmt.execute(params![
+                e.id,
+                line_no as i64,
+                order_id,
+                l.item_id,
+                l.quantity,
+                l.list_price,
+                l.paid,
+                l.retail_discount,
+                l.coupon_discount,
+                currency.as_str()
+            ])?;
+        }
+    }
+    Ok(Outcome::Stored)
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn write_batch(
+        &mut self,
+        records: &[Record],
+        unknown_items: UnknownItems,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let repeats = repeats_within(records);
+        let tx = self.conn.transaction()?;
+        let mut known_items = HashSet::new();
+        let mut outcomes = Vec::with_capacity(records.len());
+        for (record, repeat) in records.iter().zip(repeats) {
+            let outcome = match (repeat, record) {
+                (Some(o), _) => o,
+                (None, Record::User(u)) => insert_user(&tx, u)?,
+                (None, Record::Item(i)) => {
+                    let o = insert_item(&tx, i)?;
+                    known_items.insert(i.id.clone());
+                    o
+                }
+                (None, Record::Event(e)) => insert_event(&tx, e, unknown_items, &mut known_items)?,
+            };
+            outcomes.push(outcome);
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn stats(&mut self) -> Result<Stats, StoreError> {
+        let c = &self.conn;
+        let one = |sql: &str| -> Result<i64, StoreError> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
+        let pairs = |sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let items = c.query_row(queries::ITEMS, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let span = c.query_row(queries::SPAN, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut stmt = c.prepare(queries::LINES_BY_CURRENCY)?;
+        let lines = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Stats::assemble(
+            "sqlite",
+            one(queries::USERS)?,
+            one(queries::ACTIVE_USERS)?,
+            items,
+            pairs(queries::EVENTS_BY_TYPE)?,
+            span,
+            lines,
+            pairs(queries::REFUNDS_BY_CURRENCY)?,
+            one(queries::ISSUED_REDEEMED)?,
+            pairs(queries::OFFERS_SHOWN)?,
+        ))
+    }
+}
