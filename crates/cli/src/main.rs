@@ -1,1 +1,80 @@
-fn main() {}
+//! `discount`: decide which customer gets which discount, and prove it was worth it.
+
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use discount_core::Config;
+
+/// Decide which customer gets which discount, and prove that it was worth it.
+///
+/// Start with real data:
+///   discount datasets import hillstrom --from ../shared/data/hillstrom-minethatdata
+///   discount stats
+///
+/// Or pour in your own event logs (JSON Lines or CSV, see docs/ingest.md):
+///   discount ingest events.jsonl orders.csv
+///
+/// Settings come from discount.toml (or --config FILE); every key can be overridden by an
+/// environment variable DISCOUNT_<SECTION>__<KEY>, e.g. DISCOUNT_STORE__URL.
+#[derive(Parser, Debug)]
+#[command(name = "discount", version, verbatim_doc_comment)]
+struct Cli {
+    /// Configuration file (TOML). Default: ./discount.toml if present.
+    #[arg(long, global = true, env = "DISCOUNT_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Store URL: sqlite://PATH (embedded, the default) or postgres://USER@HOST:PORT/DB.
+    /// Overrides store.url of the configuration.
+    #[arg(long, global = true)]
+    store: Option<String>,
+
+    /// Print results as JSON (for scripts) instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    Ingest(commands::ingest::IngestArgs),
+    #[command(subcommand)]
+    Datasets(commands::datasets::DatasetsCommand),
+    Stats(commands::stats::StatsArgs),
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        match e.downcast_ref::<commands::ExitCode>() {
+            Some(code) => {
+                eprintln!("error: {e}");
+                std::process::exit(code.0);
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref()).context("loading the configuration")?;
+    if let Some(url) = cli.store {
+        config.store.url = url;
+    }
+    match cli.command {
+        Command::Ingest(args) => commands::ingest::run(&config, &args, cli.json),
+        Command::Datasets(cmd) => commands::datasets::run(&config, &cmd, cli.json),
+        Command::Stats(args) => commands::stats::run(&config, &args, cli.json),
+        Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
+    }
+}

@@ -360,3 +360,16 @@ pub fn scratch_schema_url(label: &str) -> Result<Option<String>, StoreError> {
     let sep = if base.contains('?') { '&' } else { '?' };
     Ok(Some(format!("{base}{sep}options=-csearch_path%3D{schema}")))
 }
+
+/// A plain connection for administration (creating schemas for tests and benchmarks).
+pub struct AdminClient(Client);
+
+impl AdminClient {
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Ok(Self(Client::connect(url, NoTls)?))
+    }
+
+    pub fn batch_execute(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.0.batch_execute(sql)?)
+    }
+}

@@ -1,0 +1,209 @@
+//! `discount bench`: speed and memory figures, measured on this machine.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use discount_core::Config;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::output::{count, print_json, Table};
+
+/// Measure throughput and peak memory. Each measurement runs `discount` in a child
+/// process, so the peak resident memory is that of the measured work alone.
+///
+/// Examples:
+///   discount bench ingest --events 1000000
+///   discount bench ingest --events 250000 --backend sqlite
+#[derive(clap::Subcommand, Debug)]
+#[command(verbatim_doc_comment)]
+pub enum BenchCommand {
+    /// Ingest synthetic JSONL and CSV event files into SQLite and PostgreSQL.
+    Ingest {
+        /// Events per file.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Which stores to measure.
+        #[arg(long, value_enum, default_value = "both")]
+        backend: BackendArg,
+        /// PostgreSQL server for the postgres measurement (a fresh schema is created on it).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        postgres: String,
+        /// Seed of the synthetic data.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Working folder for the generated files and the SQLite database (default: a temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum BackendArg {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Serialize)]
+struct Measurement {
+    format: String,
+    backend: String,
+    events: usize,
+    seconds: f64,
+    events_per_second: f64,
+    peak_rss_mib: f64,
+}
+
+pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Ingest { events, backend, postgres, seed, dir } => {
+            let tmp;
+            let dir = match dir {
+                Some(d) => {
+                    std::fs::create_dir_all(d)?;
+                    d.clone()
+                }
+                None => {
+                    tmp = std::env::temp_dir().join(format!("discount-bench-{}", std::process::id()));
+                    std::fs::create_dir_all(&tmp)?;
+                    tmp
+                }
+            };
+            let jsonl = dir.join("events.jsonl");
+            let csv = dir.join("events.csv");
+            eprintln!("generating {} events as JSONL and CSV in {} ...", count(*events as i64), dir.display());
+            write_synthetic(&jsonl, &csv, *events, *seed)?;
+            let mut results = Vec::new();
+            for (format, file) in [("jsonl", &jsonl), ("csv", &csv)] {
+                if *backend != BackendArg::Postgres {
+                    let db = dir.join(format!("bench-{format}.sqlite"));
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                    }
+                    let url = format!("sqlite://{}", db.display());
+                    results.push(measure(format, "sqlite", &url, file, *events)?);
+                }
+                if *backend != BackendArg::Sqlite {
+                    let url = fresh_schema(postgres, format)?;
+                    results.push(measure(format, "postgres", &url, file, *events)?);
+                }
+            }
+            if json {
+                return print_json(&results);
+            }
+            let mut t = Table::new(&["format", "store", "events", "seconds", "events/s", "peak RSS MiB"]);
+            for m in &results {
+                t.row(vec![
+                    m.format.clone(),
+                    m.backend.clone(),
+                    count(m.events as i64),
+                    format!("{:.2}", m.seconds),
+                    count(m.events_per_second as i64),
+                    format!("{:.1}", m.peak_rss_mib),
+                ]);
+            }
+            print!("{}", t.render());
+            Ok(())
+        }
+    }
+}
+
+fn fresh_schema(base: &str, label: &str) -> anyhow::Result<String> {
+    let mut client = postgres_client(base)?;
+    let schema = format!("bench_{label}_{}", std::process::id());
+    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(format!("{base}{sep}options=-csearch_path%3D{schema}"))
+}
+
+fn postgres_client(url: &str) -> anyhow::Result<discount_store::postgres::AdminClient> {
+    discount_store::postgres::AdminClient::connect(url).with_context(|| format!("connecting to {url}"))
+}
+
+/// Runs `discount ingest` on `file` in a child process; returns its wall time and peak RSS.
+fn measure(format: &str, backend: &str, url: &str, file: &Path, events: usize) -> anyhow::Result<Measurement> {
+    let exe = std::env::current_exe()?;
+    eprintln!("ingesting {format} into {backend} ...");
+    let started = Instant::now();
+    let status = Command::new(exe)
+        .args(["--store", url, "--json", "ingest", "--batch-size", "10000"])
+        .arg(file)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!("the measured ingest failed ({status})");
+    }
+    Ok(Measurement {
+        format: format.into(),
+        backend: backend.into(),
+        events,
+        seconds,
+        events_per_second: events as f64 / seconds,
+        peak_rss_mib: children_peak_rss_kib() as f64 / 1024.0,
+    })
+}
+
+/// Largest peak resident set of the children waited for so far, in KiB (Linux `ru_maxrss`).
+fn children_peak_rss_kib() -> i64 {
+    // SAFETY: getrusage only writes into the struct we pass.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) == 0 {
+            usage.ru_maxrss
+        } else {
+            0
+        }
+    }
+}
+
+/// Writes the same synthetic events as JSONL and CSV: views, carts, single-line orders,
+/// reviews and coupons over 100,000 users and 5,000 items.
+fn write_synthetic(jsonl: &Path, csv: &Path, events: usize, seed: u64) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut j = BufWriter::new(std::fs::File::create(jsonl)?);
+    let mut c = BufWriter::new(std::fs::File::create(csv)?);
+    writeln!(c, "type,id,user_id,time,item_id,order_id,coupon_id,quantity,list_price,paid,retail_discount,coupon_discount,rating,offer_spec")?;
+    let start = 1_700_000_000i64;
+    for n in 0..events {
+        let user = rng.gen_range(0..100_000);
+        let item = rng.gen_range(0..5_000);
+        let time = start + (n as i64) * 3;
+        let roll: f64 = rng.gen();
+        let price = 500 + (item % 50) * 100;
+        let (kind, extra_json, extra_csv) = if roll < 0.6 {
+            ("view", format!(r#","item_id":"i{item}""#), format!("i{item},,,,,,,,,"))
+        } else if roll < 0.75 {
+            ("add_to_cart", format!(r#","item_id":"i{item}","quantity":1"#), format!("i{item},,,1,,,,,,"))
+        } else if roll < 0.9 {
+            let disc = if rng.gen_bool(0.3) { price / 10 } else { 0 };
+            (
+                "order",
+                format!(
+                    r#","order_id":"o{n}","lines":[{{"item_id":"i{item}","quantity":1,"list_price":{price},"paid":{},"coupon_discount":{disc}}}]"#,
+                    price - disc
+                ),
+                format!("i{item},o{n},,1,{price},{},0,{disc},,", price - disc),
+            )
+        } else if roll < 0.95 {
+            let rating = rng.gen_range(1..=5);
+            ("review", format!(r#","item_id":"i{item}","rating":{rating}"#), format!("i{item},,,,,,,,{rating},"))
+        } else {
+            (
+                "coupon_issued",
+                format!(r#","coupon_id":"c{n}","offer":{{"kind":"percent_off","percent":10}}"#),
+                format!(",,c{n},,,,,,,percent_off:10"),
+            )
+        };
+        writeln!(j, r#"{{"type":"{kind}","id":"e{n}","user_id":"u{user}","time":{time}{extra_json}}}"#)?;
+        writeln!(c, "{kind},e{n},u{user},{time},{extra_csv}")?;
+    }
+    j.flush()?;
+    c.flush()?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! `discount datasets`: the public data sets the engine is tested on, imported in one command.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use discount_core::Config;
+use discount_ingest::datasets::{self, Dataset};
+
+use super::ingest::{exit_status, ingest_sources, options, redact, UnknownItemsArg};
+use crate::output::{print_json, Table};
+
+/// Import the public data sets (Hillstrom, Complete Journey, CDNOW, Open Bandit,
+/// MovieLens 100K, UCI online shoppers) into the store, mapped onto the event model
+/// as docs/datasets.md describes.
+///
+/// Examples:
+///   discount datasets list
+///   discount datasets import hillstrom
+///   discount datasets import complete-journey --from /data/dunnhumby-completejourney
+#[derive(clap::Subcommand, Debug)]
+#[command(verbatim_doc_comment)]
+pub enum DatasetsCommand {
+    /// List the data sets this program can import.
+    List,
+    /// Import one data set into the store (idempotent: importing twice stores nothing new).
+    Import {
+        /// complete-journey, cdnow, hillstrom, open-bandit, movielens-100k or online-shoppers.
+        name: String,
+        /// The data set's folder. Default: $DISCOUNT_DATA_DIR/<folder>, else ../shared/data/<folder>.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Records per transaction (default: ingest.batch_size).
+        #[arg(long)]
+        batch_size: Option<usize>,
+    },
+}
+
+/// The folder holding all data sets: `DISCOUNT_DATA_DIR`, else `../shared/data`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("DISCOUNT_DATA_DIR").map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from)
+}
+
+pub fn run(config: &Config, cmd: &DatasetsCommand, json: bool) -> anyhow::Result<()> {
+    match cmd {
+        DatasetsCommand::List => {
+            if json {
+                let list: Vec<_> = Dataset::all()
+                    .iter()
+                    .map(|d| serde_json::json!({"name": d.name(), "folder": d.folder(), "description": d.describe()}))
+                    .collect();
+                return print_json(&list);
+            }
+            let mut t = Table::new(&["name", "folder", "what it is"]);
+            for d in Dataset::all() {
+                t.row(vec![d.name().into(), d.folder().into(), d.describe().into()]);
+            }
+            print!("{}", t.render());
+            Ok(())
+        }
+        DatasetsCommand::Import { name, from, batch_size } => {
+            let dataset: Dataset = name.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let dir = from.clone().unwrap_or_else(|| data_dir().join(dataset.folder()));
+            let source = datasets::open(dataset, &dir).with_context(|| format!("opening {} at {}", dataset.name(), dir.display()))?;
+            let opts = options(config, *batch_size, Some(UnknownItemsArg::Register), false)?;
+            let mut store = discount_store::open(&config.store.url)
+                .with_context(|| format!("opening the store {}", redact(&config.store.url)))?;
+            let report = ingest_sources(
+                store.as_mut(),
+                &config.store.url,
+                vec![(dataset.name().to_string(), source)],
+                &opts,
+                config.ingest.quarantine_dir.as_ref(),
+                json,
+            )?;
+            exit_status(&report)
+        }
+    }
+}
