@@ -10,7 +10,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(header: &[&str]) -> Self {
-        Self { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+        Self {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -25,19 +28,35 @@ impl Table {
                 width[i] = width[i].max(cell.chars().count());
             }
         }
-        let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || ",.-%+ ".contains(c));
+        let numeric = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_digit() || ",.-%+ ".contains(c))
+        };
         let mut out = String::new();
         let line = |row: &Vec<String>, out: &mut String| {
             let cells: Vec<String> = row
                 .iter()
                 .enumerate()
-                .map(|(i, c)| if numeric(c) { format!("{c:>w$}", w = width[i]) } else { format!("{c:<w$}", w = width[i]) })
+                .map(|(i, c)| {
+                    if numeric(c) {
+                        format!("{c:>w$}", w = width[i])
+                    } else {
+                        format!("{c:<w$}", w = width[i])
+                    }
+                })
                 .collect();
             out.push_str(cells.join("  ").trim_end());
             out.push('\n');
         };
         line(&self.header, &mut out);
-        out.push_str(&width.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+        out.push_str(
+            &width
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
         out.push('\n');
         for row in &self.rows {
             line(row, &mut out);

@@ -4,7 +4,9 @@ use std::process::Command;
 
 fn discount(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_discount"));
-    c.current_dir(dir).env_remove("DISCOUNT_STORE__URL").env_remove("DISCOUNT_CONFIG");
+    c.current_dir(dir)
+        .env_remove("DISCOUNT_STORE__URL")
+        .env_remove("DISCOUNT_CONFIG");
     c
 }
 
@@ -16,21 +18,42 @@ fn ingest_reports_balanced_json_and_exits_2_on_rejections() {
         "{\"type\":\"view\",\"id\":\"a\",\"user_id\":\"u\",\"time\":1700000000}\n{\"type\":\"view\"}\n",
     )
     .unwrap();
-    let out = discount(dir.path()).args(["--json", "ingest", "e.jsonl"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = discount(dir.path())
+        .args(["--json", "ingest", "e.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let total = &report["total"];
-    assert_eq!((total["read"].as_u64(), total["stored"].as_u64(), total["rejected"].as_u64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(
+        (
+            total["read"].as_u64(),
+            total["stored"].as_u64(),
+            total["rejected"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 row(s) rejected"));
     let quarantine = report["inputs"][0]["quarantine"].as_str().unwrap();
     assert!(dir.path().join(quarantine).exists());
 
     // The same file again: all duplicates or rejected, nothing new.
-    let out = discount(dir.path()).args(["--json", "ingest", "e.jsonl"]).output().unwrap();
+    let out = discount(dir.path())
+        .args(["--json", "ingest", "e.jsonl"])
+        .output()
+        .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["total"]["duplicates"].as_u64(), Some(1));
 
-    let out = discount(dir.path()).args(["--json", "stats"]).output().unwrap();
+    let out = discount(dir.path())
+        .args(["--json", "stats"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(stats["events"].as_i64(), Some(1));
@@ -39,9 +62,21 @@ fn ingest_reports_balanced_json_and_exits_2_on_rejections() {
 #[test]
 fn the_store_follows_config_file_and_environment() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("discount.toml"), "[store]\nurl = \"sqlite://from-file.sqlite\"\n").unwrap();
-    std::fs::write(dir.path().join("e.jsonl"), "{\"type\":\"view\",\"id\":\"a\",\"user_id\":\"u\",\"time\":1}\n").unwrap();
-    assert!(discount(dir.path()).args(["ingest", "e.jsonl"]).status().unwrap().success());
+    std::fs::write(
+        dir.path().join("discount.toml"),
+        "[store]\nurl = \"sqlite://from-file.sqlite\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("e.jsonl"),
+        "{\"type\":\"view\",\"id\":\"a\",\"user_id\":\"u\",\"time\":1}\n",
+    )
+    .unwrap();
+    assert!(discount(dir.path())
+        .args(["ingest", "e.jsonl"])
+        .status()
+        .unwrap()
+        .success());
     assert!(dir.path().join("from-file.sqlite").exists());
     let status = discount(dir.path())
         .env("DISCOUNT_STORE__URL", "sqlite://from-env.sqlite")
@@ -60,10 +95,16 @@ fn the_store_follows_config_file_and_environment() {
 #[test]
 fn missing_files_and_bad_urls_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let out = discount(dir.path()).args(["ingest", "nope.jsonl"]).output().unwrap();
+    let out = discount(dir.path())
+        .args(["ingest", "nope.jsonl"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.jsonl"));
-    let out = discount(dir.path()).args(["--store", "mysql://x", "stats"]).output().unwrap();
+    let out = discount(dir.path())
+        .args(["--store", "mysql://x", "stats"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected sqlite://"));
 }
@@ -71,7 +112,11 @@ fn missing_files_and_bad_urls_are_clear_errors() {
 #[test]
 fn pseudonymisation_hides_customer_ids() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("e.jsonl"), "{\"type\":\"view\",\"id\":\"a\",\"user_id\":\"alice@example.com\",\"time\":1}\n").unwrap();
+    std::fs::write(
+        dir.path().join("e.jsonl"),
+        "{\"type\":\"view\",\"id\":\"a\",\"user_id\":\"alice@example.com\",\"time\":1}\n",
+    )
+    .unwrap();
     let status = discount(dir.path())
         .env("DISCOUNT_PRIVACY__PSEUDONYMISE_KEY", "0123456789abcdef0123")
         .args(["ingest", "e.jsonl"])

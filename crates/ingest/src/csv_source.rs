@@ -20,6 +20,8 @@ pub struct CsvSource {
     max_line_bytes: usize,
     /// An order being assembled from consecutive rows: its first row's location, raw text and wire.
     pending: Option<(Location, String, WireRecord)>,
+    /// Added to the reader's line numbers; see [`crlf_line_offset`].
+    line_offset: u64,
     /// Rows finished and waiting to be returned, in file order.
     ready: VecDeque<Row>,
     finished: bool,
@@ -41,13 +43,17 @@ impl CsvSource {
             total,
             max_line_bytes,
             pending: None,
+            line_offset: crlf_line_offset(path),
             ready: VecDeque::new(),
             finished: false,
         })
     }
 
     fn location(&self, line: u64) -> Location {
-        Location { file: self.file.clone(), line }
+        Location {
+            file: self.file.clone(),
+            line: line + self.line_offset,
+        }
     }
 
     /// Reads one physical CSV row into a wire record, or says why it cannot.
@@ -62,7 +68,12 @@ impl CsvSource {
                     if let csv::ErrorKind::Io(_) = e.kind() {
                         self.finished = true;
                     }
-                    return Some(Err(RowError::new(self.location(line), None, format!("CSV: {e}"), "")));
+                    return Some(Err(RowError::new(
+                        self.location(line),
+                        None,
+                        format!("CSV: {e}"),
+                        "",
+                    )));
                 }
             }
             let line = self.record.position().map_or(line, |p| p.line());
@@ -80,8 +91,16 @@ impl CsvSource {
                     "",
                 )));
             }
-            if let Some(i) = self.record.iter().position(|f| std::str::from_utf8(f).is_err()) {
-                let field = self.headers.as_ref().and_then(|h| h.get(i)).map(|h| String::from_utf8_lossy(h).into_owned());
+            if let Some(i) = self
+                .record
+                .iter()
+                .position(|f| std::str::from_utf8(f).is_err())
+            {
+                let field = self
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(i))
+                    .map(|h| String::from_utf8_lossy(h).into_owned());
                 return Some(Err(RowError::new(location, field, "not valid UTF-8", &raw)));
             }
             let Some(headers) = &self.headers else {
@@ -95,7 +114,11 @@ impl CsvSource {
                 return Some(Err(RowError::new(
                     location,
                     None,
-                    format!("row has {} fields, the header has {}", self.record.len(), headers.len()),
+                    format!(
+                        "row has {} fields, the header has {}",
+                        self.record.len(),
+                        headers.len()
+                    ),
                     &raw,
                 )));
             }
@@ -118,6 +141,23 @@ impl CsvSource {
             };
             return Some(Ok((location, raw, wire)));
         }
+    }
+}
+
+/// The CSV reader dates a record from where the previous one ended. With CRLF line ends it
+/// stops after the `\r`, so the `\n` is only counted once the next record has been dated, and
+/// every record would be reported one line early. The header's line end tells which kind the
+/// file uses; this is what to add to the reader's line numbers.
+pub(crate) fn crlf_line_offset(path: &Path) -> u64 {
+    use std::io::{BufRead, Read};
+    let Ok(file) = File::open(path) else { return 0 };
+    let mut first_line = Vec::new();
+    let read = BufReader::new(file)
+        .take(1 << 20)
+        .read_until(b'\n', &mut first_line);
+    match read {
+        Ok(_) if first_line.ends_with(b"\r\n") => 1,
+        _ => 0,
     }
 }
 

@@ -39,7 +39,10 @@ impl JsonlSource {
     }
 
     fn location(&self) -> Location {
-        Location { file: self.file.clone(), line: self.line }
+        Location {
+            file: self.file.clone(),
+            line: self.line,
+        }
     }
 }
 
@@ -61,7 +64,12 @@ pub fn parse_line(text: &str, location: Location) -> Row {
         }
     };
     if let Err(e) = de.end() {
-        return Err(RowError::new(location, None, format!("malformed JSON: {e}"), text));
+        return Err(RowError::new(
+            location,
+            None,
+            format!("malformed JSON: {e}"),
+            text,
+        ));
     }
     match wire.into_record() {
         Ok(r) => Ok((location, r)),
@@ -78,7 +86,8 @@ impl Iterator for JsonlSource {
         }
         loop {
             self.line += 1;
-            let read = match read_bounded_line(&mut self.reader, &mut self.buf, self.max_line_bytes) {
+            let read = match read_bounded_line(&mut self.reader, &mut self.buf, self.max_line_bytes)
+            {
                 Ok(r) => r,
                 Err(e) => {
                     let row = RowError::new(self.location(), None, format!("read error: {e}"), "");
@@ -93,7 +102,10 @@ impl Iterator for JsonlSource {
                     return Some(Err(RowError::new(
                         self.location(),
                         None,
-                        format!("line of {length} bytes exceeds ingest.max_line_bytes = {}", self.max_line_bytes),
+                        format!(
+                            "line of {length} bytes exceeds ingest.max_line_bytes = {}",
+                            self.max_line_bytes
+                        ),
                         "",
                     )));
                 }
@@ -107,7 +119,10 @@ impl Iterator for JsonlSource {
                     return Some(Err(RowError::new(
                         self.location(),
                         None,
-                        format!("not valid UTF-8 (invalid byte at offset {} of the line)", e.valid_up_to()),
+                        format!(
+                            "not valid UTF-8 (invalid byte at offset {} of the line)",
+                            e.valid_up_to()
+                        ),
                         &raw,
                     )));
                 }
@@ -118,7 +133,8 @@ impl Iterator for JsonlSource {
             let mut row = parse_line(text, self.location());
             if let Err(e) = &mut row {
                 if !terminated {
-                    e.reason.push_str(" (the file ends mid-line: the last record looks truncated)");
+                    e.reason
+                        .push_str(" (the file ends mid-line: the last record looks truncated)");
                 }
             }
             return Some(row);

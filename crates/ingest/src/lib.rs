@@ -38,7 +38,10 @@ pub use source::{Location, RecordSource, Row, RowError};
 #[derive(Debug, Error)]
 pub enum IngestError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Format(String),
     #[error("storing records from {input} failed ({} rows already committed): {source}", committed.stored + committed.duplicates)]
@@ -53,7 +56,10 @@ pub enum IngestError {
 
 impl IngestError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        IngestError::Io { path: path.display().to_string(), source }
+        IngestError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 }
 
@@ -79,7 +85,11 @@ impl Format {
 }
 
 /// Opens a file as a record source.
-pub fn open_file(path: &Path, format: Format, max_line_bytes: usize) -> Result<Box<dyn RecordSource>, IngestError> {
+pub fn open_file(
+    path: &Path,
+    format: Format,
+    max_line_bytes: usize,
+) -> Result<Box<dyn RecordSource>, IngestError> {
     Ok(match format {
         Format::Jsonl => Box::new(jsonl::JsonlSource::open(path, max_line_bytes)?),
         Format::Csv => Box::new(csv_source::CsvSource::open(path, max_line_bytes)?),

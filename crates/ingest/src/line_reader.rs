@@ -14,7 +14,11 @@ pub enum LineRead {
 }
 
 /// Reads the next line into `buf` (cleared first), keeping at most `max` bytes.
-pub fn read_bounded_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<LineRead> {
+pub fn read_bounded_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<LineRead> {
     buf.clear();
     let mut length: u64 = 0;
     let mut too_long = false;
@@ -53,7 +57,10 @@ fn finish(too_long: bool, length: u64, terminated: bool) -> LineRead {
     if too_long {
         LineRead::TooLong { length, terminated }
     } else {
-        LineRead::Line { terminated, bytes: length }
+        LineRead::Line {
+            terminated,
+            bytes: length,
+        }
     }
 }
 
@@ -66,17 +73,41 @@ mod tests {
         let data = format!("short\n{}\nnext\nend", "x".repeat(100));
         let mut r = io::BufReader::with_capacity(16, data.as_bytes());
         let mut buf = Vec::new();
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), LineRead::Line { terminated: true, bytes: 6 });
+        assert_eq!(
+            read_bounded_line(&mut r, &mut buf, 10).unwrap(),
+            LineRead::Line {
+                terminated: true,
+                bytes: 6
+            }
+        );
         assert_eq!(buf, b"short");
         assert_eq!(
             read_bounded_line(&mut r, &mut buf, 10).unwrap(),
-            LineRead::TooLong { length: 101, terminated: true }
+            LineRead::TooLong {
+                length: 101,
+                terminated: true
+            }
         );
         assert!(buf.is_empty());
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), LineRead::Line { terminated: true, bytes: 5 });
+        assert_eq!(
+            read_bounded_line(&mut r, &mut buf, 10).unwrap(),
+            LineRead::Line {
+                terminated: true,
+                bytes: 5
+            }
+        );
         assert_eq!(buf, b"next");
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), LineRead::Line { terminated: false, bytes: 3 });
+        assert_eq!(
+            read_bounded_line(&mut r, &mut buf, 10).unwrap(),
+            LineRead::Line {
+                terminated: false,
+                bytes: 3
+            }
+        );
         assert_eq!(buf, b"end");
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), LineRead::Eof);
+        assert_eq!(
+            read_bounded_line(&mut r, &mut buf, 10).unwrap(),
+            LineRead::Eof
+        );
     }
 }

@@ -105,7 +105,14 @@ pub fn ingest(
                 batch.push(record);
                 locations.push(location);
                 if batch.len() >= batch_size {
-                    let rejected = flush(store, options, &mut batch, &mut locations, &mut report, quarantine)?;
+                    let rejected = flush(
+                        store,
+                        options,
+                        &mut batch,
+                        &mut locations,
+                        &mut report,
+                        quarantine,
+                    )?;
                     progress(source.bytes_read());
                     if rejected && options.strict {
                         report.stopped_early = true;
@@ -122,7 +129,15 @@ pub fn ingest(
             }
         }
     }
-    if flush(store, options, &mut batch, &mut locations, &mut report, quarantine)? && options.strict {
+    if flush(
+        store,
+        options,
+        &mut batch,
+        &mut locations,
+        &mut report,
+        quarantine,
+    )? && options.strict
+    {
         report.stopped_early = true;
     }
     progress(source.bytes_read());
@@ -133,7 +148,11 @@ pub fn ingest(
     Ok(report)
 }
 
-fn record_rejection(report: &mut InputReport, e: RowError, q: &mut Quarantine) -> Result<(), IngestError> {
+fn record_rejection(
+    report: &mut InputReport,
+    e: RowError,
+    q: &mut Quarantine,
+) -> Result<(), IngestError> {
     report.counts.rejected += 1;
     if report.first_rejections.len() < REJECTIONS_SHOWN {
         report.first_rejections.push(e.to_string());
@@ -154,23 +173,33 @@ fn flush(
     if batch.is_empty() {
         return Ok(false);
     }
-    let outcomes = store.write_batch(batch, options.unknown_items).map_err(|source| IngestError::Store {
-        input: report.input.clone(),
-        committed: Box::new(report.counts.clone()),
-        source,
-    })?;
+    let outcomes = store
+        .write_batch(batch, options.unknown_items)
+        .map_err(|source| IngestError::Store {
+            input: report.input.clone(),
+            committed: Box::new(report.counts.clone()),
+            source,
+        })?;
     let mut rejected_any = false;
     for ((record, location), outcome) in batch.iter().zip(locations.iter()).zip(outcomes) {
         match outcome {
             Outcome::Stored => {
                 report.counts.stored += 1;
-                *report.counts.stored_by_type.entry(record.type_name().to_string()).or_default() += 1;
+                *report
+                    .counts
+                    .stored_by_type
+                    .entry(record.type_name().to_string())
+                    .or_default() += 1;
             }
             Outcome::Duplicate => report.counts.duplicates += 1,
             Outcome::Rejected { field, reason } => {
                 rejected_any = true;
                 let raw = record.to_json();
-                record_rejection(report, RowError::new(location.clone(), Some(field), reason, &raw), q)?;
+                record_rejection(
+                    report,
+                    RowError::new(location.clone(), Some(field), reason, &raw),
+                    q,
+                )?;
             }
         }
     }

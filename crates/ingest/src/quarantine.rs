@@ -23,12 +23,22 @@ impl Quarantine {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "input".into())
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        Self { path: dir.join(format!("{stem}.{stamp}.rejected.jsonl")), writer: None, written: 0 }
+        Self {
+            path: dir.join(format!("{stem}.{stamp}.rejected.jsonl")),
+            writer: None,
+            written: 0,
+        }
     }
 
     pub fn path(&self) -> Option<&Path> {

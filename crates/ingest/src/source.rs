@@ -30,15 +30,28 @@ pub struct RowError {
 }
 
 impl RowError {
-    pub fn new(location: Location, field: Option<String>, reason: impl Into<String>, raw: &str) -> Self {
+    pub fn new(
+        location: Location,
+        field: Option<String>,
+        reason: impl Into<String>,
+        raw: &str,
+    ) -> Self {
         const RAW_KEPT: usize = 4096;
         let mut raw = raw.to_string();
         if raw.len() > RAW_KEPT {
-            let cut = (0..=RAW_KEPT).rev().find(|i| raw.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=RAW_KEPT)
+                .rev()
+                .find(|i| raw.is_char_boundary(*i))
+                .unwrap_or(0);
             raw.truncate(cut);
             raw.push_str("…[truncated]");
         }
-        Self { location, field, reason: reason.into(), raw }
+        Self {
+            location,
+            field,
+            reason: reason.into(),
+            raw,
+        }
     }
 
     /// A row error from a domain validation error, naming its field.

@@ -46,7 +46,10 @@ pub enum Outcome {
     /// A record with the same id was already stored (or came earlier in the batch).
     Duplicate,
     /// Refused by a store-level rule (an unknown item under `unknown_items = "reject"`).
-    Rejected { field: String, reason: String },
+    Rejected {
+        field: String,
+        reason: String,
+    },
 }
 
 /// The engine's persistence. Implementations are used from one thread at a time.

@@ -33,7 +33,10 @@ impl PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
         tx.batch_execute(CREATE_MIGRATIONS_TABLE)?;
         let current: i64 = tx
-            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations", &[])?
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+                &[],
+            )?
             .get(0);
         if current > LATEST {
             return Err(StoreError::SchemaTooNew {
@@ -207,8 +210,12 @@ impl Store for PostgresStore {
                 column!(coupon_id),
                 column!(decision_id),
             );
-            let (amount, currency, offer, payload) =
-                (column!(amount), column!(currency), column!(offer), column!(payload));
+            let (amount, currency, offer, payload) = (
+                column!(amount),
+                column!(currency),
+                column!(offer),
+                column!(payload),
+            );
             stored_events = returned_ids(tx.query(
                 "INSERT INTO events (id, kind, user_id, at, item_id, order_id, coupon_id, decision_id,
                    amount, currency, offer, payload)
@@ -297,13 +304,18 @@ impl Store for PostgresStore {
         let issued_redeemed = one(queries::ISSUED_REDEEMED)?;
         let c = &mut self.client;
         let pairs = |c: &mut Client, sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
-            Ok(c.query(&format!("SELECT k, n::BIGINT FROM ({sql}) AS t(k, n)"), &[])?
-                .iter()
-                .map(|r| (r.get::<_, Option<String>>(0).unwrap_or_default(), r.get(1)))
-                .collect())
+            Ok(
+                c.query(&format!("SELECT k, n::BIGINT FROM ({sql}) AS t(k, n)"), &[])?
+                    .iter()
+                    .map(|r| (r.get::<_, Option<String>>(0).unwrap_or_default(), r.get(1)))
+                    .collect(),
+            )
         };
         let row = c.query_one(
-            &format!("SELECT a::BIGINT, b::BIGINT FROM ({}) AS t(a, b)", queries::ITEMS),
+            &format!(
+                "SELECT a::BIGINT, b::BIGINT FROM ({}) AS t(a, b)",
+                queries::ITEMS
+            ),
             &[],
         )?;
         let items = (row.get(0), row.get(1));
@@ -324,7 +336,16 @@ impl Store for PostgresStore {
         let refunds = pairs(c, queries::REFUNDS_BY_CURRENCY)?;
         let offers = pairs(c, queries::OFFERS_SHOWN)?;
         Ok(Stats::assemble(
-            "postgres", users, active, items, by_type, span, lines, refunds, issued_redeemed, offers,
+            "postgres",
+            users,
+            active,
+            items,
+            by_type,
+            span,
+            lines,
+            refunds,
+            issued_redeemed,
+            offers,
         ))
     }
 }
@@ -354,7 +375,13 @@ pub fn scratch_schema_url(label: &str) -> Result<Option<String>, StoreError> {
         .map_or(0, |d| d.as_nanos());
     let schema: String = format!("t_{label}_{}_{nanos}", std::process::id())
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     admin.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
     let sep = if base.contains('?') { '&' } else { '?' };

@@ -7,13 +7,18 @@ use discount_core::{Event, Item, Record, User};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
-use crate::schema::{CREATE_MIGRATIONS_TABLE, LATEST, MIGRATIONS};
+use crate::schema::{for_sqlite, CREATE_MIGRATIONS_TABLE, LATEST, MIGRATIONS};
 use crate::stats::queries;
 use crate::{Outcome, Stats, Store, StoreError};
 
 pub struct SqliteStore {
     conn: Connection,
+    /// Item ids known to be in the store (items are never deleted), so that events naming them
+    /// need no lookup. Filled only after a commit; bounded.
+    known_items: HashSet<String>,
 }
+
+const KNOWN_ITEMS_CACHED: usize = 1 << 20;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and migrates it.
@@ -23,9 +28,16 @@ impl SqliteStore {
         // crashes (an OS crash may lose the last transactions, never corrupt the file).
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A 64 MiB page cache and rarer checkpoints keep bulk ingestion from spilling pages and
+        // re-reading them; memory stays bounded by the cache size, not the data size.
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        let mut store = Self { conn };
+        let mut store = Self {
+            conn,
+            known_items: HashSet::new(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -46,7 +58,7 @@ impl SqliteStore {
         }
         for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
             for sql in *statements {
-                tx.execute(sql, [])?;
+                tx.execute(&for_sqlite(sql), [])?;
             }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
@@ -65,7 +77,11 @@ fn insert_user(tx: &Transaction, u: &User) -> Result<Outcome, StoreError> {
             "INSERT INTO users (id, signup_at, attributes) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
         )?
         .execute(params![u.id, u.signup.map(|t| t.0), attributes])?;
-    Ok(if n == 1 { Outcome::Stored } else { Outcome::Duplicate })
+    Ok(if n == 1 {
+        Outcome::Stored
+    } else {
+        Outcome::Duplicate
+    })
 }
 
 fn insert_item(tx: &Transaction, i: &Item) -> Result<Outcome, StoreError> {
@@ -87,7 +103,11 @@ fn insert_item(tx: &Transaction, i: &Item) -> Result<Outcome, StoreError> {
             i.currency.as_str(),
             i.stock
         ])?;
-    Ok(if n == 1 { Outcome::Stored } else { Outcome::Duplicate })
+    Ok(if n == 1 {
+        Outcome::Stored
+    } else {
+        Outcome::Duplicate
+    })
 }
 
 fn item_exists(tx: &Transaction, id: &str) -> Result<bool, StoreError> {
@@ -102,11 +122,12 @@ fn insert_event(
     tx: &Transaction,
     e: &Event,
     unknown_items: UnknownItems,
+    cached_items: &HashSet<String>,
     known_items: &mut HashSet<String>,
 ) -> Result<Outcome, StoreError> {
     let refs = referenced_items(e);
     for r in &refs {
-        if known_items.contains(r.id) {
+        if cached_items.contains(r.id) || known_items.contains(r.id) {
             continue;
         }
         match unknown_items {
@@ -198,27 +219,41 @@ impl Store for SqliteStore {
                     known_items.insert(i.id.clone());
                     o
                 }
-                (None, Record::Event(e)) => insert_event(&tx, e, unknown_items, &mut known_items)?,
+                (None, Record::Event(e)) => {
+                    insert_event(&tx, e, unknown_items, &self.known_items, &mut known_items)?
+                }
             };
             outcomes.push(outcome);
         }
         tx.commit()?;
+        if self.known_items.len() + known_items.len() > KNOWN_ITEMS_CACHED {
+            self.known_items.clear();
+        }
+        self.known_items.extend(known_items);
         Ok(outcomes)
     }
 
     fn stats(&mut self) -> Result<Stats, StoreError> {
         let c = &self.conn;
-        let one = |sql: &str| -> Result<i64, StoreError> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
+        let one =
+            |sql: &str| -> Result<i64, StoreError> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
         let pairs = |sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
             let mut stmt = c.prepare(sql)?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    r.get(1)?,
+                ))
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         };
         let items = c.query_row(queries::ITEMS, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let span = c.query_row(queries::SPAN, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let mut stmt = c.prepare(queries::LINES_BY_CURRENCY)?;
         let lines = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Stats::assemble(
             "sqlite",

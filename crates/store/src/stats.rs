@@ -40,8 +40,7 @@ pub struct Stats {
 pub mod queries {
     pub const USERS: &str = "SELECT COUNT(*) FROM users";
     pub const ACTIVE_USERS: &str = "SELECT COUNT(DISTINCT user_id) FROM events";
-    pub const ITEMS: &str =
-        "SELECT COUNT(*), COALESCE(SUM(auto_registered), 0) FROM items";
+    pub const ITEMS: &str = "SELECT COUNT(*), COALESCE(SUM(auto_registered), 0) FROM items";
     pub const EVENTS_BY_TYPE: &str = "SELECT kind, COUNT(*) FROM events GROUP BY kind";
     pub const SPAN: &str = "SELECT MIN(at), MAX(at) FROM events";
     pub const LINES_BY_CURRENCY: &str = "SELECT currency, COUNT(DISTINCT event_id), \
@@ -87,14 +86,16 @@ impl Stats {
         }
         let mut money: Vec<CurrencyTotals> = lines
             .into_iter()
-            .map(|(currency, orders, revenue, retail, coupon)| CurrencyTotals {
-                currency,
-                orders,
-                revenue,
-                retail_discount: retail,
-                coupon_discount: coupon,
-                refunds: 0,
-            })
+            .map(
+                |(currency, orders, revenue, retail, coupon)| CurrencyTotals {
+                    currency,
+                    orders,
+                    revenue,
+                    retail_discount: retail,
+                    coupon_discount: coupon,
+                    refunds: 0,
+                },
+            )
             .collect();
         for (currency, amount) in refunds {
             match money.iter_mut().find(|m| m.currency == currency) {

@@ -37,13 +37,22 @@ fn idempotent_and_counted(store: &mut dyn Store) {
         rec(r#"{"type":"item","id":"i1","category":"shoes","list_price":600,"unit_cost":300}"#),
         order("e1", "i1", 1000),
         order("e1", "i1", 1000),
-        rec(r#"{"type":"coupon_issued","id":"e2","user_id":"u1","time":"2024-02-28","coupon_id":"c1","offer":{"kind":"percent_off","percent":10}}"#),
-        rec(r#"{"type":"coupon_redeemed","id":"e3","user_id":"u1","time":"2024-03-01","coupon_id":"c1","order_id":"o-e1","amount":100}"#),
-        rec(r#"{"type":"refund","id":"e4","user_id":"u1","time":"2024-03-05","order_id":"o-e1","amount":250}"#),
+        rec(
+            r#"{"type":"coupon_issued","id":"e2","user_id":"u1","time":"2024-02-28","coupon_id":"c1","offer":{"kind":"percent_off","percent":10}}"#,
+        ),
+        rec(
+            r#"{"type":"coupon_redeemed","id":"e3","user_id":"u1","time":"2024-03-01","coupon_id":"c1","order_id":"o-e1","amount":100}"#,
+        ),
+        rec(
+            r#"{"type":"refund","id":"e4","user_id":"u1","time":"2024-03-05","order_id":"o-e1","amount":250}"#,
+        ),
     ];
     let outcomes = store.write_batch(&batch, UnknownItems::Register).unwrap();
     use Outcome::*;
-    assert_eq!(outcomes, vec![Stored, Stored, Stored, Duplicate, Stored, Stored, Stored]);
+    assert_eq!(
+        outcomes,
+        vec![Stored, Stored, Stored, Duplicate, Stored, Stored, Stored]
+    );
     // The same batch again stores nothing.
     let again = store.write_batch(&batch, UnknownItems::Register).unwrap();
     assert!(again.iter().all(|o| *o == Duplicate), "{again:?}");
@@ -52,8 +61,24 @@ fn idempotent_and_counted(store: &mut dyn Store) {
     assert_eq!((s.users, s.items, s.events), (1, 1, 4));
     assert_eq!(s.money.len(), 1);
     let usd = &s.money[0];
-    assert_eq!((usd.orders, usd.revenue, usd.retail_discount, usd.coupon_discount, usd.refunds), (1, 1000, 100, 100, 250));
-    assert_eq!((s.coupons_issued, s.coupons_redeemed, s.issued_coupons_redeemed), (1, 1, 1));
+    assert_eq!(
+        (
+            usd.orders,
+            usd.revenue,
+            usd.retail_discount,
+            usd.coupon_discount,
+            usd.refunds
+        ),
+        (1, 1000, 100, 100, 250)
+    );
+    assert_eq!(
+        (
+            s.coupons_issued,
+            s.coupons_redeemed,
+            s.issued_coupons_redeemed
+        ),
+        (1, 1, 1)
+    );
     assert_eq!(s.first_event.as_deref(), Some("2024-02-28T00:00:00Z"));
 }
 
@@ -65,16 +90,26 @@ fn unknown_items(store: &mut dyn Store) {
         order("r2", "real", 500),
     ];
     let o = store.write_batch(&batch, UnknownItems::Reject).unwrap();
-    assert!(matches!(&o[0], Outcome::Rejected { field, reason } if field == "item_id" && reason.contains("ghost")), "{o:?}");
+    assert!(
+        matches!(&o[0], Outcome::Rejected { field, reason } if field == "item_id" && reason.contains("ghost")),
+        "{o:?}"
+    );
     assert_eq!(&o[1..], &[Outcome::Stored, Outcome::Stored]);
 
     // Registered as a placeholder under "register", then replaced by the real record.
-    let o = store.write_batch(&[order("r3", "later", 500)], UnknownItems::Register).unwrap();
+    let o = store
+        .write_batch(&[order("r3", "later", 500)], UnknownItems::Register)
+        .unwrap();
     assert_eq!(o, vec![Outcome::Stored]);
     let s = store.stats().unwrap();
     assert_eq!((s.items, s.auto_registered_items), (2, 1));
     let o = store
-        .write_batch(&[rec(r#"{"type":"item","id":"later","category":"hats","list_price":700}"#)], UnknownItems::Register)
+        .write_batch(
+            &[rec(
+                r#"{"type":"item","id":"later","category":"hats","list_price":700}"#,
+            )],
+            UnknownItems::Register,
+        )
         .unwrap();
     assert_eq!(o, vec![Outcome::Stored]);
     let s = store.stats().unwrap();

@@ -61,7 +61,13 @@ struct Measurement {
 
 pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
-        BenchCommand::Ingest { events, backend, postgres, seed, dir } => {
+        BenchCommand::Ingest {
+            events,
+            backend,
+            postgres,
+            seed,
+            dir,
+        } => {
             let tmp;
             let dir = match dir {
                 Some(d) => {
@@ -69,14 +75,19 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
                     d.clone()
                 }
                 None => {
-                    tmp = std::env::temp_dir().join(format!("discount-bench-{}", std::process::id()));
+                    tmp =
+                        std::env::temp_dir().join(format!("discount-bench-{}", std::process::id()));
                     std::fs::create_dir_all(&tmp)?;
                     tmp
                 }
             };
             let jsonl = dir.join("events.jsonl");
             let csv = dir.join("events.csv");
-            eprintln!("generating {} events as JSONL and CSV in {} ...", count(*events as i64), dir.display());
+            eprintln!(
+                "generating {} events as JSONL and CSV in {} ...",
+                count(*events as i64),
+                dir.display()
+            );
             write_synthetic(&jsonl, &csv, *events, *seed)?;
             let mut results = Vec::new();
             for (format, file) in [("jsonl", &jsonl), ("csv", &csv)] {
@@ -96,7 +107,14 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
             if json {
                 return print_json(&results);
             }
-            let mut t = Table::new(&["format", "store", "events", "seconds", "events/s", "peak RSS MiB"]);
+            let mut t = Table::new(&[
+                "format",
+                "store",
+                "events",
+                "seconds",
+                "events/s",
+                "peak RSS MiB",
+            ]);
             for m in &results {
                 t.row(vec![
                     m.format.clone(),
@@ -116,28 +134,45 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
 fn fresh_schema(base: &str, label: &str) -> anyhow::Result<String> {
     let mut client = postgres_client(base)?;
     let schema = format!("bench_{label}_{}", std::process::id());
-    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))?;
+    client.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))?;
     let sep = if base.contains('?') { '&' } else { '?' };
     Ok(format!("{base}{sep}options=-csearch_path%3D{schema}"))
 }
 
 fn postgres_client(url: &str) -> anyhow::Result<discount_store::postgres::AdminClient> {
-    discount_store::postgres::AdminClient::connect(url).with_context(|| format!("connecting to {url}"))
+    discount_store::postgres::AdminClient::connect(url)
+        .with_context(|| format!("connecting to {url}"))
 }
 
 /// Runs `discount ingest` on `file` in a child process; returns its wall time and peak RSS.
-fn measure(format: &str, backend: &str, url: &str, file: &Path, events: usize) -> anyhow::Result<Measurement> {
+fn measure(
+    format: &str,
+    backend: &str,
+    url: &str,
+    file: &Path,
+    events: usize,
+) -> anyhow::Result<Measurement> {
     let exe = std::env::current_exe()?;
     eprintln!("ingesting {format} into {backend} ...");
     let started = Instant::now();
-    let status = Command::new(exe)
+    let out = Command::new(exe)
         .args(["--store", url, "--json", "ingest", "--batch-size", "10000"])
         .arg(file)
-        .stdout(std::process::Stdio::null())
-        .status()?;
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
     let seconds = started.elapsed().as_secs_f64();
-    if !status.success() {
-        bail!("the measured ingest failed ({status})");
+    if !out.status.success() {
+        bail!("the measured ingest failed ({})", out.status);
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading the measured run's report")?;
+    if report["total"]["stored"].as_u64() != Some(events as u64) {
+        bail!(
+            "the measured run stored {} of {events} events",
+            report["total"]["stored"]
+        );
     }
     Ok(Measurement {
         format: format.into(),
@@ -145,21 +180,8 @@ fn measure(format: &str, backend: &str, url: &str, file: &Path, events: usize) -
         events,
         seconds,
         events_per_second: events as f64 / seconds,
-        peak_rss_mib: children_peak_rss_kib() as f64 / 1024.0,
+        peak_rss_mib: report["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
     })
-}
-
-/// Largest peak resident set of the children waited for so far, in KiB (Linux `ru_maxrss`).
-fn children_peak_rss_kib() -> i64 {
-    // SAFETY: getrusage only writes into the struct we pass.
-    unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) == 0 {
-            usage.ru_maxrss
-        } else {
-            0
-        }
-    }
 }
 
 /// Writes the same synthetic events as JSONL and CSV: views, carts, single-line orders,
@@ -177,9 +199,17 @@ fn write_synthetic(jsonl: &Path, csv: &Path, events: usize, seed: u64) -> anyhow
         let roll: f64 = rng.gen();
         let price = 500 + (item % 50) * 100;
         let (kind, extra_json, extra_csv) = if roll < 0.6 {
-            ("view", format!(r#","item_id":"i{item}""#), format!("i{item},,,,,,,,,"))
+            (
+                "view",
+                format!(r#","item_id":"i{item}""#),
+                format!("i{item},,,,,,,,,"),
+            )
         } else if roll < 0.75 {
-            ("add_to_cart", format!(r#","item_id":"i{item}","quantity":1"#), format!("i{item},,,1,,,,,,"))
+            (
+                "add_to_cart",
+                format!(r#","item_id":"i{item}","quantity":1"#),
+                format!("i{item},,,1,,,,,,"),
+            )
         } else if roll < 0.9 {
             let disc = if rng.gen_bool(0.3) { price / 10 } else { 0 };
             (
@@ -192,7 +222,11 @@ fn write_synthetic(jsonl: &Path, csv: &Path, events: usize, seed: u64) -> anyhow
             )
         } else if roll < 0.95 {
             let rating = rng.gen_range(1..=5);
-            ("review", format!(r#","item_id":"i{item}","rating":{rating}"#), format!("i{item},,,,,,,,{rating},"))
+            (
+                "review",
+                format!(r#","item_id":"i{item}","rating":{rating}"#),
+                format!("i{item},,,,,,,,{rating},"),
+            )
         } else {
             (
                 "coupon_issued",
@@ -200,7 +234,10 @@ fn write_synthetic(jsonl: &Path, csv: &Path, events: usize, seed: u64) -> anyhow
                 format!(",,c{n},,,,,,,percent_off:10"),
             )
         };
-        writeln!(j, r#"{{"type":"{kind}","id":"e{n}","user_id":"u{user}","time":{time}{extra_json}}}"#)?;
+        writeln!(
+            j,
+            r#"{{"type":"{kind}","id":"e{n}","user_id":"u{user}","time":{time}{extra_json}}}"#
+        )?;
         writeln!(c, "{kind},e{n},u{user},{time},{extra_csv}")?;
     }
     j.flush()?;

@@ -37,7 +37,8 @@ pub enum DatasetsCommand {
 
 /// The folder holding all data sets: `DISCOUNT_DATA_DIR`, else `../shared/data`.
 pub fn data_dir() -> PathBuf {
-    std::env::var_os("DISCOUNT_DATA_DIR").map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from)
+    std::env::var_os("DISCOUNT_DATA_DIR")
+        .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from)
 }
 
 pub fn run(config: &Config, cmd: &DatasetsCommand, json: bool) -> anyhow::Result<()> {
@@ -52,15 +53,26 @@ pub fn run(config: &Config, cmd: &DatasetsCommand, json: bool) -> anyhow::Result
             }
             let mut t = Table::new(&["name", "folder", "what it is"]);
             for d in Dataset::all() {
-                t.row(vec![d.name().into(), d.folder().into(), d.describe().into()]);
+                t.row(vec![
+                    d.name().into(),
+                    d.folder().into(),
+                    d.describe().into(),
+                ]);
             }
             print!("{}", t.render());
             Ok(())
         }
-        DatasetsCommand::Import { name, from, batch_size } => {
+        DatasetsCommand::Import {
+            name,
+            from,
+            batch_size,
+        } => {
             let dataset: Dataset = name.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let dir = from.clone().unwrap_or_else(|| data_dir().join(dataset.folder()));
-            let source = datasets::open(dataset, &dir).with_context(|| format!("opening {} at {}", dataset.name(), dir.display()))?;
+            let dir = from
+                .clone()
+                .unwrap_or_else(|| data_dir().join(dataset.folder()));
+            let source = datasets::open(dataset, &dir)
+                .with_context(|| format!("opening {} at {}", dataset.name(), dir.display()))?;
             let opts = options(config, *batch_size, Some(UnknownItemsArg::Register), false)?;
             let mut store = discount_store::open(&config.store.url)
                 .with_context(|| format!("opening the store {}", redact(&config.store.url)))?;

@@ -6,7 +6,9 @@ use anyhow::Context;
 use discount_core::config::UnknownItems;
 use discount_core::{Config, Pseudonymiser};
 use discount_ingest::quarantine::Quarantine;
-use discount_ingest::{open_file, pipeline, Counts, Format, IngestOptions, InputReport, RecordSource};
+use discount_ingest::{
+    open_file, pipeline, Counts, Format, IngestOptions, InputReport, RecordSource,
+};
 use discount_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -75,9 +77,24 @@ pub struct RunReport {
     pub total: Counts,
     pub seconds: f64,
     pub records_per_second: f64,
+    /// Peak resident memory of this process (Linux), MiB.
+    pub peak_rss_mib: Option<f64>,
 }
 
-pub fn options(config: &Config, args_batch: Option<usize>, unknown: Option<UnknownItemsArg>, strict: bool) -> anyhow::Result<IngestOptions> {
+/// The process's peak resident set size from `/proc/self/status` (`VmHWM`), in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+pub fn options(
+    config: &Config,
+    args_batch: Option<usize>,
+    unknown: Option<UnknownItemsArg>,
+    strict: bool,
+) -> anyhow::Result<IngestOptions> {
     let pseudonymiser = match config.privacy.pseudonymise_key.as_deref() {
         Some(key) if !key.is_empty() => Some(Pseudonymiser::new(key.as_bytes())?),
         _ => None,
@@ -100,9 +117,11 @@ fn progress_bar(total: Option<u64>, name: &str) -> ProgressBar {
         None => ProgressBar::new_spinner(),
     };
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_message(name.to_string());
     bar
@@ -124,8 +143,15 @@ pub fn ingest_sources(
     for (name, mut source) in sources {
         let bar = progress_bar(source.total_bytes(), &name);
         let mut quarantine = Quarantine::for_input(quarantine_dir, &name);
-        let report = pipeline::ingest(&name, source.as_mut(), store, options, &mut quarantine, &mut |b| bar.set_position(b))
-            .with_context(|| format!("ingesting {name}"))?;
+        let report = pipeline::ingest(
+            &name,
+            source.as_mut(),
+            store,
+            options,
+            &mut quarantine,
+            &mut |b| bar.set_position(b),
+        )
+        .with_context(|| format!("ingesting {name}"))?;
         bar.finish_and_clear();
         total.add(&report.counts);
         let stop = report.stopped_early;
@@ -141,6 +167,7 @@ pub fn ingest_sources(
         inputs,
         total,
         seconds,
+        peak_rss_mib: peak_rss_mib(),
     };
     if json {
         print_json(&report)?;
@@ -165,10 +192,22 @@ fn print_report(r: &RunReport) {
     let mut t = Table::new(&["input", "read", "stored", "duplicates", "rejected"]);
     for i in &r.inputs {
         let c = &i.counts;
-        t.row(vec![i.input.clone(), count(c.read), count(c.stored), count(c.duplicates), count(c.rejected)]);
+        t.row(vec![
+            i.input.clone(),
+            count(c.read),
+            count(c.stored),
+            count(c.duplicates),
+            count(c.rejected),
+        ]);
     }
     let c = &r.total;
-    t.row(vec!["total".into(), count(c.read), count(c.stored), count(c.duplicates), count(c.rejected)]);
+    t.row(vec![
+        "total".into(),
+        count(c.read),
+        count(c.stored),
+        count(c.duplicates),
+        count(c.rejected),
+    ]);
     print!("{}", t.render());
     println!(
         "{} records in {:.2} s ({} records/s) into {}",
@@ -178,7 +217,11 @@ fn print_report(r: &RunReport) {
         r.store
     );
     if !c.stored_by_type.is_empty() {
-        let parts: Vec<String> = c.stored_by_type.iter().map(|(k, v)| format!("{k} {}", count(*v))).collect();
+        let parts: Vec<String> = c
+            .stored_by_type
+            .iter()
+            .map(|(k, v)| format!("{k} {}", count(*v)))
+            .collect();
         println!("stored: {}", parts.join(", "));
     }
     for i in &r.inputs {
@@ -189,10 +232,16 @@ fn print_report(r: &RunReport) {
             println!("rejected: {reason}");
         }
         if i.counts.rejected > i.first_rejections.len() as u64 {
-            println!("... and {} more", i.counts.rejected - i.first_rejections.len() as u64);
+            println!(
+                "... and {} more",
+                i.counts.rejected - i.first_rejections.len() as u64
+            );
         }
         if let Some(q) = &i.quarantine {
-            println!("rejected rows of {} written with their reasons to {q}", i.input);
+            println!(
+                "rejected rows of {} written with their reasons to {q}",
+                i.input
+            );
         }
         if i.stopped_early {
             println!("stopped at the first rejection (--strict)");
@@ -220,11 +269,24 @@ pub fn run(config: &Config, args: &IngestArgs, json: bool) -> anyhow::Result<()>
             Some(FormatArg::Csv) => Format::Csv,
             None => Format::detect(path)?,
         };
-        sources.push((path.display().to_string(), open_file(path, format, config.ingest.max_line_bytes)?));
+        sources.push((
+            path.display().to_string(),
+            open_file(path, format, config.ingest.max_line_bytes)?,
+        ));
     }
     let mut store = discount_store::open(&config.store.url)
         .with_context(|| format!("opening the store {}", redact(&config.store.url)))?;
-    let quarantine_dir = args.quarantine_dir.clone().unwrap_or_else(|| PathBuf::from(&config.ingest.quarantine_dir));
-    let report = ingest_sources(store.as_mut(), &config.store.url, sources, &options, &quarantine_dir, json)?;
+    let quarantine_dir = args
+        .quarantine_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&config.ingest.quarantine_dir));
+    let report = ingest_sources(
+        store.as_mut(),
+        &config.store.url,
+        sources,
+        &options,
+        &quarantine_dir,
+        json,
+    )?;
     exit_status(&report)
 }

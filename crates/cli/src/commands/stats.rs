@@ -29,14 +29,20 @@ pub fn run(config: &Config, _args: &StatsArgs, json: bool) -> anyhow::Result<()>
     t.row(vec!["users".into(), count(s.users)]);
     t.row(vec!["users with events".into(), count(s.active_users)]);
     t.row(vec!["items".into(), count(s.items)]);
-    t.row(vec!["  auto-registered".into(), count(s.auto_registered_items)]);
+    t.row(vec![
+        "  auto-registered".into(),
+        count(s.auto_registered_items),
+    ]);
     t.row(vec!["events".into(), count(s.events)]);
     for (kind, n) in &s.events_by_type {
         t.row(vec![format!("  {kind}"), count(*n)]);
     }
     t.row(vec!["coupons issued".into(), count(s.coupons_issued)]);
     t.row(vec!["coupons redeemed".into(), count(s.coupons_redeemed)]);
-    t.row(vec!["  of coupons issued here".into(), count(s.issued_coupons_redeemed)]);
+    t.row(vec![
+        "  of coupons issued here".into(),
+        count(s.issued_coupons_redeemed),
+    ]);
     print!("{}", t.render());
     println!(
         "time span: {} .. {}",
@@ -45,7 +51,14 @@ pub fn run(config: &Config, _args: &StatsArgs, json: bool) -> anyhow::Result<()>
     );
     if !s.money.is_empty() {
         println!();
-        let mut m = Table::new(&["currency", "orders", "revenue (paid)", "retail discounts", "coupon discounts", "refunds"]);
+        let mut m = Table::new(&[
+            "currency",
+            "orders",
+            "revenue (paid)",
+            "retail discounts",
+            "coupon discounts",
+            "refunds",
+        ]);
         for c in &s.money {
             let cur = Currency::parse("currency", &c.currency).unwrap_or(Currency::USD);
             m.row(vec![

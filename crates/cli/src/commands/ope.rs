@@ -1,0 +1,258 @@
+//! `discount ope`: estimate what a policy would have earned, from the log of another policy.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use discount_eval::obd::{
+    self, default_data_dir, load_campaign_log, policy_action_dist, read_obd_log, BehaviorPolicy, ObdPaths,
+    RewardModelChoice,
+};
+use discount_eval::ope::{self, cross_fit, parse_estimator_list, BootstrapConfig, OpeInputs, RoundTensor};
+use discount_eval::report::{format_figure, Report};
+use serde::Serialize;
+
+use crate::output::{print_json, Table};
+
+/// Off-policy evaluation: what would a policy have earned, estimated from a log of another one.
+///
+/// The log is a CSV in the Open Bandit Dataset layout (timestamp, item_id, position, click,
+/// propensity_score, user_feature_*), either a file (--log) or the dataset itself (--dataset obd).
+/// Each estimator prints its estimate of the mean reward per round, a bootstrap interval and the
+/// effective sample size of its importance weights (small = a few rounds dominate: trust it less).
+///
+/// Examples:
+///   # The standard experiment: value of Thompson Sampling estimated from the random policy's log.
+///   # The "observed" column is the click rate BTS actually had when it ran.
+///   discount ope --dataset obd --behavior random --policy bts
+///
+///   # The reverse: the uniform random policy estimated from the BTS log.
+///   discount ope --dataset obd --behavior bts --policy random
+///
+///   # Your own log and policy (action,position,probability CSV), a few estimators, JSON output:
+///   discount ope --log mylog.csv --policy policy.csv --estimators ips,snips,dr --json
+///
+///   # Write an HTML report with the estimates and their intervals:
+///   discount ope --dataset obd --behavior random --policy bts --report ope.html
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct OpeArgs {
+    /// Logged data: CSV in the Open Bandit Dataset layout.
+    #[arg(long, conflicts_with = "dataset")]
+    pub log: Option<PathBuf>,
+
+    /// A public dataset instead of --log. Only `obd` (Open Bandit Dataset) is known.
+    #[arg(long, value_parser = ["obd"])]
+    pub dataset: Option<String>,
+
+    /// Campaign of the Open Bandit Dataset.
+    #[arg(long, default_value = "all")]
+    pub campaign: String,
+
+    /// Which log of the Open Bandit Dataset to read: `random` or `bts`.
+    #[arg(long, default_value = "random")]
+    pub behavior: String,
+
+    /// Data directory holding open-bandit-dataset/ (default: $DISCOUNT_DATA_DIR or ../shared/data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+
+    /// The policy to evaluate: `bts` (Thompson Sampling with the dataset's prior), `random` or `uniform`
+    /// (1/n_actions everywhere), or a CSV file with columns action,position,probability
+    /// (or round,action,position,probability).
+    #[arg(long, default_value = "bts")]
+    pub policy: String,
+
+    /// BTS prior file (item_id,alpha,beta) for --policy bts with --log (default: the dataset's prior).
+    #[arg(long)]
+    pub bts_prior: Option<PathBuf>,
+
+    /// Estimators, comma-separated: replay, ips[:clip], snips, dm, dr[:clip], sndr, switch-dr[:tau], dr-os[:lambda].
+    #[arg(long, default_value = "ips,snips,dm,dr,sndr,switch-dr:100,dr-os:100")]
+    pub estimators: String,
+
+    /// Bootstrap resamples for the intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+
+    /// Interval level: the intervals cover 1 - alpha.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+
+    /// Seed of the Monte Carlo, the cross-fitting folds and the bootstrap.
+    #[arg(long, default_value_t = 12345)]
+    pub seed: u64,
+
+    /// Monte Carlo simulations for the BTS action distribution.
+    #[arg(long, default_value_t = 100_000)]
+    pub n_sim: usize,
+
+    /// Folds of reward-model cross-fitting (for dm and the dr family).
+    #[arg(long, default_value_t = 3)]
+    pub folds: usize,
+
+    /// Reward model: `mean` (per item and position, shrunk by a Beta prior) or `logistic` (adds user features).
+    #[arg(long, default_value = "mean", value_parser = ["mean", "logistic"])]
+    pub reward_model: String,
+
+    /// Strength of the Beta prior of the reward model, in pseudo-rounds.
+    #[arg(long, default_value_t = 10.0)]
+    pub prior_strength: f64,
+
+    /// Also write a self-contained HTML report to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct OpeOutput {
+    log: String,
+    policy: String,
+    n_rounds: usize,
+    reward_model: String,
+    /// Mean reward of the evaluated policy's own log, when the dataset has it.
+    observed_value: Option<f64>,
+    logged_policy_value: f64,
+    estimates: Vec<ope::EstimateResult>,
+}
+
+/// Runs `discount ope`.
+pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
+    let estimators = parse_estimator_list(&args.estimators)?;
+    if estimators.is_empty() {
+        bail!("--estimators lists no estimator");
+    }
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    let paths = ObdPaths::new(&data_dir, &args.campaign);
+    let (obd_log, log_name, behavior) = match (&args.log, &args.dataset) {
+        (Some(path), _) => (
+            read_obd_log(path, None).with_context(|| format!("reading the log {}", path.display()))?,
+            path.display().to_string(),
+            None,
+        ),
+        (None, Some(_)) => {
+            let behavior: BehaviorPolicy = args.behavior.parse()?;
+            (
+                load_campaign_log(&paths, behavior).with_context(|| {
+                    format!("reading the Open Bandit Dataset under {} (set --data-dir or DISCOUNT_DATA_DIR)", data_dir.display())
+                })?,
+                format!("obd/{}/{}", behavior.as_str(), args.campaign),
+                Some(behavior),
+            )
+        }
+        (None, None) => bail!("give a log with --log FILE or --dataset obd"),
+    };
+    let log = &obd_log.log;
+    let (action_dist, evaluated): (RoundTensor, Option<BehaviorPolicy>) = match args.policy.as_str() {
+        "uniform" => (RoundTensor::uniform(log.n_rounds(), log.n_actions, log.n_positions), None),
+        "random" => (RoundTensor::uniform(log.n_rounds(), log.n_actions, log.n_positions), Some(BehaviorPolicy::Random)),
+        "bts" => {
+            let table = match &args.bts_prior {
+                Some(prior) => {
+                    let prior = obd::read_bts_prior(prior)?;
+                    RoundTensor::shared(
+                        log.n_rounds(),
+                        log.n_actions,
+                        log.n_positions,
+                        obd::bts_action_dist(&prior, log.n_positions, args.n_sim, args.seed)?,
+                    )?
+                }
+                None => policy_action_dist(&paths, BehaviorPolicy::Bts, log, args.n_sim, args.seed)
+                    .context("computing the BTS action distribution (needs the dataset's bts_prior file or --bts-prior)")?,
+            };
+            (table, Some(BehaviorPolicy::Bts))
+        }
+        file => (
+            ope::read_action_dist_csv(std::path::Path::new(file), log.n_rounds(), log.n_actions, log.n_positions)
+                .with_context(|| format!("reading the policy file {file}"))?,
+            None,
+        ),
+    };
+    // The evaluated policy's own on-policy value, when the dataset has its log (and it is not the same log).
+    let observed_value = match (behavior, evaluated) {
+        (Some(b), Some(e)) if b != e => Some(load_campaign_log(&paths, e)?.log.mean_reward()),
+        _ => None,
+    };
+    let reward_model = match args.reward_model.as_str() {
+        "logistic" => RewardModelChoice::Logistic { prior_strength: args.prior_strength, l2: 1.0 },
+        _ => RewardModelChoice::EmpiricalMean { prior_strength: args.prior_strength },
+    };
+    let model = reward_model.build()?;
+    let estimated_rewards = if estimators.iter().any(|e| e.needs_reward_model()) {
+        Some(cross_fit(model.as_ref(), log, args.folds, args.seed)?)
+    } else {
+        None
+    };
+    let inputs = OpeInputs::prepare(log, &action_dist, estimated_rewards.as_ref())?;
+    let bootstrap = BootstrapConfig::new(args.bootstrap, args.alpha, args.seed);
+    let estimates = ope::evaluate(&inputs, &estimators, &bootstrap)?;
+    let output = OpeOutput {
+        log: log_name,
+        policy: args.policy.clone(),
+        n_rounds: log.n_rounds(),
+        reward_model: model.name(),
+        observed_value,
+        logged_policy_value: log.mean_reward(),
+        estimates,
+    };
+    if let Some(path) = &args.report {
+        let mut report = Report::new(
+            "Off-policy evaluation",
+            &format!("Estimated value of policy `{}` from the log {}.", output.policy, output.log),
+        );
+        report.add_ope(
+            &format!("Value of `{}` estimated from {}", output.policy, output.log),
+            &format!(
+                "{} logged rounds; reward model {} with {}-fold cross-fitting; the logging policy itself averaged {}.",
+                output.n_rounds,
+                output.reward_model,
+                args.folds,
+                format_figure(output.logged_policy_value)
+            ),
+            &output.estimates,
+            observed_value.map(|v| ("observed when it ran", v)),
+        );
+        report.write(path)?;
+        if !json {
+            eprintln!("report written to {}", path.display());
+        }
+    }
+    if json {
+        return print_json(&output);
+    }
+    println!(
+        "Policy `{}` evaluated on {} ({} rounds; the logging policy's own mean reward: {})",
+        output.policy,
+        output.log,
+        output.n_rounds,
+        format_figure(output.logged_policy_value)
+    );
+    println!(
+        "Reward model: {}; {:.0}% bootstrap intervals from {} resamples.\n",
+        output.reward_model,
+        100.0 * (1.0 - args.alpha),
+        args.bootstrap
+    );
+    let mut header = vec!["estimator", "estimate", "lower", "upper", "effective n"];
+    if observed_value.is_some() {
+        header.push("relative error");
+    }
+    let mut table = Table::new(&header);
+    for e in &output.estimates {
+        let mut row = vec![
+            e.estimator.clone(),
+            format_figure(e.estimate),
+            format_figure(e.interval.lower),
+            format_figure(e.interval.upper),
+            format!("{:.0}", e.effective_sample_size),
+        ];
+        if let Some(truth) = observed_value {
+            row.push(format!("{:.1}%", 100.0 * ((e.estimate - truth) / truth).abs()));
+        }
+        table.row(row);
+    }
+    print!("{}", table.render());
+    if let Some(truth) = observed_value {
+        println!("\nObserved when `{}` ran (its own log's mean reward): {}", output.policy, format_figure(truth));
+    }
+    Ok(())
+}
