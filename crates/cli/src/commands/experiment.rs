@@ -134,13 +134,19 @@ struct PlanOutput {
 }
 
 fn parse_list(text: &str) -> Vec<String> {
-    text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    text.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn parse_shares(text: &str) -> anyhow::Result<Vec<f64>> {
     parse_list(text)
         .iter()
-        .map(|s| s.parse::<f64>().with_context(|| format!("share `{s}` is not a number")))
+        .map(|s| {
+            s.parse::<f64>()
+                .with_context(|| format!("share `{s}` is not a number"))
+        })
         .collect()
 }
 
@@ -174,7 +180,12 @@ pub fn run(args: &ExperimentArgs, json: bool) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        ExperimentArgs::Assign { salt, arms, shares, customers } => {
+        ExperimentArgs::Assign {
+            salt,
+            arms,
+            shares,
+            customers,
+        } => {
             let arms = parse_list(arms);
             let allocation = match shares {
                 Some(s) => Allocation::new(arms, parse_shares(s)?)?,
@@ -197,8 +208,13 @@ pub fn run(args: &ExperimentArgs, json: bool) -> anyhow::Result<()> {
                     customer: &'a str,
                     arm: &'a str,
                 }
-                let rows: Vec<Assignment> =
-                    ids.iter().map(|c| Assignment { customer: c, arm: allocation.assign_name(salt, c) }).collect();
+                let rows: Vec<Assignment> = ids
+                    .iter()
+                    .map(|c| Assignment {
+                        customer: c,
+                        arm: allocation.assign_name(salt, c),
+                    })
+                    .collect();
                 return print_json(&rows);
             }
             let stdout = std::io::stdout();
@@ -209,7 +225,15 @@ pub fn run(args: &ExperimentArgs, json: bool) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ExperimentArgs::Analyze { file, control, shares, alpha, mixing_variance, looks, report } => {
+        ExperimentArgs::Analyze {
+            file,
+            control,
+            shares,
+            alpha,
+            mixing_variance,
+            looks,
+            report,
+        } => {
             let observations =
                 read_observations(file).with_context(|| format!("reading {}", file.display()))?;
             let planned_shares = shares
@@ -221,7 +245,10 @@ pub fn run(args: &ExperimentArgs, json: bool) -> anyhow::Result<()> {
                             let (arm, share) = pair
                                 .split_once('=')
                                 .with_context(|| format!("`{pair}`: write shares as arm=share"))?;
-                            Ok((arm.to_string(), share.parse::<f64>().with_context(|| format!("`{pair}`"))?))
+                            Ok((
+                                arm.to_string(),
+                                share.parse::<f64>().with_context(|| format!("`{pair}`"))?,
+                            ))
                         })
                         .collect::<anyhow::Result<Vec<_>>>()
                 })
@@ -238,7 +265,11 @@ pub fn run(args: &ExperimentArgs, json: bool) -> anyhow::Result<()> {
             if let Some(path) = report {
                 let mut html = Report::new(
                     "Experiment results",
-                    &format!("A/B test read from {} ({} customers).", file.display(), observations.len()),
+                    &format!(
+                        "A/B test read from {} ({} customers).",
+                        file.display(),
+                        observations.len()
+                    ),
                 );
                 html.add_experiment("Experiment", &analysis);
                 html.write(path)?;
@@ -250,7 +281,16 @@ pub fn run(args: &ExperimentArgs, json: bool) -> anyhow::Result<()> {
                 return print_json(&analysis);
             }
             let coverage = 100.0 * (1.0 - alpha);
-            let mut table = Table::new(&["arm", "customers", "mean", "difference", "lower", "upper", "p-value", "always-valid p"]);
+            let mut table = Table::new(&[
+                "arm",
+                "customers",
+                "mean",
+                "difference",
+                "lower",
+                "upper",
+                "p-value",
+                "always-valid p",
+            ]);
             for arm in &analysis.arms {
                 let comparison = analysis.comparisons.iter().find(|c| c.treatment == arm.arm);
                 let cell = |f: &dyn Fn(&discount_eval::experiment::Comparison) -> f64| {
@@ -320,7 +360,16 @@ fn plan(effect: &EffectArgs, power: Option<f64>, n: Option<u64>) -> anyhow::Resu
                 (None, Some(n)) => (n, ab::power_proportions(p1, p2, n, alpha)?),
                 (None, None) => bail!("give --power or --n"),
             };
-            Ok(PlanOutput { kind: "proportions", alpha, power, n_per_arm, p1: Some(p1), p2: Some(p2), delta: None, sd: None })
+            Ok(PlanOutput {
+                kind: "proportions",
+                alpha,
+                power,
+                n_per_arm,
+                p1: Some(p1),
+                p2: Some(p2),
+                delta: None,
+                sd: None,
+            })
         }
         (None, None, Some(delta), Some(sd)) => {
             let (n_per_arm, power) = match (power, n) {
@@ -328,8 +377,19 @@ fn plan(effect: &EffectArgs, power: Option<f64>, n: Option<u64>) -> anyhow::Resu
                 (None, Some(n)) => (n, ab::power_means(delta, sd, n, alpha)?),
                 (None, None) => bail!("give --power or --n"),
             };
-            Ok(PlanOutput { kind: "means", alpha, power, n_per_arm, p1: None, p2: None, delta: Some(delta), sd: Some(sd) })
+            Ok(PlanOutput {
+                kind: "means",
+                alpha,
+                power,
+                n_per_arm,
+                p1: None,
+                p2: None,
+                delta: Some(delta),
+                sd: Some(sd),
+            })
         }
-        _ => bail!("describe the effect with --p1 and --p2 (conversion rates) or --delta and --sd (means)"),
+        _ => bail!(
+            "describe the effect with --p1 and --p2 (conversion rates) or --delta and --sd (means)"
+        ),
     }
 }

@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use discount_eval::obd::{
-    self, default_data_dir, load_campaign_log, policy_action_dist, read_obd_log, BehaviorPolicy, ObdPaths,
-    RewardModelChoice,
+    self, default_data_dir, load_campaign_log, policy_action_dist, read_obd_log, BehaviorPolicy,
+    ObdPaths, RewardModelChoice,
 };
-use discount_eval::ope::{self, cross_fit, parse_estimator_list, BootstrapConfig, OpeInputs, RoundTensor};
+use discount_eval::ope::{
+    self, cross_fit, parse_estimator_list, BootstrapConfig, OpeInputs, RoundTensor,
+};
 use discount_eval::report::{format_figure, Report};
 use serde::Serialize;
 
@@ -125,7 +127,8 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
     let paths = ObdPaths::new(&data_dir, &args.campaign);
     let (obd_log, log_name, behavior) = match (&args.log, &args.dataset) {
         (Some(path), _) => (
-            read_obd_log(path, None).with_context(|| format!("reading the log {}", path.display()))?,
+            read_obd_log(path, None)
+                .with_context(|| format!("reading the log {}", path.display()))?,
             path.display().to_string(),
             None,
         ),
@@ -142,9 +145,16 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
         (None, None) => bail!("give a log with --log FILE or --dataset obd"),
     };
     let log = &obd_log.log;
-    let (action_dist, evaluated): (RoundTensor, Option<BehaviorPolicy>) = match args.policy.as_str() {
-        "uniform" => (RoundTensor::uniform(log.n_rounds(), log.n_actions, log.n_positions), None),
-        "random" => (RoundTensor::uniform(log.n_rounds(), log.n_actions, log.n_positions), Some(BehaviorPolicy::Random)),
+    let (action_dist, evaluated): (RoundTensor, Option<BehaviorPolicy>) = match args.policy.as_str()
+    {
+        "uniform" => (
+            RoundTensor::uniform(log.n_rounds(), log.n_actions, log.n_positions),
+            None,
+        ),
+        "random" => (
+            RoundTensor::uniform(log.n_rounds(), log.n_actions, log.n_positions),
+            Some(BehaviorPolicy::Random),
+        ),
         "bts" => {
             let table = match &args.bts_prior {
                 Some(prior) => {
@@ -162,8 +172,13 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
             (table, Some(BehaviorPolicy::Bts))
         }
         file => (
-            ope::read_action_dist_csv(std::path::Path::new(file), log.n_rounds(), log.n_actions, log.n_positions)
-                .with_context(|| format!("reading the policy file {file}"))?,
+            ope::read_action_dist_csv(
+                std::path::Path::new(file),
+                log.n_rounds(),
+                log.n_actions,
+                log.n_positions,
+            )
+            .with_context(|| format!("reading the policy file {file}"))?,
             None,
         ),
     };
@@ -173,8 +188,13 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
         _ => None,
     };
     let reward_model = match args.reward_model.as_str() {
-        "logistic" => RewardModelChoice::Logistic { prior_strength: args.prior_strength, l2: 1.0 },
-        _ => RewardModelChoice::EmpiricalMean { prior_strength: args.prior_strength },
+        "logistic" => RewardModelChoice::Logistic {
+            prior_strength: args.prior_strength,
+            l2: 1.0,
+        },
+        _ => RewardModelChoice::EmpiricalMean {
+            prior_strength: args.prior_strength,
+        },
     };
     let model = reward_model.build()?;
     let estimated_rewards = if estimators.iter().any(|e| e.needs_reward_model()) {
@@ -197,7 +217,10 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
         let mut report = Report::new(
             "Off-policy evaluation",
-            &format!("Estimated value of policy `{}` from the log {}.", output.policy, output.log),
+            &format!(
+                "Estimated value of policy `{}` from the log {}.",
+                output.policy, output.log
+            ),
         );
         report.add_ope(
             &format!("Value of `{}` estimated from {}", output.policy, output.log),
@@ -246,13 +269,20 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
             format!("{:.0}", e.effective_sample_size),
         ];
         if let Some(truth) = observed_value {
-            row.push(format!("{:.1}%", 100.0 * ((e.estimate - truth) / truth).abs()));
+            row.push(format!(
+                "{:.1}%",
+                100.0 * ((e.estimate - truth) / truth).abs()
+            ));
         }
         table.row(row);
     }
     print!("{}", table.render());
     if let Some(truth) = observed_value {
-        println!("\nObserved when `{}` ran (its own log's mean reward): {}", output.policy, format_figure(truth));
+        println!(
+            "\nObserved when `{}` ran (its own log's mean reward): {}",
+            output.policy,
+            format_figure(truth)
+        );
     }
     Ok(())
 }
