@@ -46,6 +46,7 @@ enum Command {
     #[command(subcommand)]
     Datasets(commands::datasets::DatasetsCommand),
     Stats(commands::stats::StatsArgs),
+    Simulate(commands::simulate::SimulateArgs),
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
 }
@@ -75,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(args) => commands::ingest::run(&config, &args, cli.json),
         Command::Datasets(cmd) => commands::datasets::run(&config, &cmd, cli.json),
         Command::Stats(args) => commands::stats::run(&config, &args, cli.json),
+        Command::Simulate(args) => commands::simulate::run(&args, cli.json),
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
     }
 }

@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod datasets;
 pub mod ingest;
+pub mod simulate;
 pub mod stats;
 
 /// An error that asks for a specific process exit code (e.g. 2 when rows were rejected).

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use discount_core::money::format_minor;
 use discount_core::Currency;
-use discount_sim::{policy_from_spec, simulate_with_counterfactual, JsonlSink, NullSink, RunOptions, SimConfig};
+use discount_sim::{
+    policy_from_spec, simulate_with_counterfactual, JsonlSink, NullSink, RunOptions, SimConfig,
+};
 
 use crate::output::{count, print_json, Table};
 
@@ -99,17 +101,24 @@ pub fn run(args: &SimulateArgs, json: bool) -> anyhow::Result<()> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let events_path = dir.join("events.jsonl");
             let mut sink = JsonlSink::new(create(&events_path)?);
-            let out = simulate_with_counterfactual(&config, policy.as_mut(), &mut sink, RunOptions::default())?;
+            let out = simulate_with_counterfactual(
+                &config,
+                policy.as_mut(),
+                &mut sink,
+                RunOptions::default(),
+            )?;
             sink.finish()
                 .with_context(|| format!("writing {}", events_path.display()))?;
             let truth_path = dir.join("ground_truth.json");
             let mut w = create(&truth_path)?;
             serde_json::to_writer(&mut w, &out.truth)?;
-            w.flush().with_context(|| format!("writing {}", truth_path.display()))?;
+            w.flush()
+                .with_context(|| format!("writing {}", truth_path.display()))?;
             let summary_path = dir.join("summary.json");
             let mut w = create(&summary_path)?;
             serde_json::to_writer_pretty(&mut w, &out.summary)?;
-            w.flush().with_context(|| format!("writing {}", summary_path.display()))?;
+            w.flush()
+                .with_context(|| format!("writing {}", summary_path.display()))?;
             out.summary
         }
         None => {
@@ -129,19 +138,31 @@ pub fn run(args: &SimulateArgs, json: bool) -> anyhow::Result<()> {
     let mut t = Table::new(&["figure", "value"]);
     let mut row = |k: &str, v: String| t.row(vec![k.to_string(), v]);
     row("policy", summary.policy.clone());
-    row("customers x days", format!("{} x {}", count(summary.users as u64), summary.days));
+    row(
+        "customers x days",
+        format!("{} x {}", count(summary.users as u64), summary.days),
+    );
     row("visits", count(summary.visits));
     row("offers made", count(summary.offers));
     row("orders", count(summary.orders));
     row("coupons redeemed", count(summary.coupons_redeemed));
-    row("redemption rate", format!("{:.1}%", 100.0 * summary.redemption_rate));
+    row(
+        "redemption rate",
+        format!("{:.1}%", 100.0 * summary.redemption_rate),
+    );
     row("revenue", money(summary.revenue));
     row("discount spend", money(summary.discount_spend));
     if let (Some(b), Some(used)) = (summary.budget, summary.budget_used) {
-        row("budget", format!("{} ({:.1}% used)", money(b), 100.0 * used));
+        row(
+            "budget",
+            format!("{} ({:.1}% used)", money(b), 100.0 * used),
+        );
     }
     row("gross profit", money(summary.gross_profit));
-    if let (Some(cf), Some(inc)) = (summary.counterfactual_gross_profit, summary.incremental_profit) {
+    if let (Some(cf), Some(inc)) = (
+        summary.counterfactual_gross_profit,
+        summary.incremental_profit,
+    ) {
         row("gross profit without offers", money(cf));
         row("incremental profit", money(inc));
     }
