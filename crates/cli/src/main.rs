@@ -47,6 +47,9 @@ enum Command {
     Datasets(commands::datasets::DatasetsCommand),
     Stats(commands::stats::StatsArgs),
     Simulate(commands::simulate::SimulateArgs),
+    Ope(commands::ope::OpeArgs),
+    #[command(subcommand)]
+    Experiment(commands::experiment::ExperimentArgs),
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
 }
@@ -77,6 +80,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Datasets(cmd) => commands::datasets::run(&config, &cmd, cli.json),
         Command::Stats(args) => commands::stats::run(&config, &args, cli.json),
         Command::Simulate(args) => commands::simulate::run(&args, cli.json),
+        Command::Ope(args) => commands::ope::run(&args, cli.json),
+        Command::Experiment(args) => commands::experiment::run(&args, cli.json),
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
     }
 }

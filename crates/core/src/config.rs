@@ -97,8 +97,8 @@ impl Config {
         source: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, CoreError> {
-        let mut table: toml::Table = toml::from_str(text)
-            .map_err(|e| CoreError::Config(format!("{source}: {e}")))?;
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| CoreError::Config(format!("{source}: {e}")))?;
         for (name, value) in env {
             let Some(path) = name.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -157,8 +157,14 @@ mod tests {
     fn env_overrides_file_and_typos_are_refused() {
         let text = "[store]\nurl = \"sqlite://a.db\"\n[ingest]\nbatch_size = 10\n";
         let env = vec![
-            ("DISCOUNT_STORE__URL".to_string(), "postgres://x/y".to_string()),
-            ("DISCOUNT_INGEST__UNKNOWN_ITEMS".to_string(), "reject".to_string()),
+            (
+                "DISCOUNT_STORE__URL".to_string(),
+                "postgres://x/y".to_string(),
+            ),
+            (
+                "DISCOUNT_INGEST__UNKNOWN_ITEMS".to_string(),
+                "reject".to_string(),
+            ),
             ("HOME".to_string(), "/root".to_string()),
         ];
         let c = Config::from_toml_and_env(text, "t.toml", env).unwrap();

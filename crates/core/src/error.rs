@@ -27,7 +27,10 @@ impl CoreError {
     pub fn invalid(field: &str, value: impl ToString, reason: impl Into<String>) -> Self {
         let mut value = value.to_string();
         if value.len() > 80 {
-            let cut = (0..=80).rev().find(|i| value.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=80)
+                .rev()
+                .find(|i| value.is_char_boundary(*i))
+                .unwrap_or(0);
             value.truncate(cut);
             value.push('…');
         }

@@ -88,13 +88,18 @@ impl OrderLine {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// A page or product view; `item_id` is absent for a visit to the site.
-    View { item_id: Option<String> },
+    View {
+        item_id: Option<String>,
+    },
     /// A click, on an item and/or on what a decision showed.
     Click {
         item_id: Option<String>,
         decision_id: Option<String>,
     },
-    AddToCart { item_id: String, quantity: u32 },
+    AddToCart {
+        item_id: String,
+        quantity: u32,
+    },
     Order {
         order_id: String,
         currency: Currency,
@@ -219,7 +224,11 @@ impl Event {
             EventKind::AddToCart { item_id, quantity } => {
                 validate_id("item_id", item_id)?;
                 if *quantity == 0 {
-                    return Err(CoreError::invalid("quantity", quantity, "must be at least 1"));
+                    return Err(CoreError::invalid(
+                        "quantity",
+                        quantity,
+                        "must be at least 1",
+                    ));
                 }
                 Ok(())
             }
@@ -228,9 +237,16 @@ impl Event {
             } => {
                 validate_id("order_id", order_id)?;
                 if lines.is_empty() {
-                    return Err(CoreError::invalid("lines", "[]", "an order needs at least one line"));
+                    return Err(CoreError::invalid(
+                        "lines",
+                        "[]",
+                        "an order needs at least one line",
+                    ));
                 }
-                lines.iter().enumerate().try_for_each(|(i, l)| l.validate(i))
+                lines
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(i, l)| l.validate(i))
             }
             EventKind::Refund {
                 order_id,
@@ -342,7 +358,8 @@ impl Record {
     pub fn to_json(&self) -> String {
         let value = match self {
             Record::User(u) => {
-                let mut v = serde_json::json!({"type": "user", "id": u.id, "attributes": u.attributes});
+                let mut v =
+                    serde_json::json!({"type": "user", "id": u.id, "attributes": u.attributes});
                 if let Some(s) = u.signup {
                     v["signup"] = serde_json::Value::String(s.to_rfc3339());
                 }
@@ -479,9 +496,7 @@ impl WireLine {
             item_id: required(self.item_id, &f("item_id"), "order")?,
             quantity: count(&f("quantity"), quantity)?,
             list_price,
-            paid: self
-                .paid
-                .unwrap_or(list_price.saturating_mul(quantity)),
+            paid: self.paid.unwrap_or(list_price.saturating_mul(quantity)),
             retail_discount: self.retail_discount.unwrap_or(0),
             coupon_discount: self.coupon_discount.unwrap_or(0),
         })
@@ -506,7 +521,10 @@ pub fn parse_offer_spec(spec: &str) -> Result<Offer, CoreError> {
         },
         "amount_off" => Offer::AmountOff {
             amount: parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?,
-            min_spend: parts.next().map_or(Some(0), |p| p.parse().ok()).ok_or_else(bad)?,
+            min_spend: parts
+                .next()
+                .map_or(Some(0), |p| p.parse().ok())
+                .ok_or_else(bad)?,
         },
         "content" => Offer::Content {
             name: parts.next().map(str::to_string).ok_or_else(bad)?,
@@ -535,9 +553,18 @@ impl WireRecord {
                 let item = Item {
                     id: required(self.id, "id", t)?,
                     category: self.category.unwrap_or_else(|| "unknown".into()),
-                    list_price: non_negative("list_price", required(self.list_price, "list_price", t)?)?,
-                    unit_cost: self.unit_cost.map(|c| non_negative("unit_cost", c)).transpose()?,
-                    currency: Currency::parse("currency", self.currency.as_deref().unwrap_or("USD"))?,
+                    list_price: non_negative(
+                        "list_price",
+                        required(self.list_price, "list_price", t)?,
+                    )?,
+                    unit_cost: self
+                        .unit_cost
+                        .map(|c| non_negative("unit_cost", c))
+                        .transpose()?,
+                    currency: Currency::parse(
+                        "currency",
+                        self.currency.as_deref().unwrap_or("USD"),
+                    )?,
                     stock: self.stock,
                 };
                 validate_id("id", &item.id)?;
@@ -701,18 +728,25 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("lines[0].list_price") && e.contains("-5"), "{e}");
-        let e = parse(r#"{"type":"review","id":"1","user_id":"u","time":0,"item_id":"i","rating":9}"#)
-            .unwrap_err()
-            .to_string();
+        let e =
+            parse(r#"{"type":"review","id":"1","user_id":"u","time":0,"item_id":"i","rating":9}"#)
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("rating"), "{e}");
     }
 
     #[test]
     fn offer_specs_parse() {
-        assert_eq!(parse_offer_spec("percent_off:10").unwrap(), Offer::PercentOff { percent: 10.0 });
+        assert_eq!(
+            parse_offer_spec("percent_off:10").unwrap(),
+            Offer::PercentOff { percent: 10.0 }
+        );
         assert_eq!(
             parse_offer_spec("amount_off:500:3000").unwrap(),
-            Offer::AmountOff { amount: 500, min_spend: 3000 }
+            Offer::AmountOff {
+                amount: 500,
+                min_spend: 3000
+            }
         );
         assert!(parse_offer_spec("percent_off:x").is_err());
         assert!(parse_offer_spec("bogus").is_err());

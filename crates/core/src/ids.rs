@@ -21,7 +21,11 @@ pub fn validate_id(field: &str, id: &str) -> Result<(), CoreError> {
         ));
     }
     if id.chars().any(char::is_control) {
-        return Err(CoreError::invalid(field, id.escape_debug(), "contains control characters"));
+        return Err(CoreError::invalid(
+            field,
+            id.escape_debug(),
+            "contains control characters",
+        ));
     }
     Ok(())
 }

@@ -137,7 +137,10 @@ pub fn parse_decimal(field: &str, text: &str, currency: Currency) -> Result<i64,
     };
     let mut frac_value: i64 = 0;
     for i in 0..exp {
-        let digit = frac_trimmed.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+        let digit = frac_trimmed
+            .as_bytes()
+            .get(i)
+            .map_or(0, |b| i64::from(b - b'0'));
         frac_value = frac_value * 10 + digit;
     }
     let minor = whole_value

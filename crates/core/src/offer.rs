@@ -36,9 +36,11 @@ impl Offer {
                 min_spend,
                 "must not be negative",
             )),
-            Offer::Content { name } if name.is_empty() => {
-                Err(CoreError::invalid("offer.name", "\"\"", "must not be empty"))
-            }
+            Offer::Content { name } if name.is_empty() => Err(CoreError::invalid(
+                "offer.name",
+                "\"\"",
+                "must not be empty",
+            )),
             _ => Ok(()),
         }
     }

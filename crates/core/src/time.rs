@@ -23,7 +23,9 @@ impl Timestamp {
 
     pub fn from_date(year: i32, month: u32, day: u32) -> Option<Self> {
         let date = NaiveDate::from_ymd_opt(year, month, day)?;
-        Some(Self::from_datetime(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?)))
+        Some(Self::from_datetime(
+            Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?),
+        ))
     }
 
     pub fn to_datetime(self) -> DateTime<Utc> {
@@ -55,10 +57,14 @@ impl Timestamp {
             .map(|d| d.with_timezone(&Utc))
             .ok()
             .or_else(|| {
-                ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
-                    .iter()
-                    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-                    .map(|n| Utc.from_utc_datetime(&n))
+                [
+                    "%Y-%m-%dT%H:%M:%S%.f",
+                    "%Y-%m-%d %H:%M:%S%.f",
+                    "%Y-%m-%d %H:%M",
+                ]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+                .map(|n| Utc.from_utc_datetime(&n))
             })
             .or_else(|| {
                 ["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"]
@@ -144,7 +150,9 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused_with_the_field() {
-        let e = Timestamp::parse("time", "yesterday").unwrap_err().to_string();
+        let e = Timestamp::parse("time", "yesterday")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`time`") && e.contains("yesterday"), "{e}");
         assert!(Timestamp::parse("time", "2024-13-01").is_err());
         assert!(Timestamp::parse("time", "-5").is_err());

@@ -40,6 +40,26 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// All off-policy estimators with bootstrap intervals on a synthetic log.
+    Ope {
+        /// Logged rounds.
+        #[arg(long, default_value_t = 10_000_000)]
+        rounds: usize,
+        /// Bootstrap resamples.
+        #[arg(long, default_value_t = 200)]
+        bootstrap: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Simulated customer-days per second.
+    Sim {
+        #[arg(long, default_value_t = 1_000_000)]
+        users: usize,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
@@ -61,6 +81,26 @@ struct Measurement {
 
 pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Ope {
+            rounds,
+            bootstrap,
+            seed,
+        } => {
+            let report = discount_eval::bench::bench_ope(*rounds, *bootstrap, *seed)?;
+            if json {
+                return print_json(&report);
+            }
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Sim { users, days, seed } => {
+            let report = discount_sim::bench(*users, *days, *seed)?;
+            if json {
+                return print_json(&report);
+            }
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         BenchCommand::Ingest {
             events,
             backend,

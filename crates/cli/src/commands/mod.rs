@@ -1,6 +1,8 @@
 pub mod bench;
 pub mod datasets;
+pub mod experiment;
 pub mod ingest;
+pub mod ope;
 pub mod simulate;
 pub mod stats;
 
