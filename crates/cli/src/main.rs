@@ -48,6 +48,7 @@ enum Command {
     Stats(commands::stats::StatsArgs),
     Simulate(commands::simulate::SimulateArgs),
     Ope(commands::ope::OpeArgs),
+    Report(commands::report::ReportArgs),
     #[command(subcommand)]
     Experiment(commands::experiment::ExperimentArgs),
     #[command(subcommand)]
@@ -81,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(args) => commands::stats::run(&config, &args, cli.json),
         Command::Simulate(args) => commands::simulate::run(&args, cli.json),
         Command::Ope(args) => commands::ope::run(&args, cli.json),
+        Command::Report(args) => commands::report::run(&args, cli.json),
         Command::Experiment(args) => commands::experiment::run(&args, cli.json),
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
     }

@@ -129,3 +129,41 @@ fn pseudonymisation_hides_customer_ids() {
     let contains = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     assert!(!contains(&db) && !contains(&wal));
 }
+
+#[test]
+fn report_writes_one_html_file_with_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("customer,arm,outcome\n");
+    for i in 0..2000 {
+        let arm = if i % 2 == 0 { "A" } else { "B" };
+        let bought = (i * 7919 % 100) < if arm == "A" { 10 } else { 13 };
+        csv.push_str(&format!("c{i},{arm},{}\n", u8::from(bought)));
+    }
+    std::fs::write(dir.path().join("ab.csv"), csv).unwrap();
+    let out = discount(dir.path())
+        .args([
+            "report",
+            "--no-obd",
+            "--experiment",
+            "ab.csv",
+            "--control",
+            "A",
+            "--out",
+            "r.html",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("</html>"));
+    let out = discount(dir.path())
+        .args(["report", "--no-obd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to report"));
+}

@@ -3,6 +3,7 @@ pub mod datasets;
 pub mod experiment;
 pub mod ingest;
 pub mod ope;
+pub mod report;
 pub mod simulate;
 pub mod stats;
 
