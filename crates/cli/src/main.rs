@@ -42,6 +42,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    Demo(commands::demo::DemoArgs),
     Ingest(commands::ingest::IngestArgs),
     #[command(subcommand)]
     Datasets(commands::datasets::DatasetsCommand),
@@ -77,6 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config.store.url = url;
     }
     match cli.command {
+        Command::Demo(args) => commands::demo::run(&args, cli.json),
         Command::Ingest(args) => commands::ingest::run(&config, &args, cli.json),
         Command::Datasets(cmd) => commands::datasets::run(&config, &cmd, cli.json),
         Command::Stats(args) => commands::stats::run(&config, &args, cli.json),

@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod datasets;
+pub mod demo;
 pub mod experiment;
 pub mod ingest;
 pub mod ope;
