@@ -65,11 +65,28 @@ fn main() {
                 std::process::exit(code.0);
             }
             None => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", describe(&e));
                 std::process::exit(1);
             }
         }
     }
+}
+
+/// The error and its causes on one line. Library errors often quote their cause in their own
+/// message already, so a cause whose text is already there is not repeated.
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
