@@ -22,20 +22,7 @@ pub struct Observation {
 
 /// Reads `customer,arm,outcome[,pre_period]` with a header row. Extra columns are ignored.
 pub fn read_observations(path: &Path) -> Result<Vec<Observation>> {
-    let file = std::fs::File::open(path).map_err(|source| EvalError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(file);
-    let headers = reader
-        .headers()
-        .map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .clone();
+    let (mut reader, headers) = crate::csv_file::open_with_headers(path)?;
     let find = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let missing = |name: &str| EvalError::MissingColumn {
         path: path.to_path_buf(),

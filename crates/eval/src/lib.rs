@@ -27,6 +27,7 @@
 //!
 //! Randomness (bootstrap, cross-fitting folds, Monte Carlo) is always seeded by the caller.
 
+mod csv_file;
 pub mod error;
 pub mod obd;
 pub mod ope;

@@ -109,25 +109,7 @@ impl ObdPaths {
     }
 }
 
-fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>> {
-    let file = std::fs::File::open(path).map_err(|source| EvalError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(file))
-}
-
-fn column(headers: &csv::StringRecord, path: &Path, name: &str) -> Result<usize> {
-    headers
-        .iter()
-        .position(|h| h == name)
-        .ok_or_else(|| EvalError::MissingColumn {
-            path: path.to_path_buf(),
-            column: name.to_string(),
-        })
-}
+use crate::csv_file::{column, open_with_headers};
 
 fn parse_field<T: std::str::FromStr>(
     record: &csv::StringRecord,
@@ -162,14 +144,7 @@ pub struct ObdLog {
 /// Reads an Open Bandit Dataset log (`all.csv` layout). `n_actions` is the number of items (80 in OBD); when
 /// `None`, it is the largest item id plus one.
 pub fn read_obd_log(path: &Path, n_actions: Option<usize>) -> Result<ObdLog> {
-    let mut reader = open_csv(path)?;
-    let headers = reader
-        .headers()
-        .map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .clone();
+    let (mut reader, headers) = open_with_headers(path)?;
     let timestamp_col = column(&headers, path, "timestamp")?;
     let item_col = column(&headers, path, "item_id")?;
     let position_col = column(&headers, path, "position")?;
@@ -308,7 +283,7 @@ pub fn read_obd_log(path: &Path, n_actions: Option<usize>) -> Result<ObdLog> {
 
 /// Number of items listed in an `item_context.csv`.
 pub fn count_items(path: &Path) -> Result<usize> {
-    let mut reader = open_csv(path)?;
+    let (mut reader, _) = open_with_headers(path)?;
     let mut n = 0;
     for record in reader.records() {
         record.map_err(|source| EvalError::Csv {
@@ -322,14 +297,7 @@ pub fn count_items(path: &Path) -> Result<usize> {
 
 /// Reads a BTS prior file (`item_id,alpha,beta`), returning `(alpha, beta)` indexed by item id.
 pub fn read_bts_prior(path: &Path) -> Result<Vec<(f64, f64)>> {
-    let mut reader = open_csv(path)?;
-    let headers = reader
-        .headers()
-        .map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .clone();
+    let (mut reader, headers) = open_with_headers(path)?;
     let item_col = column(&headers, path, "item_id")?;
     let alpha_col = column(&headers, path, "alpha")?;
     let beta_col = column(&headers, path, "beta")?;

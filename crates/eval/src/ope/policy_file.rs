@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use super::tensor::RoundTensor;
+use crate::csv_file::column;
 use crate::error::{EvalError, Result};
 
 /// Reads an action distribution for a log of `n_rounds x n_actions x n_positions`.
@@ -20,29 +21,11 @@ pub fn read_action_dist_csv(
     n_actions: usize,
     n_positions: usize,
 ) -> Result<RoundTensor> {
-    let file = std::fs::File::open(path).map_err(|source| EvalError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(file);
-    let headers = reader
-        .headers()
-        .map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .clone();
-    let find = |name: &str| headers.iter().position(|h| h == name);
-    let missing = |name: &str| EvalError::MissingColumn {
-        path: path.to_path_buf(),
-        column: name.to_string(),
-    };
-    let action_col = find("action").ok_or_else(|| missing("action"))?;
-    let position_col = find("position").ok_or_else(|| missing("position"))?;
-    let probability_col = find("probability").ok_or_else(|| missing("probability"))?;
-    let round_col = find("round");
+    let (mut reader, headers) = crate::csv_file::open_with_headers(path)?;
+    let action_col = column(&headers, path, "action")?;
+    let position_col = column(&headers, path, "position")?;
+    let probability_col = column(&headers, path, "probability")?;
+    let round_col = headers.iter().position(|h| h == "round");
     let table_len = n_actions * n_positions;
     let mut values = vec![
         0.0;
@@ -63,7 +46,7 @@ pub fn read_action_dist_csv(
             line,
             field: field.to_string(),
             value: record
-                .get(find(field).unwrap_or(0))
+                .get(headers.iter().position(|h| h == field).unwrap_or(0))
                 .unwrap_or("")
                 .to_string(),
             message,
