@@ -11,12 +11,20 @@ use discount_core::Config;
 
 /// Decide which customer gets which discount, and prove that it was worth it.
 ///
+/// See the whole loop in one command (simulated market, learned policy, baselines, oracle):
+///   discount demo
+///
 /// Start with real data:
 ///   discount datasets import hillstrom --from ../shared/data/hillstrom-minethatdata
 ///   discount stats
 ///
 /// Or pour in your own event logs (JSON Lines or CSV, see docs/ingest.md):
 ///   discount ingest events.jsonl orders.csv
+///
+/// Evaluate policies and experiments:
+///   discount ope --dataset obd --behavior random --policy bts
+///   discount experiment analyze ab.csv --control A
+///   discount report --experiment ab.csv
 ///
 /// Settings come from discount.toml (or --config FILE); every key can be overridden by an
 /// environment variable DISCOUNT_<SECTION>__<KEY>, e.g. DISCOUNT_STORE__URL.
