@@ -36,3 +36,16 @@ pub(crate) fn column(headers: &csv::StringRecord, path: &Path, name: &str) -> Re
             column: name.to_string(),
         })
 }
+
+/// The data rows of `reader`; a malformed row's error names `path`.
+pub(crate) fn records<'r>(
+    reader: &'r mut csv::Reader<File>,
+    path: &'r Path,
+) -> impl Iterator<Item = Result<csv::StringRecord>> + 'r {
+    reader.records().map(move |r| {
+        r.map_err(|source| EvalError::Csv {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}

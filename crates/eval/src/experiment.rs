@@ -33,11 +33,8 @@ pub fn read_observations(path: &Path) -> Result<Vec<Observation>> {
     let outcome_col = find("outcome").ok_or_else(|| missing("outcome"))?;
     let pre_col = find("pre_period");
     let mut observations = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    for record in crate::csv_file::records(&mut reader, path) {
+        let record = record?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let number = |col: usize, field: &str| -> Result<f64> {
             let raw = record.get(col).unwrap_or("");

@@ -166,11 +166,8 @@ pub fn read_obd_log(path: &Path, n_actions: Option<usize>) -> Result<ObdLog> {
         users: Vec<String>,
     }
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    for record in crate::csv_file::records(&mut reader, path) {
+        let record = record?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let pscore: f64 = parse_field(&record, pscore_col, path, "propensity_score", "a number")?;
         if !(pscore > 0.0 && pscore <= 1.0) {
@@ -284,15 +281,9 @@ pub fn read_obd_log(path: &Path, n_actions: Option<usize>) -> Result<ObdLog> {
 /// Number of items listed in an `item_context.csv`.
 pub fn count_items(path: &Path) -> Result<usize> {
     let (mut reader, _) = open_with_headers(path)?;
-    let mut n = 0;
-    for record in reader.records() {
-        record.map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        n += 1;
-    }
-    Ok(n)
+    let count =
+        crate::csv_file::records(&mut reader, path).try_fold(0, |n, record| record.map(|_| n + 1));
+    count
 }
 
 /// Reads a BTS prior file (`item_id,alpha,beta`), returning `(alpha, beta)` indexed by item id.
@@ -302,11 +293,8 @@ pub fn read_bts_prior(path: &Path) -> Result<Vec<(f64, f64)>> {
     let alpha_col = column(&headers, path, "alpha")?;
     let beta_col = column(&headers, path, "beta")?;
     let mut prior: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
-    for record in reader.records() {
-        let record = record.map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    for record in crate::csv_file::records(&mut reader, path) {
+        let record = record?;
         let item: usize =
             parse_field(&record, item_col, path, "item_id", "a non-negative integer")?;
         let alpha: f64 = parse_field(&record, alpha_col, path, "alpha", "a positive number")?;

@@ -35,11 +35,8 @@ pub fn read_action_dist_csv(
             table_len
         }
     ];
-    for record in reader.records() {
-        let record = record.map_err(|source| EvalError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    for record in crate::csv_file::records(&mut reader, path) {
+        let record = record?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let bad = |field: &str, message: String| EvalError::BadValue {
             path: path.to_path_buf(),
