@@ -5,6 +5,7 @@
 //! - [`time`]: UTC timestamps parsed from the formats real feeds use.
 //! - [`event`]: users, items and the behaviour events (views, orders, coupons, ...).
 //! - [`offer`]: the treatments the engine can give.
+//! - [`risk`]: the contract between fraud scores and the offer gate.
 //! - [`config`]: the one TOML configuration file, with environment overrides.
 //!
 //! Everything here is plain data with validation; no I/O except reading the config file.
@@ -15,6 +16,7 @@ pub mod event;
 pub mod ids;
 pub mod money;
 pub mod offer;
+pub mod risk;
 pub mod time;
 
 pub use config::Config;
@@ -23,4 +25,5 @@ pub use event::{DiscountSource, Event, EventKind, Item, OrderLine, Record, User}
 pub use ids::Pseudonymiser;
 pub use money::{Currency, Money};
 pub use offer::Offer;
+pub use risk::{RiskAssessment, RiskScores};
 pub use time::Timestamp;

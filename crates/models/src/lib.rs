@@ -1,0 +1,20 @@
+//! Models of customer behaviour: purchase propensity and response to offers, uplift, collaborative
+//! filtering embeddings, sequence models and lifetime value, with calibration and versioned
+//! artifacts.
+//!
+//! - [`ltv`]: BG/NBD and Gamma-Gamma lifetime value.
+//! - [`cf`]: biased matrix factorisation, SVD++, implicit ALS and BPR.
+//! - [`propensity`]: logistic regression, factorisation machine, MLP; monotone in discount depth.
+//! - [`calibration`]: Platt and isotonic calibration.
+//! - [`uplift`]: S-, T-, X- and DR-learners over several treatments with costs.
+//! - [`artifact`]: versioned model artifacts with their feature spec and metrics.
+
+pub mod artifact;
+pub mod calibration;
+pub mod cf;
+pub mod error;
+pub mod ltv;
+pub mod propensity;
+pub mod uplift;
+
+pub use error::ModelError;
