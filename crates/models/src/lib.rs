@@ -7,6 +7,7 @@
 //! - [`propensity`]: logistic regression, factorisation machine, MLP; monotone in discount depth.
 //! - [`calibration`]: Platt and isotonic calibration.
 //! - [`uplift`]: S-, T-, X- and DR-learners over several treatments with costs.
+//! - [`sequence`]: a GRU over event sequences, compared with BG/NBD and RFM on CDNOW.
 //! - [`artifact`]: versioned model artifacts with their feature spec and metrics.
 
 pub mod artifact;
@@ -15,6 +16,7 @@ pub mod cf;
 pub mod error;
 pub mod ltv;
 pub mod propensity;
+pub mod sequence;
 pub mod uplift;
 
 pub use error::ModelError;
