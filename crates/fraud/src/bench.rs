@@ -1,0 +1,84 @@
+//! `discount bench fraud`: scan time and peak memory on a simulated shop, and the gate's lookup
+//! latency from the precomputed score table.
+
+use std::time::Instant;
+
+use discount_core::{Pseudonymiser, RiskScores};
+use discount_sim::{policy_from_spec, simulate, SimConfig};
+use serde::Serialize;
+
+use crate::scan::ScanConfig;
+use crate::source::new_activity;
+use crate::{scan, FraudError, GateAction, GateConfig, Labels};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FraudBench {
+    pub customers: usize,
+    pub records: u64,
+    pub simulate_and_collect_seconds: f64,
+    pub scan_seconds: f64,
+    pub peak_rss_mib: Option<f64>,
+    pub lookups: usize,
+    pub gate_lookup_ns: f64,
+    pub precision: f64,
+    pub recall: f64,
+}
+
+/// Peak resident memory of this process (Linux), in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, FraudError> {
+    let sim = SimConfig {
+        users,
+        days,
+        seed,
+        ..SimConfig::default()
+    };
+    let config = ScanConfig::default();
+    let key = seed.to_le_bytes().repeat(4);
+    let mut activity = new_activity(&config.link_attributes, Pseudonymiser::new(&key)?);
+    let mut records = 0u64;
+    let started = Instant::now();
+    let mut policy =
+        policy_from_spec("random", seed).map_err(|e| FraudError::Input(e.to_string()))?;
+    let out = {
+        let mut sink = |r: discount_core::Record| {
+            records += 1;
+            activity.add(&r);
+        };
+        simulate(&sim, policy.as_mut(), &mut sink).map_err(|e| FraudError::Input(e.to_string()))?
+    };
+    let collected = started.elapsed().as_secs_f64();
+    let labels = Labels::from_labels(out.truth.fraud);
+    let started = Instant::now();
+    let result = scan(activity, Some(&labels), &config)?;
+    let table = result.score_table();
+    let scan_seconds = started.elapsed().as_secs_f64();
+    let gate = GateConfig::new(result.threshold, GateAction::Withhold)?;
+    let ids: Vec<&String> = result.account_ids.iter().step_by(7).take(200_000).collect();
+    let started = Instant::now();
+    let mut withheld = 0usize;
+    for id in &ids {
+        let v = gate.verdict(table.assess(id).as_ref());
+        withheld += usize::from(!v.allowed);
+    }
+    let lookup = started.elapsed().as_secs_f64();
+    std::hint::black_box(withheld);
+    let e = result.report.evaluation.as_ref();
+    Ok(FraudBench {
+        customers: result.account_ids.len(),
+        records,
+        simulate_and_collect_seconds: collected,
+        scan_seconds,
+        peak_rss_mib: peak_rss_mib(),
+        lookups: ids.len(),
+        gate_lookup_ns: lookup * 1e9 / ids.len().max(1) as f64,
+        precision: e.map_or(0.0, |e| e.precision),
+        recall: e.map_or(0.0, |e| e.recall),
+    })
+}
