@@ -1,20 +1,54 @@
-//! Learned discount policies.
+//! Discount policies: turn predictions into one offer per customer.
 //!
-//! [`UpliftModel`] is a segment-level uplift model learned from an exploration log: customers are
-//! grouped by what the platform can observe at a visit (lifecycle stage, order count, recency,
-//! tenure); for each segment and each rung of the offer ladder it estimates the profit and the
-//! discount spend per visit by inverse-propensity weighting, shrunk toward the pooled estimate of
-//! the rung for small cells. [`LearnedPolicy`] then gives, at each visit, the rung maximising
-//! `incremental profit - lambda * spend`, where the budget's shadow price `lambda` is found by
-//! bisection so that the planned spend over the run matches the budget, with a small epsilon
-//! exploration logged with its propensity and a hard stop when the budget is spent.
+//! - [`engine`]: the [`DecisionEngine`]: a configurable offer ladder ([`offers`]) with
+//!   eligibility rules and margin floors, a fraud-risk [`gate`], per-offer linear models with
+//!   epsilon-greedy, LinUCB or Thompson exploration ([`bandit`]), and a budget ([`budget`]) kept by
+//!   a shadow price that pacing moves and a ledger that can never be overspent. Every decision
+//!   carries its propensity, the expected profit of each offer and, on request, an explanation.
+//! - [`plan`]: the offline allocation over a customer list (multiple-choice knapsack through its
+//!   Lagrangian dual, checked against an exact solver).
+//! - [`simulated`]: the engine as a simulator policy (visit features, outcomes joined from the order
+//!   records, daily pacing, online learning) and apprentice mode; [`evaluate`]: the comparison
+//!   with baselines and the oracle over seeds (`discount evaluate-policy`).
+//! - [`rl`] and [`dqn`]: the customer lifecycle as a sequential problem: tabular Q-learning,
+//!   fitted Q iteration and a deep Q-network (candle), against the one-step greedy policy.
+//! - [`mod@bench`]: decisions per second and plan time (`discount bench decide|plan`).
+//! - [`model`] and [`log`]: the segment-level uplift model learned from an exploration log (the
+//!   `discount demo` policy), and exploration logs from the simulator.
 //!
-//! [`explore`] runs the simulator with the random policy and turns its observable records (offers
-//! shown with their propensities, orders, item costs) into a [`LoggedDecision`] log.
+//! ```no_run
+//! use discount_policy::engine::{DecisionEngine, EngineConfig, DecisionRequest, CustomerFacts};
+//! use rand::SeedableRng;
+//! let config = EngineConfig::from_toml_str(&std::fs::read_to_string("engine.toml")?, "engine.toml")?;
+//! let engine = DecisionEngine::new(config)?;
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+//! let req = DecisionRequest { customer_id: "u1".into(), ..Default::default() };
+//! let facts = CustomerFacts { features: vec![1.0], ..Default::default() };
+//! let decision = engine.decide(&req, &facts, &mut rng)?;
+//! println!("{} with probability {}", decision.offer_id, decision.propensity);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+pub mod bandit;
+pub mod bench;
+pub mod budget;
+pub mod dqn;
+pub mod engine;
+pub mod evaluate;
+pub mod gate;
 pub mod log;
 pub mod model;
+pub mod offers;
+pub mod plan;
+pub mod rl;
+pub mod simulated;
 
+pub use budget::{AtomicLedger, BudgetLedger};
+pub use engine::{
+    BasketLine, CustomerFacts, Decision, DecisionContext, DecisionEngine, DecisionRequest,
+    EngineConfig, JoinedOutcome, OfferScore,
+};
+pub use gate::{GateAction, GateRecord};
 pub use log::{explore, ExplorationLog, LoggedDecision};
 pub use model::{
     plan_lambda, segment_of, Hyper, LearnedPolicy, PolicyError, UpliftModel, SEGMENTS,

@@ -25,6 +25,20 @@ pub enum PolicyError {
     BadLog { index: usize, reason: String },
     #[error("the run's ladder differs from the ladder the model was learned on")]
     LadderMismatch,
+    #[error("invalid configuration {field} = {value}: {rule}")]
+    Config {
+        field: String,
+        value: String,
+        rule: &'static str,
+    },
+    #[error("unknown offer id `{0}`: it is not in the ladder")]
+    UnknownOffer(String),
+    #[error("unknown campaign `{0}`: no budget is configured for it")]
+    UnknownCampaign(String),
+    #[error("feature vector has {got} values, the engine's model expects {expected}")]
+    FeatureLength { expected: usize, got: usize },
+    #[error("feature {index} is not finite ({value})")]
+    BadFeature { index: usize, value: f64 },
     #[error(transparent)]
     Sim(#[from] SimError),
 }
