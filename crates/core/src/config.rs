@@ -18,6 +18,50 @@ pub struct Config {
     pub store: StoreConfig,
     pub ingest: IngestConfig,
     pub privacy: PrivacyConfig,
+    pub server: ServerConfig,
+}
+
+/// `discount serve`: the decision service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    pub bind: String,
+    /// The engine configuration (TOML) the service decides with.
+    pub engine: Option<String>,
+    /// Orders within this many days after a decision are attributed to it.
+    pub attribution_window_days: f64,
+    /// Request bodies larger than this are refused with 413.
+    pub body_limit_bytes: usize,
+    /// Requests per second allowed to a key without its own limit (burst: one second's worth).
+    pub rate_limit_per_second: u32,
+    /// How often (seconds) closed attribution windows are settled.
+    pub join_interval_seconds: f64,
+    /// Profit credited to a decision whose window closes without an order, minor units.
+    pub default_reward: i64,
+    /// Cost of goods as a share of the list price for items without a known unit cost.
+    pub unknown_cost_ratio: f64,
+    /// Currency of the budgets, ISO 4217.
+    pub currency: String,
+    /// Seed of the decisions' random draws (each decision's draw is seeded from it and its id).
+    pub seed: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            engine: None,
+            attribution_window_days: 7.0,
+            body_limit_bytes: 1 << 20,
+            rate_limit_per_second: 20_000,
+            join_interval_seconds: 60.0,
+            default_reward: 0,
+            unknown_cost_ratio: 0.7,
+            currency: "USD".into(),
+            seed: 7,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,1 +1,40 @@
-//! The decision service: HTTP API over the policy, durable decision log, outcome join, auth, metrics.
+//! The decision service (`discount serve`): an HTTP API over the policy engine with a durable
+//! decision log, the outcome join, API keys with roles, budgets shared by several processes, and
+//! Prometheus metrics.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), discount_server::ServerError> {
+//! let config = discount_core::Config::load(None).map_err(|e| discount_server::ServerError::Config(e.to_string()))?;
+//! let state = discount_server::build(discount_server::Options::new(config, None))?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await
+//!     .map_err(|source| discount_server::ServerError::Io { context: "binding".into(), source })?;
+//! discount_server::serve(listener, state, discount_server::shutdown_signal()).await
+//! # }
+//! ```
+//!
+//! - [`app`]: state, the route table, `serve` with graceful shutdown.
+//! - [`routes`]: the handlers; [`error`]: every failure as a JSON body with a 4xx or 5xx.
+//! - [`writer`]: group commit: a decision is in the store before its response is sent.
+//! - [`join`]: orders and reported outcomes joined to decisions inside the attribution window.
+//! - [`auth`]: API keys (hashed, constant-time compared), roles, per-key rate limits.
+//! - [`ledger`]: budget holds in the store (shared on PostgreSQL, owned on SQLite).
+//! - [`policies`]: the registry of policies: activate, roll back, apprentice mode.
+//! - [`client`]: a small keep-alive HTTP/1.1 client for tests and `discount bench serve`.
+
+pub mod app;
+pub mod auth;
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod join;
+pub mod ledger;
+pub mod metrics;
+pub mod openapi;
+pub mod policies;
+pub mod pool;
+pub mod routes;
+pub mod writer;
+
+pub use app::{build, router, serve, shutdown_signal, Options, Shared};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ApiError, ServerError};

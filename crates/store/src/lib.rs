@@ -14,13 +14,19 @@
 //! and reports the second as a duplicate. A batch is one transaction: all of it or nothing.
 
 mod batch;
+pub mod decision_log;
 pub mod postgres;
+pub mod postgres_log;
+mod reads;
 mod schema;
 pub mod sqlite;
+pub mod sqlite_log;
 mod stats;
 
+use std::ops::ControlFlow;
+
 use discount_core::config::UnknownItems;
-use discount_core::Record;
+use discount_core::{Event, Record};
 use thiserror::Error;
 
 pub use stats::{CurrencyTotals, Stats};
@@ -37,6 +43,12 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("encoding a record: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("stored event `{id}` cannot be decoded: {source}")]
+    StoredEvent {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// What happened to one record of a batch.
@@ -66,6 +78,21 @@ pub trait Store: Send {
 
     /// What the store holds.
     fn stats(&mut self) -> Result<Stats, StoreError>;
+
+    /// The user's events, oldest first (ties in id order).
+    fn events_of_user(&mut self, user_id: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// Every event, one at a time without holding them all: grouped by user (users in id
+    /// order), each user's oldest first. `visit` returns `Break` to stop early. Returns how many
+    /// events were visited.
+    fn scan_events(
+        &mut self,
+        visit: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<u64, StoreError>;
+
+    /// `(item id, category)` of those of `item_ids` the store knows.
+    fn item_categories(&mut self, item_ids: &[String])
+        -> Result<Vec<(String, String)>, StoreError>;
 }
 
 /// Opens a store from its URL: `sqlite://PATH` (or a bare path ending in .sqlite/.db), or

@@ -9,6 +9,7 @@ use discount_core::{EventKind, Record};
 use postgres::{Client, NoTls, Transaction};
 
 use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
+use crate::reads;
 use crate::schema::{CREATE_MIGRATIONS_TABLE, LATEST, MIGRATIONS};
 use crate::stats::queries;
 use crate::{Outcome, Stats, Store, StoreError};
@@ -73,6 +74,51 @@ fn existing_items(tx: &mut Transaction, ids: &[&str]) -> Result<HashSet<String>,
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn events_of_user(&mut self, user_id: &str) -> Result<Vec<discount_core::Event>, StoreError> {
+        self.client
+            .query(reads::EVENTS_OF_USER, &[&user_id])?
+            .iter()
+            .map(|r| reads::decode(r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect()
+    }
+
+    fn scan_events(
+        &mut self,
+        visit: &mut dyn FnMut(discount_core::Event) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        // Rows stream from the server as they are read; they are never all in memory.
+        let no_params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+        let mut rows = self.client.query_raw(reads::ALL_EVENTS, no_params)?;
+        let mut visited = 0;
+        while let Some(r) = rows.next()? {
+            let event = reads::decode(r.get(0), r.get(1), r.get(2), r.get(3))?;
+            visited += 1;
+            if visit(event).is_break() {
+                break;
+            }
+        }
+        Ok(visited)
+    }
+
+    fn item_categories(
+        &mut self,
+        item_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        if item_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .client
+            .query(
+                "SELECT id, category FROM items WHERE id = ANY($1)",
+                &[&item_ids],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
     }
 
     fn write_batch(

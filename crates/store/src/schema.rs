@@ -2,15 +2,16 @@
 //! statement is plain SQL that SQLite and PostgreSQL both accept.
 
 /// `(version, statements)` in order of application.
-pub const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE users (
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE users (
             id TEXT PRIMARY KEY,
             signup_at BIGINT,
             attributes TEXT NOT NULL
         )",
-        "CREATE TABLE items (
+            "CREATE TABLE items (
             id TEXT PRIMARY KEY,
             category TEXT NOT NULL,
             list_price BIGINT NOT NULL,
@@ -19,7 +20,7 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             stock BIGINT,
             auto_registered INTEGER NOT NULL
         )",
-        "CREATE TABLE events (
+            "CREATE TABLE events (
             id TEXT PRIMARY KEY,
             kind TEXT NOT NULL,
             user_id TEXT NOT NULL,
@@ -33,8 +34,8 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             offer TEXT,
             payload TEXT NOT NULL
         )",
-        "CREATE INDEX events_user_at ON events (user_id, at)",
-        "CREATE TABLE order_lines (
+            "CREATE INDEX events_user_at ON events (user_id, at)",
+            "CREATE TABLE order_lines (
             event_id TEXT NOT NULL,
             line_no INTEGER NOT NULL,
             order_id TEXT NOT NULL,
@@ -47,10 +48,12 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             currency TEXT NOT NULL,
             PRIMARY KEY (event_id, line_no)
         )",
-    ],
-)];
+        ],
+    ),
+    (2, crate::decision_log::MIGRATION_2),
+];
 
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 /// Tables keyed by a text id are stored clustered by that key in SQLite (`WITHOUT ROWID`), which
 /// saves a second B-tree per table and about a third of the work of each insert.

@@ -7,6 +7,7 @@ use discount_core::{Event, Item, Record, User};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
+use crate::reads;
 use crate::schema::{for_sqlite, CREATE_MIGRATIONS_TABLE, LATEST, MIGRATIONS};
 use crate::stats::queries;
 use crate::{Outcome, Stats, Store, StoreError};
@@ -199,6 +200,57 @@ fn insert_event(
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn events_of_user(&mut self, user_id: &str) -> Result<Vec<Event>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(reads::EVENTS_OF_USER)?;
+        let mut rows = stmt.query([user_id])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(reads::decode(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                &r.get::<_, String>(3)?,
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn scan_events(
+        &mut self,
+        visit: &mut dyn FnMut(Event) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare(reads::ALL_EVENTS)?;
+        let mut rows = stmt.query([])?;
+        let mut visited = 0;
+        while let Some(r) = rows.next()? {
+            let event = reads::decode(r.get(0)?, r.get(1)?, r.get(2)?, &r.get::<_, String>(3)?)?;
+            visited += 1;
+            if visit(event).is_break() {
+                break;
+            }
+        }
+        Ok(visited)
+    }
+
+    fn item_categories(
+        &mut self,
+        item_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, category FROM items WHERE id = ?1")?;
+        let mut out = Vec::new();
+        for id in item_ids {
+            if let Some(pair) = stmt
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+            {
+                out.push(pair);
+            }
+        }
+        Ok(out)
     }
 
     fn write_batch(

@@ -1,0 +1,384 @@
+//! The service: its shared state, the route table (from which both the router and the OpenAPI
+//! check are built), and `serve` with graceful shutdown.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use discount_core::config::{Config, ServerConfig};
+use discount_policy::EngineConfig;
+use discount_store::Store;
+use sha2::{Digest, Sha256};
+
+use crate::auth::{Authenticator, Caller};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{ApiError, ServerError};
+use crate::metrics::Metrics;
+use crate::policies::Registry;
+use crate::pool::{LogPool, OffRuntime};
+use crate::routes;
+use crate::writer::DecisionWriter;
+
+pub type Shared = Arc<AppState>;
+
+pub struct AppState {
+    pub config: Config,
+    pub pool: Arc<LogPool>,
+    pub writer: DecisionWriter,
+    pub events: Arc<Mutex<OffRuntime<Box<dyn Store>>>>,
+    pub auth: Authenticator,
+    pub policies: Registry,
+    pub metrics: Metrics,
+    pub clock: Arc<dyn Clock>,
+    /// Distinguishes this process's decision ids from every other's.
+    pub instance: String,
+    pub counter: AtomicU64,
+    pub shutting_down: AtomicBool,
+    /// The PostgreSQL client blocks on its own runtime, so engine calls that may touch the
+    /// shared ledger run on the blocking pool.
+    pub blocking_ledger: bool,
+    background_join: bool,
+}
+
+impl AppState {
+    pub fn server(&self) -> &ServerConfig {
+        &self.config.server
+    }
+
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        let header = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        self.auth.authenticate(header).await
+    }
+
+    pub fn next_decision_id(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::AcqRel);
+        format!("d-{}-{n:x}", self.instance)
+    }
+
+    pub fn window_micros(&self) -> i64 {
+        (self.server().attribution_window_days * discount_core::time::MICROS_PER_DAY as f64) as i64
+    }
+}
+
+/// How a service is started.
+pub struct Options {
+    pub config: Config,
+    /// The engine to install (registered as a policy, activated if none is active).
+    pub engine: Option<EngineConfig>,
+    pub clock: Arc<dyn Clock>,
+    /// Run the attribution sweep in the background every `join_interval_seconds`.
+    pub background_join: bool,
+}
+
+impl Options {
+    pub fn new(config: Config, engine: Option<EngineConfig>) -> Self {
+        Self {
+            config,
+            engine,
+            clock: Arc::new(SystemClock),
+            background_join: true,
+        }
+    }
+}
+
+/// One route: method, path (OpenAPI style, `{id}`), handler.
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<Shared>,
+}
+
+/// Every route the service answers. The router and the OpenAPI check both read this table.
+pub fn route_table() -> Vec<RouteDef> {
+    let r = |method: Method, path: &'static str, handler: MethodRouter<Shared>| RouteDef {
+        method,
+        path,
+        handler,
+    };
+    vec![
+        r(Method::GET, "/healthz", get(routes::health::healthz)),
+        r(Method::GET, "/readyz", get(routes::health::readyz)),
+        r(Method::GET, "/metrics", get(routes::health::metrics)),
+        r(
+            Method::GET,
+            "/v1/openapi.json",
+            get(routes::health::openapi),
+        ),
+        r(
+            Method::POST,
+            "/v1/decisions",
+            post(routes::decisions::create),
+        ),
+        r(
+            Method::GET,
+            "/v1/decisions/{id}",
+            get(routes::decisions::read),
+        ),
+        r(Method::POST, "/v1/events", post(routes::events::ingest)),
+        r(Method::POST, "/v1/outcomes", post(routes::outcomes::report)),
+        r(
+            Method::POST,
+            "/v1/outcomes/settle",
+            post(routes::outcomes::settle),
+        ),
+        r(
+            Method::GET,
+            "/v1/customers/{id}/profile",
+            get(routes::admin::profile),
+        ),
+        r(
+            Method::GET,
+            "/v1/policies",
+            get(routes::admin::list_policies),
+        ),
+        r(
+            Method::POST,
+            "/v1/policies",
+            post(routes::admin::register_policy),
+        ),
+        r(
+            Method::POST,
+            "/v1/policies/{version}/activate",
+            post(routes::admin::activate),
+        ),
+        r(
+            Method::POST,
+            "/v1/policies/rollback",
+            post(routes::admin::roll_back),
+        ),
+        r(
+            Method::POST,
+            "/v1/policies/{version}/apprentice",
+            post(routes::admin::apprentice),
+        ),
+        r(Method::GET, "/v1/budgets", get(routes::admin::budgets)),
+        r(Method::GET, "/v1/budgets/{id}", get(routes::admin::budget)),
+    ]
+}
+
+/// `{id}` (OpenAPI) to `:id` (axum 0.7).
+pub fn axum_path(path: &str) -> String {
+    path.split('/')
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => format!(":{name}"),
+                None => seg.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+pub fn router(state: Shared) -> Router {
+    let mut router: Router<Shared> = Router::new();
+    let mut by_path: Vec<(String, MethodRouter<Shared>)> = Vec::new();
+    for def in route_table() {
+        let path = axum_path(def.path);
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => {
+                let merged = std::mem::take(existing).merge(def.handler);
+                *existing = merged;
+            }
+            None => by_path.push((path, def.handler)),
+        }
+    }
+    for (path, handler) in by_path {
+        router = router.route(&path, handler);
+    }
+    let limit = state.server().body_limit_bytes;
+    router
+        .fallback(|| async {
+            ApiError::not_found("no such route; the API is described at /v1/openapi.json")
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Counts and times every request by route template and status.
+async fn observe(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched".to_string(), |p| p.as_str().to_string());
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    let m = &state.metrics;
+    m.requests.with_label_values(&[&route, &status]).inc();
+    m.latency
+        .with_label_values(&[&route, &status])
+        .observe(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Builds the state: opens the store, starts the decision writer, installs the engine. Call it
+/// outside the async runtime (the store's clients block).
+pub fn build(options: Options) -> Result<Shared, ServerError> {
+    let config = options.config;
+    let url = config.store.url.clone();
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let pool = LogPool::open(&url)?;
+    let writer = DecisionWriter::start(&url, !postgres)?;
+    let events = discount_store::open(&url)?;
+    if !postgres {
+        start_checkpointer(Arc::downgrade(&pool));
+    }
+    let policies = Registry::new(Arc::clone(&pool), postgres, &config.server.currency);
+    if let Some(engine) = &options.engine {
+        policies.install(engine)?;
+    } else {
+        policies.refresh()?;
+    }
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let instance = hex::encode(
+        &Sha256::digest(format!("{}:{start}:{url}", std::process::id()).as_bytes())[..5],
+    );
+    let state = Arc::new(AppState {
+        auth: Authenticator::new(Arc::clone(&pool), config.server.rate_limit_per_second),
+        config,
+        pool,
+        writer,
+        events: Arc::new(Mutex::new(OffRuntime::new(events))),
+        policies,
+        metrics: Metrics::new(),
+        clock: options.clock,
+        instance,
+        counter: AtomicU64::new(0),
+        shutting_down: AtomicBool::new(false),
+        blocking_ledger: postgres,
+        background_join: options.background_join,
+    });
+    Ok(state)
+}
+
+/// Checkpoints the SQLite write-ahead log twice a second on its own thread (rewinding it every
+/// two seconds), so that the decision writer does not stop for checkpoints; ends with the pool.
+fn start_checkpointer(pool: std::sync::Weak<LogPool>) {
+    let spawned = std::thread::Builder::new()
+        .name("wal-checkpoint".into())
+        .spawn(move || {
+            for tick in 1u64.. {
+                std::thread::sleep(Duration::from_millis(500));
+                let Some(pool) = pool.upgrade() else { break };
+                if let Err(e) = pool.with(|log| log.checkpoint(tick % 4 == 0)) {
+                    eprintln!("discount serve: checkpointing the log: {e}");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("discount serve: no checkpoint thread ({e}); SQLite checkpoints on close");
+    }
+}
+
+fn spawn_background(state: Shared) {
+    if state.background_join {
+        spawn_join(Arc::clone(&state));
+    }
+    spawn_refresh(state);
+}
+
+fn spawn_join(state: Shared) {
+    let interval = Duration::from_secs_f64(state.server().join_interval_seconds.max(0.05));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            if state.shutting_down.load(Ordering::Acquire) {
+                break;
+            }
+            if let Err(e) = crate::join::settle_due(&state).await {
+                eprintln!("discount serve: settling closed windows: {}", e.message);
+            }
+        }
+    });
+}
+
+fn spawn_refresh(state: Shared) {
+    // Other processes activate policies and move shared budgets: follow them.
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if state.shutting_down.load(Ordering::Acquire) {
+                break;
+            }
+            let s = Arc::clone(&state);
+            let refreshed = tokio::task::spawn_blocking(move || s.policies.refresh()).await;
+            if let Ok(Err(e)) = refreshed {
+                eprintln!("discount serve: refreshing policies: {e}");
+            }
+        }
+    });
+}
+
+/// Serves on `listener` until `shutdown` resolves, then stops accepting and lets in-flight
+/// requests finish. Each of them answered only after its writes committed, so nothing
+/// acknowledged is left to flush.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    spawn_background(Arc::clone(&state));
+    let app = router(Arc::clone(&state));
+    let flag = Arc::clone(&state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            flag.shutting_down.store(true, Ordering::Release);
+        })
+        .await
+        .map_err(|source| ServerError::Io {
+            context: "serving HTTP".into(),
+            source,
+        })?;
+    state.shutting_down.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// A JSON 200 response.
+pub fn json<T: serde::Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal("encoding the response", e).into_response(),
+    }
+}

@@ -1,0 +1,170 @@
+//! The one place where failures become HTTP answers: every error is a JSON body
+//! `{"error": {"code", "message", "field"}}` with a 4xx for the caller's mistakes and a 5xx (logged
+//! with its cause) only for the service's own.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use thiserror::Error;
+
+/// Errors of the service's own making (start-up, store, engine).
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] discount_store::StoreError),
+    #[error(transparent)]
+    Policy(#[from] discount_policy::PolicyError),
+    #[error("{0}")]
+    Config(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+/// An answer that is not a success.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable machine-readable code, e.g. `invalid_field`, `unauthorized`.
+    pub code: &'static str,
+    pub message: String,
+    /// The request field at fault (`context.basket[0].quantity`), when one can be named.
+    pub field: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_field",
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// A failure of the service; the cause is logged, the caller sees a generic message.
+    pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
+        eprintln!("discount serve: {context}: {cause}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{context} failed; the cause is in the server log"),
+        )
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+}
+
+impl From<discount_store::StoreError> for ApiError {
+    fn from(e: discount_store::StoreError) -> Self {
+        ApiError::internal("the store", e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
+        })
+        .unwrap_or_default();
+        (
+            self.status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// Parses a JSON body into `T`, naming the field at fault on failure.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let syntax = inner.is_syntax() || inner.is_eof();
+        let mut err = if syntax {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("malformed JSON: {inner}"),
+            )
+        } else {
+            ApiError::field(path.clone(), inner.to_string())
+        };
+        if !syntax && (path == "." || path == "?") {
+            err.field = None;
+            err.status = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        err
+    })?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// The request body, or a JSON error (413 when it is over the limit) instead of axum's plain
+/// text rejection.
+pub fn body_bytes(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|r| {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                "body_too_large",
+                "the request body is larger than server.body_limit_bytes",
+            )
+        } else {
+            ApiError::new(status, "bad_body", r.body_text())
+        }
+    })
+}

@@ -1,0 +1,147 @@
+//! Prometheus metrics, served as text at `/metrics`.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub requests: IntCounterVec,
+    pub latency: HistogramVec,
+    pub decisions: IntCounterVec,
+    pub budget_spent: IntGaugeVec,
+    pub budget_reserved: IntGaugeVec,
+    pub budget_remaining: IntGaugeVec,
+    /// Seconds from a decision to the outcome joined to it.
+    pub join_lag: HistogramVec,
+    pub open_decisions: IntGauge,
+    pub model_version: IntGaugeVec,
+    pub events: IntCounterVec,
+}
+
+fn must<T>(r: Result<T, prometheus::Error>) -> T {
+    // Metric definitions are constants of this file; a failure is a programming error that
+    // the unit test below catches.
+    r.unwrap_or_else(|e| panic!("metric definition: {e}"))
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = must(IntCounterVec::new(
+            Opts::new(
+                "discount_http_requests_total",
+                "HTTP requests by route and status",
+            ),
+            &["route", "status"],
+        ));
+        let latency = must(HistogramVec::new(
+            HistogramOpts::new(
+                "discount_http_request_duration_seconds",
+                "HTTP request latency by route and status",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["route", "status"],
+        ));
+        let decisions = must(IntCounterVec::new(
+            Opts::new("discount_decisions_total", "Decisions served, by offer"),
+            &["offer"],
+        ));
+        let gauge =
+            |name: &str, help: &str| must(IntGaugeVec::new(Opts::new(name, help), &["campaign"]));
+        let budget_spent = gauge("discount_budget_spent", "Budget spent, minor units");
+        let budget_reserved = gauge(
+            "discount_budget_reserved",
+            "Budget held by open decisions, minor units",
+        );
+        let budget_remaining = gauge("discount_budget_remaining", "Budget remaining, minor units");
+        let join_lag = must(HistogramVec::new(
+            HistogramOpts::new(
+                "discount_join_lag_seconds",
+                "Time from a decision to the outcome joined to it",
+            )
+            .buckets(vec![
+                1.0,
+                60.0,
+                3600.0,
+                86_400.0,
+                3.0 * 86_400.0,
+                7.0 * 86_400.0,
+                30.0 * 86_400.0,
+            ]),
+            &["source"],
+        ));
+        let open_decisions = must(IntGauge::new(
+            "discount_open_decisions",
+            "Decisions whose outcome is not known yet",
+        ));
+        let model_version = must(IntGaugeVec::new(
+            Opts::new(
+                "discount_model_version",
+                "Outcomes learned by each policy's model",
+            ),
+            &["policy"],
+        ));
+        let events = must(IntCounterVec::new(
+            Opts::new("discount_events_total", "Events received, by result"),
+            &["result"],
+        ));
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(decisions.clone()),
+            Box::new(budget_spent.clone()),
+            Box::new(budget_reserved.clone()),
+            Box::new(budget_remaining.clone()),
+            Box::new(join_lag.clone()),
+            Box::new(open_decisions.clone()),
+            Box::new(model_version.clone()),
+            Box::new(events.clone()),
+        ] {
+            must(registry.register(c));
+        }
+        Self {
+            registry,
+            requests,
+            latency,
+            decisions,
+            budget_spent,
+            budget_reserved,
+            budget_remaining,
+            join_lag,
+            open_decisions,
+            model_version,
+            events,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&self.registry.gather(), &mut buf) {
+            eprintln!("discount serve: encoding metrics: {e}");
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn metrics_register_and_render() {
+        let m = super::Metrics::new();
+        m.requests
+            .with_label_values(&["/v1/decisions", "200"])
+            .inc();
+        assert!(m.render().contains("discount_http_requests_total"));
+    }
+}

@@ -1,0 +1,249 @@
+//! The policy registry: every engine configuration the service has been given is a policy,
+//! stored with its configuration; one is active (decides), and any may be in apprentice mode
+//! (its choices are logged, the control arm is served). Several processes read the same table,
+//! so each refreshes its view every second.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use discount_features::FeatureSpec;
+use discount_policy::{DecisionEngine, EngineConfig};
+use discount_store::decision_log::{BudgetRow, PolicyRow};
+
+use crate::error::ServerError;
+use crate::ledger::{Ledger, OwnedLedger, SharedLedger};
+use crate::pool::LogPool;
+
+/// Where each engine feature's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FeatureSource {
+    /// The constant 1.
+    Bias,
+    /// Position in the profile's feature vector ([`FeatureSpec::base`]).
+    Profile(usize),
+}
+
+pub struct Policy {
+    pub version: String,
+    pub engine: Arc<DecisionEngine>,
+    pub features: Vec<FeatureSource>,
+    pub apprentice: bool,
+}
+
+pub struct Registry {
+    pool: Arc<LogPool>,
+    shared_ledgers: bool,
+    currency: String,
+    ledgers: RwLock<HashMap<String, Arc<dyn Ledger>>>,
+    engines: RwLock<HashMap<String, Arc<DecisionEngine>>>,
+    active: RwLock<Option<Arc<Policy>>>,
+    rows: RwLock<Vec<PolicyRow>>,
+}
+
+/// Maps an engine's feature names onto the profile's feature vector.
+pub fn feature_sources(config: &EngineConfig) -> Result<Vec<FeatureSource>, ServerError> {
+    let spec = FeatureSpec::base();
+    let names: Vec<String> = spec.all_features().into_iter().map(|f| f.name).collect();
+    config
+        .model
+        .features
+        .iter()
+        .map(|f| {
+            if f == "bias" {
+                return Ok(FeatureSource::Bias);
+            }
+            names
+                .iter()
+                .position(|n| n == f)
+                .map(FeatureSource::Profile)
+                .ok_or_else(|| {
+                    ServerError::Config(format!(
+                        "engine `{}`: model feature `{f}` is neither `bias` nor a profile feature ({})",
+                        config.name,
+                        names.join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
+impl Registry {
+    pub fn new(pool: Arc<LogPool>, shared_ledgers: bool, currency: &str) -> Self {
+        Self {
+            pool,
+            shared_ledgers,
+            currency: currency.to_string(),
+            ledgers: RwLock::new(HashMap::new()),
+            engines: RwLock::new(HashMap::new()),
+            active: RwLock::new(None),
+            rows: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Registers `config` (if its name is new), sets its budgets' totals, and activates it when no
+    /// policy is active yet.
+    pub fn install(&self, config: &EngineConfig) -> Result<(), ServerError> {
+        feature_sources(config)?;
+        DecisionEngine::new(config.clone())?;
+        let json = serde_json::to_string(config)
+            .map_err(|e| ServerError::Config(format!("engine `{}`: {e}", config.name)))?;
+        let name = config.name.clone();
+        let currency = self.currency.clone();
+        let budgets: Vec<(String, i64)> = config
+            .budgets
+            .iter()
+            .map(|b| (b.campaign.clone(), b.amount))
+            .collect();
+        self.pool.with(|log| {
+            for (campaign, amount) in &budgets {
+                log.set_budget(campaign, &currency, *amount)?;
+            }
+            log.register_policy(&name, &json, now_micros())?;
+            if !log.policies()?.iter().any(|p| p.active) {
+                log.activate_policy(&name)?;
+            }
+            Ok(())
+        })?;
+        self.refresh()
+    }
+
+    fn ledger(&self, campaign: &str) -> Result<Arc<dyn Ledger>, ServerError> {
+        if let Some(l) = self
+            .ledgers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(campaign)
+        {
+            return Ok(Arc::clone(l));
+        }
+        let currency = self.currency.clone();
+        let id = campaign.to_string();
+        let row = self.pool.with(|log| {
+            if log.budget(&id)?.is_none() {
+                log.set_budget(&id, &currency, 0)?;
+            }
+            log.budget(&id)
+        })?;
+        let row = row.unwrap_or(BudgetRow {
+            id: campaign.to_string(),
+            currency: self.currency.clone(),
+            total: 0,
+            reserved: 0,
+            spent: 0,
+        });
+        let ledger: Arc<dyn Ledger> = if self.shared_ledgers {
+            Arc::new(SharedLedger::new(Arc::clone(&self.pool), &row))
+        } else {
+            Arc::new(OwnedLedger::from_row(&row))
+        };
+        self.ledgers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(campaign.to_string(), Arc::clone(&ledger));
+        Ok(ledger)
+    }
+
+    pub fn ledger_of(&self, campaign: &str) -> Option<Arc<dyn Ledger>> {
+        self.ledgers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(campaign)
+            .cloned()
+    }
+
+    fn build(&self, row: &PolicyRow) -> Result<Arc<DecisionEngine>, ServerError> {
+        if let Some(e) = self
+            .engines
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&row.version)
+        {
+            return Ok(Arc::clone(e));
+        }
+        let config: EngineConfig = serde_json::from_str(&row.config)
+            .map_err(|e| ServerError::Config(format!("stored policy `{}`: {e}", row.version)))?;
+        let mut engine = DecisionEngine::new(config.clone())?;
+        for b in &config.budgets {
+            let ledger = self.ledger(&b.campaign)?;
+            engine = engine.with_ledger(&b.campaign, ledger)?;
+        }
+        let engine = Arc::new(engine);
+        self.engines
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(row.version.clone(), Arc::clone(&engine));
+        Ok(engine)
+    }
+
+    /// Re-reads the registry from the store.
+    pub fn refresh(&self) -> Result<(), ServerError> {
+        let rows = self.pool.with(|log| log.policies())?;
+        let mut active = None;
+        // Every policy's engine is built here, on a blocking thread, so that handlers find them
+        // ready (outcomes teach the policy that decided, active or not).
+        for row in &rows {
+            if let Err(e) = self.build(row) {
+                eprintln!("discount serve: policy {}: {e}", row.version);
+            }
+        }
+        for row in rows.iter().filter(|r| r.active) {
+            let engine = self.build(row)?;
+            let features = feature_sources(engine.config())?;
+            active = Some(Arc::new(Policy {
+                version: row.version.clone(),
+                engine,
+                features,
+                apprentice: row.apprentice,
+            }));
+        }
+        *self.active.write().unwrap_or_else(|e| e.into_inner()) = active;
+        *self.rows.write().unwrap_or_else(|e| e.into_inner()) = rows;
+        for l in self
+            .ledgers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            l.refresh();
+        }
+        Ok(())
+    }
+
+    pub fn active(&self) -> Option<Arc<Policy>> {
+        self.active
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The engine of a policy by version, as built by the last refresh.
+    pub fn engine(&self, version: &str) -> Option<Arc<DecisionEngine>> {
+        self.engines
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(version)
+            .cloned()
+    }
+
+    pub fn rows(&self) -> Vec<PolicyRow> {
+        self.rows.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn campaigns(&self) -> Vec<(String, Arc<dyn Ledger>)> {
+        let mut v: Vec<_> = self
+            .ledgers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, l)| (k.clone(), Arc::clone(l)))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+}
+
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}

@@ -1,0 +1,474 @@
+//! `POST /v1/decisions` and `GET /v1/decisions/{id}`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use discount_core::{Offer, Timestamp};
+use discount_features::{Catalog, ProfileBuilder};
+use discount_policy::{BasketLine, CustomerFacts, DecisionContext, DecisionRequest, PolicyError};
+use discount_store::decision_log::{DecisionRow, Recorded};
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::app::{json, Shared};
+use crate::auth::Role;
+use crate::error::{body_bytes, parse_json, ApiError};
+use crate::policies::FeatureSource;
+use axum::extract::rejection::BytesRejection;
+
+/// Events of a customer read to build the live profile.
+const PROFILE_EVENTS: usize = 1_000;
+const MAX_ID_LEN: usize = 256;
+const MAX_BASKET_LINES: usize = 1_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    pub customer_id: String,
+    #[serde(default)]
+    pub context: ContextBody,
+    /// Restrict the choice to these offer ids (`no offer` stays possible).
+    #[serde(default)]
+    pub candidate_offers: Option<Vec<String>>,
+    /// The budget to charge; the engine's `default` campaign when absent.
+    #[serde(default)]
+    pub campaign: Option<String>,
+    #[serde(default)]
+    pub explain: bool,
+    /// Same as the `Idempotency-Key` header (the header wins).
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContextBody {
+    pub placement: String,
+    pub device: String,
+    pub basket: Vec<BasketBody>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasketBody {
+    pub item_id: String,
+    #[serde(default)]
+    pub category: String,
+    pub quantity: u32,
+    /// Unit list price, minor units.
+    pub unit_price: i64,
+    #[serde(default)]
+    pub unit_cost: Option<i64>,
+}
+
+/// The answer, stored verbatim so that a retry gets exactly this.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionResponse {
+    pub decision_id: String,
+    pub customer_id: String,
+    pub offer_id: String,
+    pub offer: Offer,
+    pub propensity: f64,
+    pub explored: bool,
+    /// Expected incremental profit of the offer against no offer, minor units.
+    pub expected_profit: i64,
+    pub policy_version: String,
+    pub campaign: String,
+    /// Budget held for this decision until its outcome is known, minor units.
+    pub reserved: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basket_discount: Option<i64>,
+    /// In apprentice mode the control arm is served and this is what the policy would have given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apprentice_choice: Option<String>,
+    pub decided_at: String,
+    pub attribution_ends_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<serde_json::Value>,
+}
+
+impl DecisionBody {
+    /// Checks what serde cannot, naming the field.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let id_ok = |field: &str, v: &str| {
+            if v.trim().is_empty() {
+                Err(ApiError::field(field, "must not be empty"))
+            } else if v.len() > MAX_ID_LEN {
+                Err(ApiError::field(
+                    field,
+                    format!("must be at most {MAX_ID_LEN} bytes"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        id_ok("customer_id", &self.customer_id)?;
+        if let Some(k) = &self.idempotency_key {
+            id_ok("idempotency_key", k)?;
+        }
+        if let Some(c) = &self.campaign {
+            id_ok("campaign", c)?;
+        }
+        if self.context.basket.len() > MAX_BASKET_LINES {
+            return Err(ApiError::field(
+                "context.basket",
+                format!("at most {MAX_BASKET_LINES} lines"),
+            ));
+        }
+        for (i, line) in self.context.basket.iter().enumerate() {
+            let f = |name: &str| format!("context.basket[{i}].{name}");
+            id_ok(&f("item_id"), &line.item_id)?;
+            if line.quantity == 0 {
+                return Err(ApiError::field(f("quantity"), "must be at least 1"));
+            }
+            if line.unit_price < 0 {
+                return Err(ApiError::field(
+                    f("unit_price"),
+                    format!("must not be negative (got {})", line.unit_price),
+                ));
+            }
+            if line.unit_cost.is_some_and(|c| c < 0) {
+                return Err(ApiError::field(f("unit_cost"), "must not be negative"));
+            }
+        }
+        Ok(())
+    }
+
+    fn into_request(self) -> DecisionRequest {
+        DecisionRequest {
+            customer_id: self.customer_id,
+            context: DecisionContext {
+                placement: self.context.placement,
+                device: self.context.device,
+                basket: self
+                    .context
+                    .basket
+                    .into_iter()
+                    .map(|l| BasketLine {
+                        item_id: l.item_id,
+                        category: l.category,
+                        quantity: l.quantity,
+                        unit_price: l.unit_price,
+                        unit_cost: l.unit_cost,
+                    })
+                    .collect(),
+            },
+            candidate_offers: self.candidate_offers,
+            campaign: self.campaign,
+            explain: self.explain,
+        }
+    }
+}
+
+/// The customer's live facts: the profile built from the stored events up to `now`.
+async fn facts(
+    state: &Shared,
+    customer: &str,
+    sources: &[FeatureSource],
+    now: Timestamp,
+) -> Result<CustomerFacts, ApiError> {
+    let c = customer.to_string();
+    // An embedded read by index takes microseconds and never waits on writers (WAL), so it
+    // runs in place; a PostgreSQL round trip goes to the blocking pool.
+    let events = if state.blocking_ledger {
+        state
+            .pool
+            .run(move |log| log.events_of(&c, PROFILE_EVENTS))
+            .await?
+    } else {
+        state.pool.with(|log| log.events_of(&c, PROFILE_EVENTS))?
+    };
+    let profile = profile_of(customer, &events, now)?;
+    let vector = discount_features::FeatureSpec::base()
+        .vector(&profile, &[])
+        .map_err(|e| ApiError::internal("building the feature vector", e))?;
+    let features = sources
+        .iter()
+        .map(|s| match s {
+            FeatureSource::Bias => 1.0,
+            FeatureSource::Profile(i) => vector.get(*i).copied().unwrap_or(0.0),
+        })
+        .collect();
+    Ok(CustomerFacts {
+        features,
+        orders: u32::try_from(profile.orders).unwrap_or(u32::MAX),
+        ..CustomerFacts::default()
+    })
+}
+
+/// The profile as of `now` from the events at or before it (a cold-start customer has none).
+pub fn profile_of(
+    customer: &str,
+    events: &[discount_core::Event],
+    now: Timestamp,
+) -> Result<discount_features::Profile, ApiError> {
+    let mut builder = ProfileBuilder::new(customer);
+    let catalog = Catalog::default();
+    for e in events.iter().filter(|e| e.time <= now) {
+        builder
+            .fold(e, &catalog)
+            .map_err(|e| ApiError::internal("building the profile", e))?;
+    }
+    builder
+        .snapshot(now)
+        .map_err(|e| ApiError::internal("building the profile", e))
+}
+
+/// Gives back a hold no decision will use (on the blocking pool when the ledger is shared).
+async fn release(state: &Shared, ledger: &Option<Arc<dyn crate::ledger::Ledger>>, reserved: i64) {
+    let Some(l) = ledger.clone().filter(|_| reserved > 0) else {
+        return;
+    };
+    if state.blocking_ledger {
+        let _ = tokio::task::spawn_blocking(move || l.release(reserved)).await;
+    } else {
+        l.release(reserved);
+    }
+}
+
+fn replay(stored: &DecisionRow) -> Response {
+    let mut r = (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        stored.response.clone(),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert("idempotent-replay", HeaderValue::from_static("true"));
+    r
+}
+
+pub async fn create(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    match decide(&state, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+    let caller = state.caller(headers).await?;
+    caller.require(Role::Decide)?;
+    let body: DecisionBody = parse_json(body)?;
+    body.validate()?;
+    let header_key = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::field("Idempotency-Key", "must be visible ASCII"))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    if header_key
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > MAX_ID_LEN)
+    {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            format!("must be 1 to {MAX_ID_LEN} bytes"),
+        ));
+    }
+    let scoped_key = header_key
+        .or_else(|| body.idempotency_key.clone())
+        .map(|k| format!("{}:{k}", caller.key_id));
+    if let Some(k) = &scoped_key {
+        let key = k.clone();
+        if let Some(stored) = state
+            .pool
+            .run(move |log| log.decision_by_idempotency_key(&key))
+            .await?
+        {
+            return Ok(replay(&stored));
+        }
+    }
+    let policy = state.policies.active().ok_or_else(|| {
+        ApiError::unavailable(
+            "no policy is active; activate one with POST /v1/policies/{version}/activate",
+        )
+    })?;
+    let now = state.clock.now();
+    let customer = body.customer_id.clone();
+    let facts = facts(state, &customer, &policy.features, now).await?;
+    let request_json = serde_json::to_value(RequestEcho::of(&body))
+        .map_err(|e| ApiError::internal("encoding the request", e))?;
+    let request = body.into_request();
+    let id = state.next_decision_id();
+    let seed = {
+        let h = Sha256::digest(format!("{}:{id}", state.server().seed).as_bytes());
+        u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let decided = if state.blocking_ledger {
+        let (engine, facts) = (Arc::clone(&policy.engine), facts.clone());
+        tokio::task::spawn_blocking(move || {
+            let r = engine.decide(&request, &facts, &mut rng);
+            (request, r)
+        })
+        .await
+        .map_err(|e| ApiError::internal("a decision task", e))?
+        .1
+    } else {
+        policy.engine.decide(&request, &facts, &mut rng)
+    };
+    let mut decision = decided.map_err(|e| match e {
+        PolicyError::UnknownOffer(o) => ApiError::field(
+            "candidate_offers",
+            format!("unknown offer id `{o}`: it is not in the active policy's ladder"),
+        ),
+        PolicyError::UnknownCampaign(c) => ApiError::field(
+            "campaign",
+            format!("unknown campaign `{c}`: the active policy has no budget for it"),
+        ),
+        other => ApiError::internal("deciding", other),
+    })?;
+    let ledger = state.policies.ledger_of(&decision.campaign);
+    let mut apprentice_choice = None;
+    if policy.apprentice {
+        // Serve the control arm; log what the policy chose. Its hold is not needed.
+        release(state, &ledger, decision.reserved).await;
+        let base = &policy.engine.ladder().rungs[policy.engine.ladder().baseline];
+        apprentice_choice = Some(std::mem::replace(&mut decision.offer_id, base.id.clone()));
+        decision.offer = base.offer.clone();
+        decision.reserved = 0;
+        decision.basket_discount = None;
+        decision.propensity = 1.0;
+        decision.explored = false;
+    }
+    let deadline = Timestamp(now.0 + state.window_micros());
+    let response = DecisionResponse {
+        decision_id: id.clone(),
+        customer_id: customer.clone(),
+        offer_id: decision.offer_id.clone(),
+        offer: decision.offer.clone(),
+        propensity: decision.propensity,
+        explored: decision.explored,
+        expected_profit: decision.expected_profit,
+        policy_version: decision.policy_version.clone(),
+        campaign: decision.campaign.clone(),
+        reserved: decision.reserved,
+        basket_discount: decision.basket_discount,
+        apprentice_choice,
+        decided_at: now.to_rfc3339(),
+        attribution_ends_at: deadline.to_rfc3339(),
+        explanation: decision
+            .explanation
+            .as_ref()
+            .and_then(|e| serde_json::to_value(e).ok()),
+    };
+    let response_json = serde_json::to_string(&response)
+        .map_err(|e| ApiError::internal("encoding the response", e))?;
+    let logged = serde_json::json!({
+        "policy": policy.version,
+        "offer_id": decision.offer_id,
+        "features": facts.features,
+        "body": request_json,
+        "scores": decision.scores,
+    });
+    let row = DecisionRow {
+        id,
+        idempotency_key: scoped_key,
+        customer_id: customer,
+        at: now.0,
+        attribution_deadline: deadline.0,
+        policy_version: decision.policy_version.clone(),
+        offer: serde_json::to_string(&decision.offer)
+            .map_err(|e| ApiError::internal("encoding the offer", e))?,
+        propensity: decision.propensity,
+        explored: decision.explored,
+        expected_profit: decision.expected_profit,
+        currency: state.server().currency.clone(),
+        budget_id: ledger.as_ref().map(|_| decision.campaign.clone()),
+        reserved: decision.reserved,
+        request: logged.to_string(),
+        response: response_json.clone(),
+        joined: false,
+    };
+    match state.writer.record(row).await {
+        Ok(Recorded::Stored) => {}
+        Ok(Recorded::Existing(stored)) => {
+            // A concurrent retry won: its decision stands, ours never happened.
+            release(state, &ledger, decision.reserved).await;
+            return Ok(replay(&stored));
+        }
+        Err(e) => {
+            release(state, &ledger, decision.reserved).await;
+            return Err(e);
+        }
+    }
+    state
+        .metrics
+        .decisions
+        .with_label_values(&[&decision.offer_id])
+        .inc();
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        response_json,
+    )
+        .into_response())
+}
+
+/// The request as logged (the body's fields, without the idempotency key).
+#[derive(Serialize)]
+struct RequestEcho<'a> {
+    context: &'a ContextBody,
+    candidate_offers: &'a Option<Vec<String>>,
+    campaign: &'a Option<String>,
+    explain: bool,
+}
+
+impl<'a> RequestEcho<'a> {
+    fn of(b: &'a DecisionBody) -> Self {
+        Self {
+            context: &b.context,
+            candidate_offers: &b.candidate_offers,
+            campaign: &b.campaign,
+            explain: b.explain,
+        }
+    }
+}
+
+/// A logged decision with its outcome.
+#[derive(Serialize)]
+struct DecisionView {
+    decision: serde_json::Value,
+    /// `open` until the outcome is known, then `joined`.
+    status: &'static str,
+    outcome: Option<discount_store::decision_log::OutcomeRow>,
+}
+
+pub async fn read(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let caller = state.caller(&headers).await?;
+        caller.require(Role::Decide)?;
+        let key = id.clone();
+        let (decision, outcome) = state
+            .pool
+            .run(move |log| Ok((log.decision(&key)?, log.outcome(&key)?)))
+            .await?;
+        let decision =
+            decision.ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
+        let body: serde_json::Value = serde_json::from_str(&decision.response)
+            .map_err(|e| ApiError::internal("reading the logged response", e))?;
+        Ok(json(&DecisionView {
+            decision: body,
+            status: if decision.joined { "joined" } else { "open" },
+            outcome,
+        }))
+    }
+    .await;
+    result.unwrap_or_else(|e| e.into_response())
+}

@@ -1,0 +1,189 @@
+//! `POST /v1/events`: a batch of records (users, items, events) with the same fields and the
+//! same validation as `discount ingest` (see docs/ingest.md), stored in one transaction; each
+//! record's result is reported, and a stored order is attributed to its customer's open decision.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use discount_core::{Pseudonymiser, Record};
+use discount_ingest::source::Location;
+use discount_store::Outcome;
+use serde::{Deserialize, Serialize};
+
+use crate::app::{json, Shared};
+use crate::auth::Role;
+use crate::error::{body_bytes, parse_json, ApiError};
+use axum::extract::rejection::BytesRejection;
+
+/// Most records in one request.
+pub const MAX_EVENTS: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsBody {
+    events: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct EventResult {
+    pub index: usize,
+    /// `stored`, `duplicate` or `rejected`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The decision an order was attributed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EventsReport {
+    received: usize,
+    stored: usize,
+    duplicates: usize,
+    rejected: usize,
+    results: Vec<EventResult>,
+}
+
+pub async fn ingest(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    match run(&state, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn pseudonymise(record: &mut Record, p: &Pseudonymiser) {
+    match record {
+        Record::User(u) => u.id = p.pseudonym(&u.id),
+        Record::Event(e) => e.user_id = p.pseudonym(&e.user_id),
+        Record::Item(_) => {}
+    }
+}
+
+async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+    let caller = state.caller(headers).await?;
+    caller.require(Role::Ingest)?;
+    let body: EventsBody = parse_json(body)?;
+    if body.events.len() > MAX_EVENTS {
+        return Err(ApiError::field(
+            "events",
+            format!(
+                "at most {MAX_EVENTS} records per request (got {})",
+                body.events.len()
+            ),
+        ));
+    }
+    let pseudonymiser = match &state.config.privacy.pseudonymise_key {
+        Some(k) => Some(
+            Pseudonymiser::new(k.as_bytes())
+                .map_err(|e| ApiError::internal("the pseudonymisation key", e))?,
+        ),
+        None => None,
+    };
+    let mut results: Vec<Option<EventResult>> = Vec::with_capacity(body.events.len());
+    let mut records = Vec::new();
+    let mut positions = Vec::new();
+    for (index, raw) in body.events.iter().enumerate() {
+        let location = Location {
+            file: "events".into(),
+            line: index as u64,
+        };
+        match discount_ingest::jsonl::parse_line(&raw.to_string(), location) {
+            Ok((_, mut record)) => {
+                if let Some(p) = &pseudonymiser {
+                    pseudonymise(&mut record, p);
+                }
+                records.push(record);
+                positions.push(index);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(EventResult {
+                index,
+                status: "rejected",
+                field: e.field.map(|f| format!("events[{index}].{f}")),
+                reason: Some(e.reason),
+                attributed_to: None,
+            })),
+        }
+    }
+    let store = Arc::clone(&state.events);
+    let unknown_items = state.config.ingest.unknown_items;
+    let (records, outcomes) = tokio::task::spawn_blocking(move || {
+        let mut s = store.lock().unwrap_or_else(|e| e.into_inner());
+        let outcomes = if records.is_empty() {
+            Ok(Vec::new())
+        } else {
+            s.write_batch(&records, unknown_items)
+        };
+        (records, outcomes)
+    })
+    .await
+    .map_err(|e| ApiError::internal("an ingest task", e))?;
+    let outcomes = outcomes?;
+    let mut orders = Vec::new();
+    for ((record, index), outcome) in records.iter().zip(&positions).zip(outcomes) {
+        let (status, field, reason) = match outcome {
+            Outcome::Stored => {
+                if let Record::Event(e) = record {
+                    if matches!(e.kind, discount_core::EventKind::Order { .. }) {
+                        orders.push((*index, e.user_id.clone(), e.id.clone(), e.time.0));
+                    }
+                }
+                ("stored", None, None)
+            }
+            Outcome::Duplicate => ("duplicate", None, None),
+            Outcome::Rejected { field, reason } => (
+                "rejected",
+                Some(format!("events[{index}].{field}")),
+                Some(reason),
+            ),
+        };
+        results[*index] = Some(EventResult {
+            index: *index,
+            status,
+            field,
+            reason,
+            attributed_to: None,
+        });
+    }
+    for (index, user, event_id, at) in orders {
+        let attributed = crate::join::attribute_order(state, &user, &event_id, at).await?;
+        if let Some(Some(r)) = results.get_mut(index) {
+            r.attributed_to = attributed;
+        }
+    }
+    let results: Vec<EventResult> = results.into_iter().flatten().collect();
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    let report = EventsReport {
+        received: results.len(),
+        stored: count("stored"),
+        duplicates: count("duplicate"),
+        rejected: count("rejected"),
+        results,
+    };
+    for (label, n) in [
+        ("stored", report.stored),
+        ("duplicate", report.duplicates),
+        ("rejected", report.rejected),
+    ] {
+        state
+            .metrics
+            .events
+            .with_label_values(&[label])
+            .inc_by(n as u64);
+    }
+    Ok(json(&report))
+}

@@ -1,0 +1,67 @@
+//! Liveness, readiness, metrics and the API description.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::{json, Shared};
+use crate::error::ApiError;
+
+pub async fn healthz() -> Response {
+    json(&serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when the store answers, a policy is active and the service is not shutting down.
+pub async fn readyz(State(state): State<Shared>) -> Response {
+    if state.shutting_down.load(Ordering::Acquire) {
+        return ApiError::unavailable("shutting down").into_response();
+    }
+    if state.policies.active().is_none() {
+        return ApiError::unavailable("no policy is active").into_response();
+    }
+    match state.pool.run(|log| log.budgets()).await {
+        Ok(_) => json(&serde_json::json!({ "status": "ready" })),
+        Err(e) => ApiError::unavailable(format!("the store does not answer: {}", e.message))
+            .into_response(),
+    }
+}
+
+pub async fn metrics(State(state): State<Shared>) -> Response {
+    let m = &state.metrics;
+    for (campaign, ledger) in state.policies.campaigns() {
+        m.budget_spent
+            .with_label_values(&[&campaign])
+            .set(ledger.spent());
+        m.budget_reserved
+            .with_label_values(&[&campaign])
+            .set(ledger.reserved());
+        m.budget_remaining
+            .with_label_values(&[&campaign])
+            .set(ledger.remaining());
+    }
+    if let Some(p) = state.policies.active() {
+        m.model_version
+            .with_label_values(&[&p.version])
+            .set(p.engine.version() as i64);
+    }
+    (
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        m.render(),
+    )
+        .into_response()
+}
+
+pub async fn openapi() -> Response {
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        crate::openapi::DOCUMENT,
+    )
+        .into_response()
+}

@@ -1,0 +1,7 @@
+//! Handlers, one module per resource.
+
+pub mod admin;
+pub mod decisions;
+pub mod events;
+pub mod health;
+pub mod outcomes;

@@ -1,0 +1,98 @@
+//! `POST /v1/outcomes` (report one decision's outcome explicitly) and `POST /v1/outcomes/settle`
+//! (settle every closed attribution window now, instead of waiting for the background sweep).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use discount_store::decision_log::{OutcomeRow, OutcomeSource};
+use serde::Deserialize;
+
+use crate::app::{json, Shared};
+use crate::auth::Role;
+use crate::error::{body_bytes, parse_json, ApiError};
+use axum::extract::rejection::BytesRejection;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeBody {
+    pub decision_id: String,
+    /// Whether the customer bought.
+    pub converted: bool,
+    /// Paid revenue attributed to the decision, minor units.
+    #[serde(default)]
+    pub revenue: i64,
+    /// Discount given, minor units (charged to the budget, at most the decision's hold).
+    #[serde(default)]
+    pub discount: i64,
+    /// Revenue less cost of goods, minor units.
+    #[serde(default)]
+    pub profit: i64,
+}
+
+pub async fn report(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let body = body_bytes(body)?;
+        let caller = state.caller(&headers).await?;
+        caller.require(Role::Decide)?;
+        let body: OutcomeBody = parse_json(&body)?;
+        if body.revenue < 0 {
+            return Err(ApiError::field("revenue", "must not be negative"));
+        }
+        if body.discount < 0 {
+            return Err(ApiError::field("discount", "must not be negative"));
+        }
+        let id = body.decision_id.clone();
+        let decision = state
+            .pool
+            .run(move |log| log.decision(&id))
+            .await?
+            .ok_or_else(|| ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "not_found",
+                message: format!("no decision `{}`", body.decision_id),
+                field: Some("decision_id".into()),
+            })?;
+        let now = state.clock.now().0;
+        let outcome = OutcomeRow {
+            decision_id: decision.id.clone(),
+            at: now,
+            source: OutcomeSource::Reported,
+            event_id: None,
+            converted: body.converted,
+            revenue: body.revenue,
+            discount: body.discount,
+            profit: body.profit,
+            charged: if decision.reserved > 0 {
+                body.discount
+            } else {
+                0
+            },
+            recorded_at: now,
+        };
+        if !crate::join::record(&state, &decision, outcome.clone()).await? {
+            return Err(ApiError::conflict(format!(
+                "decision `{}` already has an outcome; read it with GET /v1/decisions/{}",
+                decision.id, decision.id
+            )));
+        }
+        Ok(json(&outcome))
+    }
+    .await;
+    result.unwrap_or_else(|e| e.into_response())
+}
+
+pub async fn settle(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let caller = state.caller(&headers).await?;
+        caller.require(Role::Admin)?;
+        let settled = crate::join::settle_due(&state).await?;
+        Ok(json(&serde_json::json!({ "settled": settled })))
+    }
+    .await;
+    result.unwrap_or_else(|e| e.into_response())
+}

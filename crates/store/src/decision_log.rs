@@ -1,0 +1,314 @@
+//! What the decision service keeps: the decision log, the outcomes joined to it, API keys, the
+//! budget ledger and the policy registry. One [`DecisionLog`] trait, implemented on SQLite
+//! ([`crate::sqlite_log`]) and PostgreSQL ([`crate::postgres_log`]) over the same tables.
+//!
+//! Times are microseconds since the Unix epoch (UTC), money is minor units.
+
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+
+/// Schema version 2: the decision service's tables.
+pub const MIGRATION_2: &[&str] = &[
+    "CREATE TABLE decisions (
+        id TEXT PRIMARY KEY,
+        idempotency_key TEXT UNIQUE,
+        customer_id TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        attribution_deadline BIGINT NOT NULL,
+        policy_version TEXT NOT NULL,
+        offer TEXT NOT NULL,
+        propensity DOUBLE PRECISION NOT NULL,
+        explored INTEGER NOT NULL,
+        expected_profit BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        budget_id TEXT,
+        reserved BIGINT NOT NULL,
+        request TEXT NOT NULL,
+        response TEXT NOT NULL,
+        joined INTEGER NOT NULL
+    )",
+    "CREATE INDEX decisions_customer_at ON decisions (customer_id, at)",
+    "CREATE INDEX decisions_open ON decisions (joined, attribution_deadline)",
+    "CREATE TABLE decision_outcomes (
+        decision_id TEXT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        source TEXT NOT NULL,
+        event_id TEXT,
+        converted INTEGER NOT NULL,
+        revenue BIGINT NOT NULL,
+        discount BIGINT NOT NULL,
+        profit BIGINT NOT NULL,
+        charged BIGINT NOT NULL,
+        recorded_at BIGINT NOT NULL
+    )",
+    "CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        rate_per_second BIGINT,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+    )",
+    "CREATE TABLE budgets (
+        id TEXT PRIMARY KEY,
+        currency TEXT NOT NULL,
+        total BIGINT NOT NULL,
+        reserved BIGINT NOT NULL,
+        spent BIGINT NOT NULL
+    )",
+    "CREATE TABLE policies (
+        version TEXT PRIMARY KEY,
+        config TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        activated_seq BIGINT,
+        active INTEGER NOT NULL,
+        apprentice INTEGER NOT NULL
+    )",
+];
+
+/// A decision as logged: what was asked, what was answered, and the budget it holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRow {
+    pub id: String,
+    /// Scoped by the caller's key (`<key id>:<client key>`), so two clients cannot collide.
+    pub idempotency_key: Option<String>,
+    pub customer_id: String,
+    pub at: i64,
+    /// After this instant an order no longer counts for this decision.
+    pub attribution_deadline: i64,
+    pub policy_version: String,
+    /// The offer as JSON (`discount_core::Offer`).
+    pub offer: String,
+    pub propensity: f64,
+    pub explored: bool,
+    pub expected_profit: i64,
+    pub currency: String,
+    pub budget_id: Option<String>,
+    /// Budget held by this decision until its outcome settles it.
+    pub reserved: i64,
+    /// The request body as received (JSON).
+    pub request: String,
+    /// The response body as sent (JSON), returned verbatim to an idempotent retry.
+    pub response: String,
+    pub joined: bool,
+}
+
+/// What recording one decision did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Recorded {
+    Stored,
+    /// A decision with the same idempotency key exists; it is returned and nothing was written.
+    Existing(Box<DecisionRow>),
+}
+
+/// Where an outcome came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeSource {
+    /// An order by the customer inside the attribution window.
+    Order,
+    /// Reported explicitly through the API.
+    Reported,
+    /// The window closed with nothing: the default reward.
+    Default,
+}
+
+impl OutcomeSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeSource::Order => "order",
+            OutcomeSource::Reported => "reported",
+            OutcomeSource::Default => "default",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "order" => Some(OutcomeSource::Order),
+            "reported" => Some(OutcomeSource::Reported),
+            "default" => Some(OutcomeSource::Default),
+            _ => None,
+        }
+    }
+}
+
+/// The reward of one decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeRow {
+    pub decision_id: String,
+    /// When the rewarding fact happened (the order's time, or the window's end).
+    pub at: i64,
+    pub source: OutcomeSource,
+    pub event_id: Option<String>,
+    pub converted: bool,
+    pub revenue: i64,
+    /// Coupon discount given on the attributed order.
+    pub discount: i64,
+    /// Revenue less the cost of the goods.
+    pub profit: i64,
+    /// What the budget was charged (the discount, at most the decision's reservation).
+    pub charged: i64,
+    pub recorded_at: i64,
+}
+
+/// One order line of a customer's order, with the item's unit cost when the store knows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderLineFact {
+    pub event_id: String,
+    pub at: i64,
+    pub quantity: i64,
+    pub list_price: i64,
+    pub paid: i64,
+    pub coupon_discount: i64,
+    pub unit_cost: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    /// `ingest`, `decide` or `admin`.
+    pub role: String,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    /// Requests per second allowed to this key; `None` for the server's default.
+    pub rate_per_second: Option<i64>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetRow {
+    pub id: String,
+    pub currency: String,
+    pub total: i64,
+    pub reserved: i64,
+    pub spent: i64,
+}
+
+impl BudgetRow {
+    pub fn remaining(&self) -> i64 {
+        self.total - self.reserved - self.spent
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRow {
+    /// The policy's name (the engine configuration's `name`).
+    pub version: String,
+    /// The engine configuration, JSON.
+    pub config: String,
+    pub created_at: i64,
+    /// Order of activation (higher is later); `None` if never active.
+    pub activated_seq: Option<i64>,
+    pub active: bool,
+    /// In apprentice mode the policy's choice is logged but the control arm is served.
+    pub apprentice: bool,
+}
+
+/// The decision service's persistence. Implementations are used from one thread at a time; open
+/// one per thread that needs it.
+pub trait DecisionLog: Send {
+    /// Records decisions in one transaction. A decision whose idempotency key is taken is not
+    /// written; the stored one is returned. With `apply_holds`, each stored decision's
+    /// reservation is added to its budget's `reserved` in the same transaction (for a ledger
+    /// kept in memory by the one process that owns the file); without, the holds were taken
+    /// with [`DecisionLog::reserve`] already.
+    fn record_decisions(
+        &mut self,
+        batch: &[DecisionRow],
+        apply_holds: bool,
+    ) -> Result<Vec<Recorded>, StoreError>;
+
+    /// The customer's most recent `limit` events, oldest first.
+    fn events_of(
+        &mut self,
+        customer: &str,
+        limit: usize,
+    ) -> Result<Vec<discount_core::Event>, StoreError>;
+
+    fn decision(&mut self, id: &str) -> Result<Option<DecisionRow>, StoreError>;
+
+    fn decision_by_idempotency_key(&mut self, key: &str)
+        -> Result<Option<DecisionRow>, StoreError>;
+
+    /// Decisions for `customer` not yet joined whose window contains `at`, latest first.
+    fn open_decisions_of(
+        &mut self,
+        customer: &str,
+        at: i64,
+    ) -> Result<Vec<DecisionRow>, StoreError>;
+
+    /// Decisions not yet joined whose window ended at or before `now`, oldest first.
+    fn due_decisions(&mut self, now: i64, limit: usize) -> Result<Vec<DecisionRow>, StoreError>;
+
+    /// Order lines of `customer` with `from <= at <= to`, in time order.
+    fn order_lines_between(
+        &mut self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<OrderLineFact>, StoreError>;
+
+    /// Records the outcome of a decision and settles its budget reservation (charging
+    /// `outcome.charged`, releasing the rest), in one transaction. False if the decision already
+    /// had an outcome or does not exist.
+    fn record_outcome(&mut self, outcome: &OutcomeRow) -> Result<bool, StoreError>;
+
+    fn outcome(&mut self, decision_id: &str) -> Result<Option<OutcomeRow>, StoreError>;
+
+    /// Decisions and outcomes recorded: `(decisions, open, outcomes)`.
+    fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError>;
+
+    fn create_key(&mut self, key: &ApiKeyRow) -> Result<(), StoreError>;
+    fn key(&mut self, id: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+    fn keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError>;
+    /// False if no such key or already revoked.
+    fn revoke_key(&mut self, id: &str, at: i64) -> Result<bool, StoreError>;
+
+    /// Creates a budget, or sets the total of an existing one (keeping what is spent/reserved).
+    fn set_budget(&mut self, id: &str, currency: &str, total: i64) -> Result<(), StoreError>;
+    fn budget(&mut self, id: &str) -> Result<Option<BudgetRow>, StoreError>;
+    fn budgets(&mut self) -> Result<Vec<BudgetRow>, StoreError>;
+    /// Atomically holds `amount` of the budget if `spent + reserved + amount <= total`; the
+    /// remaining amount after the hold, or `None` when it does not fit (or no such budget).
+    fn reserve(&mut self, id: &str, amount: i64) -> Result<Option<i64>, StoreError>;
+    /// Gives back a hold that no decision will use.
+    fn release(&mut self, id: &str, amount: i64) -> Result<(), StoreError>;
+
+    /// Registers a policy (inactive) with its engine configuration; false if the version exists.
+    fn register_policy(&mut self, version: &str, config: &str, at: i64)
+        -> Result<bool, StoreError>;
+    fn policies(&mut self) -> Result<Vec<PolicyRow>, StoreError>;
+    /// Makes `version` the only active policy; false if unknown.
+    fn activate_policy(&mut self, version: &str) -> Result<bool, StoreError>;
+    /// Re-activates the policy active before the current one; its version, or `None` if there
+    /// is no earlier one.
+    fn roll_back_policy(&mut self) -> Result<Option<String>, StoreError>;
+    /// Sets apprentice mode of `version`; false if unknown.
+    fn set_apprentice(&mut self, version: &str, on: bool) -> Result<bool, StoreError>;
+
+    /// Moves committed pages from the write-ahead log into the database file without blocking
+    /// writers, and with `restart` then rewinds the log (holding writers briefly) (SQLite);
+    /// nothing elsewhere. The service calls it from a background thread so that no request pays
+    /// for a checkpoint.
+    fn checkpoint(&mut self, _restart: bool) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Opens the decision log at a store URL (the same URLs as [`crate::open`]), running migrations.
+pub fn open_decision_log(url: &str) -> Result<Box<dyn DecisionLog>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(crate::postgres_log::PostgresDecisionLog::connect(
+            url,
+        )?));
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if path.is_empty() || path.contains("://") {
+        return Err(StoreError::BadUrl(url.to_string()));
+    }
+    Ok(Box::new(crate::sqlite_log::SqliteDecisionLog::open(path)?))
+}

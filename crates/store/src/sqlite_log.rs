@@ -1,0 +1,493 @@
+//! The decision log on the embedded SQLite file (same file and migrations as [`crate::sqlite`]).
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::decision_log::{
+    ApiKeyRow, BudgetRow, DecisionLog, DecisionRow, OrderLineFact, OutcomeRow, OutcomeSource,
+    PolicyRow, Recorded,
+};
+use crate::StoreError;
+
+pub struct SqliteDecisionLog {
+    conn: Connection,
+}
+
+const DECISION_COLUMNS: &str = "id, idempotency_key, customer_id, at, attribution_deadline,
+    policy_version, offer, propensity, explored, expected_profit, currency, budget_id, reserved,
+    request, response, joined";
+
+fn decision_of(r: &Row) -> rusqlite::Result<DecisionRow> {
+    Ok(DecisionRow {
+        id: r.get(0)?,
+        idempotency_key: r.get(1)?,
+        customer_id: r.get(2)?,
+        at: r.get(3)?,
+        attribution_deadline: r.get(4)?,
+        policy_version: r.get(5)?,
+        offer: r.get(6)?,
+        propensity: r.get(7)?,
+        explored: r.get::<_, i64>(8)? != 0,
+        expected_profit: r.get(9)?,
+        currency: r.get(10)?,
+        budget_id: r.get(11)?,
+        reserved: r.get(12)?,
+        request: r.get(13)?,
+        response: r.get(14)?,
+        joined: r.get::<_, i64>(15)? != 0,
+    })
+}
+
+fn key_of(r: &Row) -> rusqlite::Result<ApiKeyRow> {
+    Ok(ApiKeyRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        secret_hash: r.get(3)?,
+        rate_per_second: r.get(4)?,
+        created_at: r.get(5)?,
+        revoked_at: r.get(6)?,
+    })
+}
+
+fn budget_of(r: &Row) -> rusqlite::Result<BudgetRow> {
+    Ok(BudgetRow {
+        id: r.get(0)?,
+        currency: r.get(1)?,
+        total: r.get(2)?,
+        reserved: r.get(3)?,
+        spent: r.get(4)?,
+    })
+}
+
+impl SqliteDecisionLog {
+    /// Opens (creating and migrating if needed) the SQLite file at `path`.
+    pub fn open(path: &str) -> Result<Self, StoreError> {
+        drop(crate::sqlite::SqliteStore::open(path)?);
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode: a commit survives the process being killed; only an OS crash can
+        // lose the last commits.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // Checkpoints are left to `checkpoint`, which the service runs off the request path.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(Self { conn })
+    }
+
+    fn decisions_where(
+        &self,
+        condition: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE {condition}");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(args, decision_of)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl DecisionLog for SqliteDecisionLog {
+    fn record_decisions(
+        &mut self,
+        batch: &[DecisionRow],
+        apply_holds: bool,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut out = Vec::with_capacity(batch.len());
+        for d in batch {
+            let n = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO decisions ({DECISION_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)
+                     ON CONFLICT DO NOTHING"
+                ))?
+                .execute(params![
+                    d.id,
+                    d.idempotency_key,
+                    d.customer_id,
+                    d.at,
+                    d.attribution_deadline,
+                    d.policy_version,
+                    d.offer,
+                    d.propensity,
+                    d.explored as i64,
+                    d.expected_profit,
+                    d.currency,
+                    d.budget_id,
+                    d.reserved,
+                    d.request,
+                    d.response
+                ])?;
+            if n == 1 {
+                if let (true, Some(b), true) = (apply_holds, &d.budget_id, d.reserved != 0) {
+                    tx.prepare_cached("UPDATE budgets SET reserved = reserved + ?1 WHERE id = ?2")?
+                        .execute(params![d.reserved, b])?;
+                }
+                out.push(Recorded::Stored);
+                continue;
+            }
+            let existing = tx
+                .prepare_cached(&format!(
+                    "SELECT {DECISION_COLUMNS} FROM decisions WHERE idempotency_key = ?1 OR id = ?2"
+                ))?
+                .query_row(params![d.idempotency_key, d.id], decision_of)?;
+            out.push(Recorded::Existing(Box::new(existing)));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn events_of(
+        &mut self,
+        customer: &str,
+        limit: usize,
+    ) -> Result<Vec<discount_core::Event>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, at, payload FROM events WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![customer, limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (id, at, payload) = row?;
+            events.push(discount_core::Event {
+                id,
+                user_id: customer.to_string(),
+                time: discount_core::Timestamp(at),
+                kind: serde_json::from_str(&payload)?,
+            });
+        }
+        events.reverse();
+        Ok(events)
+    }
+
+    fn decision(&mut self, id: &str) -> Result<Option<DecisionRow>, StoreError> {
+        Ok(self.decisions_where("id = ?1", [id])?.pop())
+    }
+
+    fn decision_by_idempotency_key(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<DecisionRow>, StoreError> {
+        Ok(self.decisions_where("idempotency_key = ?1", [key])?.pop())
+    }
+
+    fn open_decisions_of(
+        &mut self,
+        customer: &str,
+        at: i64,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        self.decisions_where(
+            "customer_id = ?1 AND joined = 0 AND at <= ?2 AND attribution_deadline >= ?2
+             ORDER BY at DESC, id DESC",
+            params![customer, at],
+        )
+    }
+
+    fn due_decisions(&mut self, now: i64, limit: usize) -> Result<Vec<DecisionRow>, StoreError> {
+        self.decisions_where(
+            "joined = 0 AND attribution_deadline <= ?1 ORDER BY attribution_deadline, id LIMIT ?2",
+            params![now, limit as i64],
+        )
+    }
+
+    fn order_lines_between(
+        &mut self,
+        customer: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<OrderLineFact>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.at, l.quantity, l.list_price, l.paid, l.coupon_discount, i.unit_cost
+             FROM events e JOIN order_lines l ON l.event_id = e.id
+             LEFT JOIN items i ON i.id = l.item_id
+             WHERE e.user_id = ?1 AND e.kind = 'order' AND e.at >= ?2 AND e.at <= ?3
+             ORDER BY e.at, e.id, l.line_no",
+        )?;
+        let rows = stmt.query_map(params![customer, from, to], |r| {
+            Ok(OrderLineFact {
+                event_id: r.get(0)?,
+                at: r.get(1)?,
+                quantity: r.get(2)?,
+                list_price: r.get(3)?,
+                paid: r.get(4)?,
+                coupon_discount: r.get(5)?,
+                unit_cost: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_outcome(&mut self, o: &OutcomeRow) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let held: Option<(Option<String>, i64)> = tx
+            .query_row(
+                "UPDATE decisions SET joined = 1 WHERE id = ?1 AND joined = 0
+                 RETURNING budget_id, reserved",
+                [&o.decision_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((budget_id, reserved)) = held else {
+            return Ok(false);
+        };
+        tx.execute(
+            "INSERT INTO decision_outcomes (decision_id, at, source, event_id, converted, revenue,
+               discount, profit, charged, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                o.decision_id,
+                o.at,
+                o.source.as_str(),
+                o.event_id,
+                o.converted as i64,
+                o.revenue,
+                o.discount,
+                o.profit,
+                o.charged,
+                o.recorded_at
+            ],
+        )?;
+        if let Some(b) = budget_id {
+            tx.execute(
+                "UPDATE budgets SET reserved = reserved - ?1, spent = spent + ?2 WHERE id = ?3",
+                params![reserved, o.charged.min(reserved), b],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn outcome(&mut self, decision_id: &str) -> Result<Option<OutcomeRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT decision_id, at, source, event_id, converted, revenue, discount, profit,
+                   charged, recorded_at FROM decision_outcomes WHERE decision_id = ?1",
+                [decision_id],
+                |r| {
+                    let source: String = r.get(2)?;
+                    Ok(OutcomeRow {
+                        decision_id: r.get(0)?,
+                        at: r.get(1)?,
+                        source: OutcomeSource::parse(&source).unwrap_or(OutcomeSource::Reported),
+                        event_id: r.get(3)?,
+                        converted: r.get::<_, i64>(4)? != 0,
+                        revenue: r.get(5)?,
+                        discount: r.get(6)?,
+                        profit: r.get(7)?,
+                        charged: r.get(8)?,
+                        recorded_at: r.get(9)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM decisions), (SELECT COUNT(*) FROM decisions WHERE joined = 0),
+                    (SELECT COUNT(*) FROM decision_outcomes)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+
+    fn create_key(&mut self, k: &ApiKeyRow) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO api_keys (id, name, role, secret_hash, rate_per_second, created_at, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                k.id,
+                k.name,
+                k.role,
+                k.secret_hash,
+                k.rate_per_second,
+                k.created_at,
+                k.revoked_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn key(&mut self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, name, role, secret_hash, rate_per_second, created_at, revoked_at
+                 FROM api_keys WHERE id = ?1",
+                [id],
+                key_of,
+            )
+            .optional()?)
+    }
+
+    fn keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, role, secret_hash, rate_per_second, created_at, revoked_at
+             FROM api_keys ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([], key_of)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_key(&mut self, id: &str, at: i64) -> Result<bool, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            params![at, id],
+        )? == 1)
+    }
+
+    fn set_budget(&mut self, id: &str, currency: &str, total: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO budgets (id, currency, total, reserved, spent) VALUES (?1, ?2, ?3, 0, 0)
+             ON CONFLICT (id) DO UPDATE SET total = excluded.total, currency = excluded.currency",
+            params![id, currency, total],
+        )?;
+        Ok(())
+    }
+
+    fn budget(&mut self, id: &str) -> Result<Option<BudgetRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, currency, total, reserved, spent FROM budgets WHERE id = ?1",
+                [id],
+                budget_of,
+            )
+            .optional()?)
+    }
+
+    fn budgets(&mut self) -> Result<Vec<BudgetRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, currency, total, reserved, spent FROM budgets ORDER BY id")?;
+        let rows = stmt.query_map([], budget_of)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn reserve(&mut self, id: &str, amount: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "UPDATE budgets SET reserved = reserved + ?1
+                 WHERE id = ?2 AND spent + reserved + ?1 <= total
+                 RETURNING total - spent - reserved",
+            )?
+            .query_row(params![amount, id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn release(&mut self, id: &str, amount: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE budgets SET reserved = reserved - ?1 WHERE id = ?2")?
+            .execute(params![amount, id])?;
+        Ok(())
+    }
+
+    fn register_policy(
+        &mut self,
+        version: &str,
+        config: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self.conn.execute(
+            "INSERT INTO policies (version, config, created_at, activated_seq, active, apprentice)
+             VALUES (?1, ?2, ?3, NULL, 0, 0) ON CONFLICT (version) DO NOTHING",
+            params![version, config, at],
+        )? == 1)
+    }
+
+    fn policies(&mut self) -> Result<Vec<PolicyRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT version, config, created_at, activated_seq, active, apprentice
+             FROM policies ORDER BY created_at, version",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PolicyRow {
+                version: r.get(0)?,
+                config: r.get(1)?,
+                created_at: r.get(2)?,
+                activated_seq: r.get(3)?,
+                active: r.get::<_, i64>(4)? != 0,
+                apprentice: r.get::<_, i64>(5)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn activate_policy(&mut self, version: &str) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let exists = tx
+            .query_row(
+                "SELECT 1 FROM policies WHERE version = ?1",
+                [version],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        tx.execute("UPDATE policies SET active = 0", [])?;
+        tx.execute(
+            "UPDATE policies SET active = 1,
+               activated_seq = (SELECT COALESCE(MAX(activated_seq), 0) + 1 FROM policies)
+             WHERE version = ?1",
+            [version],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn roll_back_policy(&mut self) -> Result<Option<String>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let previous: Option<String> = tx
+            .query_row(
+                "SELECT version FROM policies WHERE active = 0 AND activated_seq IS NOT NULL
+                 ORDER BY activated_seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(previous) = previous else {
+            return Ok(None);
+        };
+        // The rolled-back version leaves the activation history, so that a second roll-back
+        // goes one step further back instead of toggling.
+        tx.execute(
+            "UPDATE policies SET active = 0, activated_seq = NULL WHERE active = 1",
+            [],
+        )?;
+        tx.execute(
+            "UPDATE policies SET active = 1 WHERE version = ?1",
+            [&previous],
+        )?;
+        tx.commit()?;
+        Ok(Some(previous))
+    }
+
+    fn checkpoint(&mut self, restart: bool) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        if restart {
+            // Right after the passive pass little is left, so the writer is held only briefly
+            // while the log is rewound to its start (it would otherwise grow without end).
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    fn set_apprentice(&mut self, version: &str, on: bool) -> Result<bool, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE policies SET apprentice = ?1 WHERE version = ?2",
+            params![on as i64, version],
+        )? == 1)
+    }
+}
