@@ -62,6 +62,17 @@ enum Command {
     Experiment(commands::experiment::ExperimentArgs),
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    #[command(subcommand)]
+    Train(commands::train::TrainCommand),
+    Profile(commands::profile::ProfileArgs),
+    #[command(subcommand)]
+    Fraud(commands::fraud::FraudCommand),
+    Serve(commands::serve::ServeArgs),
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
+    Decide(commands::decide::DecideArgs),
+    Plan(commands::plan::PlanArgs),
+    EvaluatePolicy(commands::evaluate_policy::EvaluatePolicyArgs),
 }
 
 fn main() {
@@ -112,5 +123,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => commands::report::run(&args, cli.json),
         Command::Experiment(args) => commands::experiment::run(&args, cli.json),
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
+        Command::Train(cmd) => commands::train::run(&config, &cmd, cli.json),
+        Command::Profile(args) => commands::profile::run(&config, &args, cli.json),
+        Command::Fraud(cmd) => commands::fraud::run(&config, &cmd, cli.json),
+        Command::Serve(args) => commands::serve::run(&config, &args, cli.json),
+        Command::Keys(cmd) => commands::keys::run(&config, &cmd, cli.json),
+        Command::Decide(args) => commands::decide::run(&args, cli.json),
+        Command::Plan(args) => commands::plan::run(&args, cli.json),
+        Command::EvaluatePolicy(args) => commands::evaluate_policy::run(&args, cli.json),
     }
 }

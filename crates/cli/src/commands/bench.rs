@@ -22,6 +22,25 @@ use crate::output::{count, print_json, Table};
 #[derive(clap::Subcommand, Debug)]
 #[command(verbatim_doc_comment)]
 pub enum BenchCommand {
+    /// Decisions per second of the decision engine in process (one customer, 6 offers, 64
+    /// features, exploration, logging to memory) and latency percentiles.
+    Decide {
+        #[arg(long, default_value_t = 1_000_000)]
+        decisions: usize,
+        #[arg(long, default_value_t = 64)]
+        features: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// `discount plan` (Lagrangian multiple-choice knapsack) over synthetic customers.
+    Plan {
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 16)]
+        features: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Ingest synthetic JSONL and CSV event files into SQLite and PostgreSQL.
     Ingest {
         /// Events per file.
@@ -51,12 +70,44 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Fraud scan of a simulated shop (seconds, peak memory) and gate lookup latency.
+    /// 1,000,000 customers over 365 days give about 10,000,000 events.
+    Fraud {
+        #[arg(long, default_value_t = 1_000_000)]
+        users: usize,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Propensity models on simulated customer-offer pairs: fit time, scoring throughput, peak memory.
+    Train(super::train::propensity::BenchTrainArgs),
     /// Simulated customer-days per second.
     Sim {
         #[arg(long, default_value_t = 1_000_000)]
         users: usize,
         #[arg(long, default_value_t = 30)]
         days: u32,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// POST /v1/decisions against `discount serve` on loopback: throughput, latency, memory.
+    Serve {
+        /// Measure on this PostgreSQL server (a fresh schema is created on it and dropped
+        /// after) instead of a fresh SQLite file in a temp dir.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Client connections (one thread each, keep-alive).
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        /// Server worker threads.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Distinct customers the requests are drawn from.
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
@@ -81,6 +132,16 @@ struct Measurement {
 
 pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Decide {
+            decisions,
+            features,
+            seed,
+        } => super::plan::bench_decide(*decisions, *features, *seed, json),
+        BenchCommand::Plan {
+            customers,
+            features,
+            seed,
+        } => super::plan::bench_plan(*customers, *features, *seed, json),
         BenchCommand::Ope {
             rounds,
             bootstrap,
@@ -93,6 +154,55 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
             println!("{report}");
             Ok(())
         }
+        BenchCommand::Serve {
+            postgres: store,
+            seconds,
+            connections,
+            workers,
+            customers,
+            seed,
+        } => {
+            let dir =
+                std::env::temp_dir().join(format!("discount-bench-serve-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let url = match store {
+                Some(u) if u.starts_with("postgres") => {
+                    let schema = format!("bench_serve_{}", std::process::id());
+                    discount_store::postgres::AdminClient::connect(u)?.batch_execute(&format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+                    ))?;
+                    let sep = if u.contains('?') { '&' } else { '?' };
+                    format!("{u}{sep}options=-csearch_path%3D{schema}")
+                }
+                Some(u) => u.clone(),
+                None => format!("sqlite://{}", dir.join("serve.sqlite").display()),
+            };
+            let result = super::serve::bench(
+                &url,
+                *seconds,
+                *connections,
+                *workers,
+                *customers,
+                *seed,
+                json,
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            if let Some(u) = store.as_deref().filter(|u| u.starts_with("postgres")) {
+                let schema = format!("bench_serve_{}", std::process::id());
+                discount_store::postgres::AdminClient::connect(u)?
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))?;
+            }
+            result
+        }
+        BenchCommand::Fraud { users, days, seed } => {
+            let report = discount_fraud::bench::run(*users, *days, *seed)?;
+            if json {
+                return print_json(&report);
+            }
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        BenchCommand::Train(args) => super::train::propensity::bench(args, json),
         BenchCommand::Sim { users, days, seed } => {
             let report = discount_sim::bench(*users, *days, *seed)?;
             if json {

@@ -1,12 +1,20 @@
 pub mod bench;
 pub mod datasets;
+pub mod decide;
 pub mod demo;
+pub mod evaluate_policy;
 pub mod experiment;
+pub mod fraud;
 pub mod ingest;
+pub mod keys;
 pub mod ope;
+pub mod plan;
+pub mod profile;
 pub mod report;
+pub mod serve;
 pub mod simulate;
 pub mod stats;
+pub mod train;
 
 /// An error that asks for a specific process exit code (e.g. 2 when rows were rejected).
 #[derive(Debug)]

@@ -1,0 +1,188 @@
+//! `discount decide`: one offer per request, from the decision engine.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use discount_policy::engine::{
+    CustomerFacts, DecisionEngine, DecisionRequest, EngineConfig, JoinedOutcome,
+};
+use discount_policy::evaluate::{sim_engine_config, warm_engine};
+use discount_policy::simulated::explore_features;
+use discount_sim::SimConfig;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::Deserialize;
+
+/// Decide one offer per request with the decision engine (ladder, rules, budget, exploration).
+///
+/// Reads JSON Lines, one request per line:
+///   {"request": {"customer_id": "u1", "context": {"placement": "cart", "basket": [
+///      {"item_id": "i9", "category": "books", "quantity": 1, "unit_price": 2500, "unit_cost": 1400}]},
+///    "explain": true},
+///    "customer": {"features": [1.0, 0.0, ...], "orders": 2}}
+/// and writes one decision per line (offer, propensity, whether it explored, the expected
+/// incremental profit and probability of every offer, the risk gate's record, an explanation).
+///
+/// Without --engine, the engine is the one `discount evaluate-policy` uses on the simulated shop,
+/// warm-started from a simulated exploration log (see --print-config for its TOML).
+///
+/// Examples:
+///   discount decide --print-config > engine.toml
+///   discount decide --engine engine.toml --outcomes joined.jsonl --requests requests.jsonl
+///   cat requests.jsonl | discount decide --engine engine.toml
+///
+/// docs/policy.md explains the decision rule and every setting.
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct DecideArgs {
+    /// Engine configuration (TOML): ladder, rules, budgets, exploration, model.
+    #[arg(long = "engine", value_name = "FILE")]
+    pub engine: Option<PathBuf>,
+
+    /// Joined outcomes (JSON Lines of {offer_id, features, profit, discount, ordered}) to
+    /// warm-start the models from.
+    #[arg(long, value_name = "FILE")]
+    pub outcomes: Option<PathBuf>,
+
+    /// Requests (JSON Lines); standard input when absent.
+    #[arg(long, value_name = "FILE")]
+    pub requests: Option<PathBuf>,
+
+    /// Print the default engine configuration as TOML and exit.
+    #[arg(long = "print-config")]
+    pub print_config: bool,
+
+    /// Customers of the simulated exploration log (default engine only).
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub users: usize,
+
+    /// Seed of the exploration draws and of the simulated log.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    request: DecisionRequest,
+    #[serde(default)]
+    customer: CustomerFacts,
+}
+
+/// The simulated default: its configuration and its exploration log.
+pub fn default_engine_config(
+    users: usize,
+    seed: u64,
+    budget: Option<i64>,
+) -> anyhow::Result<(EngineConfig, Vec<JoinedOutcome>, u32)> {
+    let sim = SimConfig {
+        users,
+        seed,
+        days: 28,
+        ..SimConfig::default()
+    };
+    sim.validate()?;
+    let (log, _) = explore_features(&sim, seed).context("simulating the exploration log")?;
+    let cfg = sim_engine_config(
+        &sim,
+        &log,
+        budget,
+        discount_policy::bandit::Exploration::EpsilonGreedy { epsilon: 0.05 },
+        discount_policy::engine::ModelStructure::Disjoint,
+    );
+    Ok((cfg, log, sim.days))
+}
+
+/// Reads joined outcomes, naming file and line in errors.
+pub fn read_outcomes(path: &PathBuf) -> anyhow::Result<Vec<JoinedOutcome>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}:{}", path.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let o: JoinedOutcome = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: not a joined outcome", path.display(), i + 1))?;
+        out.push(o);
+    }
+    Ok(out)
+}
+
+/// Builds the engine from --engine/--outcomes or the simulated default.
+pub fn build_engine(
+    engine: Option<&PathBuf>,
+    outcomes: Option<&PathBuf>,
+    users: usize,
+    seed: u64,
+) -> anyhow::Result<DecisionEngine> {
+    match engine {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let cfg = EngineConfig::from_toml_str(&text, &path.display().to_string())?;
+            let engine = DecisionEngine::new(cfg)
+                .with_context(|| format!("building the engine of {}", path.display()))?;
+            if let Some(o) = outcomes {
+                for (i, row) in read_outcomes(o)?.iter().enumerate() {
+                    engine
+                        .update(row)
+                        .with_context(|| format!("{}:{}", o.display(), i + 1))?;
+                }
+            }
+            Ok(engine)
+        }
+        None => {
+            let (cfg, log, days) = default_engine_config(users, seed, None)?;
+            let engine = warm_engine(cfg, &log, days, days)?;
+            if let Some(o) = outcomes {
+                for (i, row) in read_outcomes(o)?.iter().enumerate() {
+                    engine
+                        .update(row)
+                        .with_context(|| format!("{}:{}", o.display(), i + 1))?;
+                }
+            }
+            Ok(engine)
+        }
+    }
+}
+
+pub fn run(args: &DecideArgs, _json: bool) -> anyhow::Result<()> {
+    if args.print_config {
+        let (cfg, _, _) = default_engine_config(args.users.min(5_000), args.seed, Some(200_000))?;
+        print!("{}", cfg.to_toml()?);
+        return Ok(());
+    }
+    let engine = build_engine(
+        args.engine.as_ref(),
+        args.outcomes.as_ref(),
+        args.users,
+        args.seed,
+    )?;
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let (reader, origin): (Box<dyn BufRead>, String) = match &args.requests {
+        Some(p) => (
+            Box::new(BufReader::new(
+                std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
+            )),
+            p.display().to_string(),
+        ),
+        None => (Box::new(BufReader::new(std::io::stdin())), "stdin".into()),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {origin}:{}", i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: Line = serde_json::from_str(&line)
+            .with_context(|| format!("{origin}:{}: not a decision request", i + 1))?;
+        let decision = engine
+            .decide(&parsed.request, &parsed.customer, &mut rng)
+            .with_context(|| format!("{origin}:{}", i + 1))?;
+        writeln!(out, "{}", serde_json::to_string(&decision)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! `discount serve` (the decision service) and `discount bench serve` (its load benchmark).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use discount_core::Config;
+use discount_policy::EngineConfig;
+use discount_server::client::HttpClient;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use super::ingest::redact;
+use crate::output::print_json;
+
+/// Run the decision service: JSON over HTTP under /v1 (see docs/api.md and /v1/openapi.json).
+///
+/// Every decision is in the store before it is answered; orders sent to /v1/events are joined
+/// to the decisions they follow within server.attribution_window_days. Several processes may
+/// serve from one PostgreSQL store and share its budgets. Stops on Ctrl-C or SIGTERM after the
+/// requests in flight are answered.
+///
+/// Examples:
+///   discount keys create --name admin --role admin
+///   discount serve --engine benchmarks/serve/engine.toml --bind 127.0.0.1:8080
+///   discount --store postgres://postgres@127.0.0.1:5432/test serve --engine engine.toml
+///   DISCOUNT_SERVER__ATTRIBUTION_WINDOW_DAYS=14 discount serve
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides server.bind); port 0 picks a free port.
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Engine configuration (TOML) to install as a policy (overrides server.engine). Without
+    /// one, the store's active policy is used.
+    #[arg(long)]
+    pub engine: Option<PathBuf>,
+    /// Worker threads of the HTTP server (default: one per CPU).
+    #[arg(long)]
+    pub workers: Option<usize>,
+}
+
+fn read_engine(path: &Path) -> anyhow::Result<EngineConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the engine configuration {}", path.display()))?;
+    Ok(EngineConfig::from_toml_str(
+        &text,
+        &path.display().to_string(),
+    )?)
+}
+
+fn runtime(workers: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if let Some(w) = workers {
+        b.worker_threads(w.max(1));
+    }
+    Ok(b.enable_all().build()?)
+}
+
+pub fn run(config: &Config, args: &ServeArgs, json: bool) -> anyhow::Result<()> {
+    let mut config = config.clone();
+    if let Some(b) = &args.bind {
+        config.server.bind = b.clone();
+    }
+    let engine_path = args
+        .engine
+        .clone()
+        .or_else(|| config.server.engine.as_ref().map(PathBuf::from));
+    let engine = engine_path.as_deref().map(read_engine).transpose()?;
+    let rt = runtime(args.workers)?;
+    let store = redact(&config.store.url);
+    let bind = config.server.bind.clone();
+    // The store's clients block: open them before entering the async runtime.
+    let state = discount_server::build(discount_server::Options::new(config, engine))
+        .with_context(|| format!("starting the service on the store {store}"))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("listening on {bind}"))?;
+        let addr = listener.local_addr()?;
+        if json {
+            print_json(&serde_json::json!({ "listening": addr.to_string(), "store": store }))?;
+        } else {
+            println!("listening on http://{addr} (store {store})");
+        }
+        discount_server::serve(listener, state, discount_server::shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
+}
+
+/// What `discount bench serve` measured.
+#[derive(Debug, Serialize)]
+pub struct ServeBench {
+    pub store: String,
+    pub seconds: f64,
+    pub connections: usize,
+    pub server_workers: usize,
+    pub decisions: u64,
+    pub errors: u64,
+    pub decisions_per_second: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    /// Resident memory of the process (server and load together), MiB, sampled each second.
+    pub rss_mib_first: f64,
+    pub rss_mib_last: f64,
+    pub rss_mib_peak: f64,
+    pub rss_mib_samples: Vec<f64>,
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn percentile(sorted: &[u32], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
+}
+
+/// Load benchmark: starts the service in this process on a loopback port over `store_url`,
+/// then `connections` client threads post decisions (keep-alive) for `seconds`.
+pub fn bench(
+    store_url: &str,
+    seconds: f64,
+    connections: usize,
+    workers: usize,
+    customers: u64,
+    seed: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut config = Config::default();
+    config.store.url = store_url.to_string();
+    config.server.bind = "127.0.0.1:0".into();
+    config.server.rate_limit_per_second = 1_000_000;
+    let mut engine = EngineConfig::from_toml_str(
+        include_str!("../../../../benchmarks/serve/engine.toml"),
+        "benchmarks/serve/engine.toml",
+    )?;
+    // A budget the run cannot exhaust, so that every decision pays for its hold.
+    for b in &mut engine.budgets {
+        b.amount = i64::MAX / 4;
+    }
+    engine.name = format!("bench-{seed}");
+    let rt = runtime(Some(workers))?;
+    let state = discount_server::build(discount_server::Options::new(config, Some(engine)))?;
+    let version = format!("bench-{seed}");
+    let key = discount_server::auth::new_key("bench", discount_server::auth::Role::Admin, None, 0);
+    let row = key.row.clone();
+    state.pool.with(move |log| {
+        log.activate_policy(&version)?;
+        log.create_key(&row)
+    })?;
+    state.policies.refresh()?;
+    let (addr, token) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr: SocketAddr = listener.local_addr()?;
+        tokio::spawn(discount_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        anyhow::Ok((addr, key.token))
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let auth = format!("Bearer {token}");
+    let threads: Vec<_> = (0..connections)
+        .map(|t| {
+            let (stop, auth) = (Arc::clone(&stop), auth.clone());
+            std::thread::spawn(move || {
+                let mut client = HttpClient::new(addr);
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (t as u64 + 1));
+                let mut latencies: Vec<u32> = Vec::with_capacity(1 << 20);
+                let mut errors = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let customer = rng.gen_range(0..customers.max(1));
+                    let price = rng.gen_range(500..8_000);
+                    let body = format!(
+                        r#"{{"customer_id":"c{customer}","context":{{"placement":"checkout","device":"web","basket":[{{"item_id":"i{}","category":"shoes","quantity":1,"unit_price":{price}}}]}}}}"#,
+                        customer % 97
+                    );
+                    let start = Instant::now();
+                    match client.request(
+                        "POST",
+                        "/v1/decisions",
+                        &[("authorization", &auth)],
+                        body.as_bytes(),
+                    ) {
+                        Ok(r) if r.status == 200 => {
+                            latencies.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32)
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    let mut samples = vec![rss_mib()];
+    while start.elapsed().as_secs_f64() < seconds {
+        std::thread::sleep(Duration::from_secs_f64(1.0_f64.min(seconds)));
+        samples.push(rss_mib());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in threads {
+        let (l, e) = t
+            .join()
+            .map_err(|_| anyhow::anyhow!("a load thread panicked"))?;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort_unstable();
+    let report = ServeBench {
+        store: redact(store_url),
+        seconds: elapsed,
+        connections,
+        server_workers: workers,
+        decisions: all.len() as u64,
+        errors,
+        decisions_per_second: all.len() as f64 / elapsed,
+        p50_ms: percentile(&all, 0.5),
+        p90_ms: percentile(&all, 0.9),
+        p99_ms: percentile(&all, 0.99),
+        p999_ms: percentile(&all, 0.999),
+        max_ms: all.last().map_or(0.0, |m| f64::from(*m) / 1000.0),
+        rss_mib_first: samples.first().copied().unwrap_or(0.0),
+        rss_mib_last: samples.last().copied().unwrap_or(0.0),
+        rss_mib_peak: samples.iter().copied().fold(0.0, f64::max),
+        rss_mib_samples: samples,
+    };
+    drop(rt);
+    if json {
+        return print_json(&report);
+    }
+    println!(
+        "POST /v1/decisions on {} ({} connections, {} server threads, {:.1} s)",
+        report.store, report.connections, report.server_workers, report.seconds
+    );
+    println!(
+        "  {:.0} decisions/s ({} decisions, {} errors)",
+        report.decisions_per_second, report.decisions, report.errors
+    );
+    println!(
+        "  latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
+        report.p50_ms, report.p90_ms, report.p99_ms, report.p999_ms, report.max_ms
+    );
+    println!(
+        "  RSS MiB: first {:.1}  peak {:.1}  last {:.1}",
+        report.rss_mib_first, report.rss_mib_peak, report.rss_mib_last
+    );
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! `discount train propensity`: purchase-propensity models on the UCI online shoppers sessions.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use discount_eval::calibration::calibration;
+use discount_eval::report::Report;
+use discount_models::artifact::{Artifact, ArtifactStore, PropensityModel, TrainingSummary};
+use discount_models::calibration::Calibrator;
+use discount_models::propensity::{cv, folds, shoppers, Learner, ModelKind};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::output::{print_json, Table};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum PropensityDataset {
+    /// UCI Online Shoppers Purchasing Intention (12,330 sessions, label Revenue).
+    OnlineShoppers,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum ModelArg {
+    Logistic,
+    Fm,
+    Mlp,
+    All,
+}
+
+/// Cross-validate purchase-propensity models (logistic regression, factorisation machine, MLP) on seeded
+/// folds: AUC, log-loss, and calibration error before and after Platt and isotonic calibration. Then refit
+/// on all rows, calibrate (isotonic, on the out-of-fold predictions) and save a versioned artifact.
+///
+/// Examples:
+///   discount train propensity --dataset online-shoppers
+///   discount train propensity --model mlp --folds 5 --seed 2026
+///   discount train propensity --model all --write-folds benchmarks/propensity/folds.csv --report shoppers.html
+///   discount train propensity --model logistic --json
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct PropensityArgs {
+    #[arg(long, value_enum, default_value = "online-shoppers")]
+    pub dataset: PropensityDataset,
+    #[arg(long, value_enum, default_value = "logistic")]
+    pub model: ModelArg,
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Seed of the fold assignment.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Folder holding `uci-online-shoppers-intention/` (default: $DISCOUNT_DATA_DIR, else ../shared/data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where artifacts are stored: <models-dir>/<name>/<version>.json.
+    #[arg(long, default_value = "models")]
+    pub models_dir: PathBuf,
+    /// Write the fold of each row (`row,fold`) here, for other tools to use the same folds.
+    #[arg(long)]
+    pub write_folds: Option<PathBuf>,
+    /// Write an HTML report with reliability diagrams here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct ModelOutcome {
+    #[serde(flatten)]
+    cv: cv::CvReport,
+    artifact: PathBuf,
+    version: u64,
+    content_hash: String,
+}
+
+pub fn run(args: &PropensityArgs, json: bool) -> anyhow::Result<()> {
+    let path = super::data_dir(args.data_dir.as_deref()).join(shoppers::RELATIVE_PATH);
+    let data = shoppers::load(&path)?;
+    let assignment = folds::kfold_assignment(data.x.rows(), args.folds, args.seed)?;
+    if let Some(out) = &args.write_folds {
+        folds::write_assignment(out, &assignment, "fold")?;
+    }
+    let kinds: Vec<ModelKind> = match args.model {
+        ModelArg::Logistic => vec![ModelKind::Logistic],
+        ModelArg::Fm => vec![ModelKind::Fm],
+        ModelArg::Mlp => vec![ModelKind::Mlp],
+        ModelArg::All => ModelKind::ALL.to_vec(),
+    };
+    let positives = data.y.iter().filter(|y| **y == 1.0).count() as u64;
+    let store = ArtifactStore::new(&args.models_dir);
+    let bar = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new((kinds.len() * (args.folds + 1)) as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} fits ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    };
+    let mut outcomes = Vec::new();
+    let mut html = Report::new(
+        "Purchase propensity on UCI online shoppers",
+        "Out-of-fold reliability of each model before and after isotonic calibration.",
+    );
+    for kind in &kinds {
+        bar.set_message(kind.as_str());
+        let build = || -> Result<Box<dyn Learner>, discount_models::ModelError> {
+            Ok(Box::new(kind.build()?))
+        };
+        let report =
+            cv::cross_validate(&data.x, &data.y, &assignment, &build, &mut |_| bar.inc(1))?;
+
+        let mut model = kind.build()?;
+        model.fit(&data.x, &data.y, None)?;
+        bar.inc(1);
+        let served = PropensityModel {
+            model,
+            monotone: None,
+            calibrator: Some(Calibrator::fit_isotonic(&report.out_of_fold, &data.y)?),
+        };
+        let metrics = BTreeMap::from([
+            ("cv_auc".to_string(), report.mean_auc),
+            ("cv_log_loss".to_string(), report.mean_log_loss),
+            ("cv_ece".to_string(), report.mean_ece),
+            ("cv_ece_isotonic".to_string(), report.mean_ece_isotonic),
+        ]);
+        let mut artifact = Artifact::new(
+            &format!("propensity-online-shoppers-{}", kind.as_str()),
+            data.features.clone(),
+            TrainingSummary::today(
+                "uci-online-shoppers-intention",
+                data.x.rows() as u64,
+                Some(positives),
+            ),
+            metrics,
+            served,
+        );
+        let saved = store.save(&mut artifact)?;
+        if args.report.is_some() {
+            let before = calibration(&report.out_of_fold, &data.y, cv::CALIBRATION_BINS)?;
+            let after = calibration(&report.out_of_fold_isotonic, &data.y, cv::CALIBRATION_BINS)?;
+            html.add_calibration(&format!("{}: uncalibrated", kind.as_str()), &before);
+            html.add_calibration(&format!("{}: isotonic", kind.as_str()), &after);
+        }
+        outcomes.push(ModelOutcome {
+            cv: report,
+            artifact: saved,
+            version: artifact.version,
+            content_hash: artifact.content_hash,
+        });
+    }
+    bar.finish_and_clear();
+    if let Some(out) = &args.report {
+        html.write(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if json {
+        return print_json(&outcomes);
+    }
+    println!(
+        "{} sessions, {} purchases, {} features, {} seeded folds (seed {})\n",
+        data.x.rows(),
+        positives,
+        data.x.cols(),
+        args.folds,
+        args.seed
+    );
+    for o in &outcomes {
+        let mut table = Table::new(&[
+            "fold", "AUC", "log-loss", "ECE", "ECE 80%", "Platt", "isotonic", "fit s",
+        ]);
+        for f in &o.cv.folds {
+            table.row(vec![
+                f.fold.to_string(),
+                format!("{:.4}", f.auc),
+                format!("{:.4}", f.log_loss),
+                format!("{:.4}", f.ece),
+                format!("{:.4}", f.ece_uncalibrated),
+                format!("{:.4}", f.ece_platt),
+                format!("{:.4}", f.ece_isotonic),
+                format!("{:.2}", f.fit_seconds),
+            ]);
+        }
+        table.row(vec![
+            "mean".into(),
+            format!("{:.4}", o.cv.mean_auc),
+            format!("{:.4}", o.cv.mean_log_loss),
+            format!("{:.4}", o.cv.mean_ece),
+            format!("{:.4}", o.cv.mean_ece_uncalibrated),
+            format!("{:.4}", o.cv.mean_ece_platt),
+            format!("{:.4}", o.cv.mean_ece_isotonic),
+            format!("{:.2}", o.cv.fit_seconds),
+        ]);
+        println!("{}\n{}", o.cv.model, table.render());
+        println!(
+            "saved {} (version {}, sha256 {})\n",
+            o.artifact.display(),
+            o.version,
+            &o.content_hash[..12]
+        );
+    }
+    println!("ECE 80%: a copy fitted on 80% of the training folds; Platt and isotonic are fitted on the other 20%.");
+    Ok(())
+}
+
+/// Arguments of `discount bench train`.
+///
+/// Examples:
+///   discount bench train
+///   discount bench train --rows 1000000 --model mlp --epochs 3
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct BenchTrainArgs {
+    /// Simulated customer-offer pairs to train on.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: usize,
+    #[arg(long, value_enum, default_value = "all")]
+    pub model: ModelArg,
+    /// Passes over the data for the factorisation machine and the MLP.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+#[derive(Serialize)]
+struct BenchOutput {
+    #[serde(flatten)]
+    report: discount_models::propensity::bench::TrainBenchReport,
+    /// Peak resident memory of the whole run (data, every model), MiB.
+    peak_rss_mib: Option<f64>,
+}
+
+/// `discount bench train`: time to fit each propensity model on simulated offers and pairs scored per second.
+pub fn bench(args: &BenchTrainArgs, json: bool) -> anyhow::Result<()> {
+    let kinds: Vec<ModelKind> = match args.model {
+        ModelArg::Logistic => vec![ModelKind::Logistic],
+        ModelArg::Fm => vec![ModelKind::Fm],
+        ModelArg::Mlp => vec![ModelKind::Mlp],
+        ModelArg::All => ModelKind::ALL.to_vec(),
+    };
+    let spinner = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner.set_message("generating offers");
+    let report = discount_models::propensity::bench::bench_training(
+        args.rows,
+        args.epochs,
+        &kinds,
+        args.seed,
+        &mut |name| spinner.set_message(format!("fitting {name}")),
+    )?;
+    spinner.finish_and_clear();
+    let output = BenchOutput {
+        report,
+        peak_rss_mib: crate::commands::ingest::peak_rss_mib(),
+    };
+    if json {
+        return print_json(&output);
+    }
+    println!(
+        "{} simulated customer-offer pairs, {} features (generated in {:.2}s)",
+        output.report.rows, output.report.features, output.report.generate_seconds
+    );
+    let mut table = Table::new(&["model", "passes", "fit s", "pairs/s", "monotone pairs/s"]);
+    for m in &output.report.models {
+        table.row(vec![
+            m.model.clone(),
+            m.passes.to_string(),
+            format!("{:.2}", m.fit_seconds),
+            format!("{:.0}", m.pairs_per_second),
+            format!("{:.0}", m.monotone_pairs_per_second),
+        ]);
+    }
+    println!("{}", table.render());
+    if let Some(mib) = output.peak_rss_mib {
+        println!("peak resident memory of the run: {mib:.1} MiB (run one --model at a time for per-model figures)");
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! The real data sets the tests read.
+
+use std::path::PathBuf;
+
+/// The data folder (`$DISCOUNT_DATA_DIR`, default /work/shared/data) when `relative` exists in it.
+/// `None` (the test skips, saying why) when it is missing, unless `CI=true`: then the test fails.
+pub fn data_root_holding(relative: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("DISCOUNT_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if root.join(relative).exists() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{relative} missing in {} under CI",
+        root.display()
+    );
+    eprintln!("skipping: {relative} not found in {}", root.display());
+    None
+}

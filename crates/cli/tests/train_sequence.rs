@@ -1,0 +1,55 @@
+//! `discount train sequence` through the binary: the comparison table as JSON.
+
+mod common;
+
+use std::process::Command;
+
+use common::data_root_holding;
+
+#[test]
+fn train_sequence_prints_the_three_models() {
+    let Some(root) = data_root_holding("cdnow/CDNOW_sample.txt") else {
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_discount"))
+        .args(["--json", "train", "sequence", "--epochs", "3", "--data-dir"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["comparison"]["rows"].as_array().unwrap();
+    let models: Vec<&str> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(
+        models,
+        [
+            "BG/NBD",
+            "RFM logistic (buy) + ridge (count)",
+            "GRU sequence model"
+        ]
+    );
+    for r in rows {
+        let auc = r["auc_buys_again"].as_f64().unwrap();
+        assert!(auc > 0.7 && auc <= 1.0, "{r}");
+        assert_eq!(r["actual_total"].as_f64(), Some(1882.0));
+    }
+    assert_eq!(
+        report["comparison"]["gru_loss_history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_discount"))
+        .args(["train", "sequence", "--epochs", "0", "--data-dir"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("epochs"));
+}
