@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::data_root_holding;
+use common::{assert_success, data_root_holding};
 
 fn discount(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_discount"))
@@ -50,21 +50,13 @@ fn a_hand_made_log_gives_known_features() {
     ];
     std::fs::write(dir.path().join("log.jsonl"), log.join("\n")).unwrap();
     let out = discount(dir.path(), &["ingest", "log.jsonl"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 
     let out = discount(
         dir.path(),
         &["--json", "profile", "ann", "--at", "2024-06-01T00:00:00Z"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["events_used"].as_u64(), Some(6));
     assert_eq!(report["events_after_as_of"].as_u64(), Some(1));
@@ -90,11 +82,7 @@ fn a_hand_made_log_gives_known_features() {
     // The table names every feature with its window and meaning.
     let out = discount(dir.path(), &["profile", "ann", "--at", "2024-06-01"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(
         text.contains("views_30d") && text.contains("product or page views in the last 30 days"),
         "{text}"
@@ -125,11 +113,7 @@ fn movielens_profiles_match_the_raw_ratings() {
         .args(["--json", "datasets", "import", "movielens-100k"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 
     // Independently: user 1's rating times and the first genre of each rated movie.
     let genre: HashMap<String, String> =
@@ -170,11 +154,7 @@ fn movielens_profiles_match_the_raw_ratings() {
             dir.path(),
             &["--json", "profile", "ml100k:user:1", "--at", &at],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let report = profile_of_user_1(at);
@@ -216,28 +196,16 @@ fn a_raw_id_finds_its_pseudonymised_events() {
             .unwrap()
     };
     let out = with_key(&["ingest", "log.jsonl"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let out = with_key(&["--json", "profile", "carol", "--at", "2024-06-01"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let stored = report["user_id"].as_str().unwrap();
     assert_ne!(stored, "carol", "the store holds the pseudonym");
     assert_eq!(features(&report)["views_7d"], 1.0);
     // The pseudonym itself works too.
     let out = with_key(&["--json", "profile", stored, "--at", "2024-06-01"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     // Without the key the raw id is unknown to the store.
     let out = discount(dir.path(), &["profile", "carol"]);
     assert_eq!(out.status.code(), Some(1));

@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::data_root_holding;
+use common::{assert_success, data_root_holding};
 
 #[test]
 fn train_sequence_prints_the_three_models() {
@@ -16,11 +16,7 @@ fn train_sequence_prints_the_three_models() {
         .arg(&root)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["comparison"]["rows"].as_array().unwrap();
     let models: Vec<&str> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();

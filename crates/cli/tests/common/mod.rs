@@ -19,3 +19,13 @@ pub fn data_root_holding(relative: &str) -> Option<PathBuf> {
     eprintln!("skipping: {relative} not found in {}", root.display());
     None
 }
+
+/// Fails the test with the command's stderr unless it exited successfully.
+#[track_caller]
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

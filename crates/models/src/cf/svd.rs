@@ -6,6 +6,7 @@
 //! minimising squared error plus L2 penalties. SVD++ ([`super::svdpp`]) adds the implicit signal
 //! of which items a user rated.
 
+use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -151,6 +152,32 @@ pub(crate) fn init_factors(rows: usize, k: usize, std: f64, rng: &mut impl rand:
     }
 }
 
+/// Surprise's SGD visiting order: each epoch, the users in a fresh seeded order and each user's
+/// ratings in a fresh order. `visit` gets a user with ratings, their items and ratings, and the
+/// order in which to visit them (indices into both).
+pub(crate) fn shuffled_epochs(
+    by_user: &Csr,
+    epochs: usize,
+    rng: &mut StdRng,
+    mut visit: impl FnMut(usize, &[u32], &[f32], &[usize]),
+) {
+    let mut user_order: Vec<usize> = (0..by_user.rows()).collect();
+    let mut within: Vec<usize> = Vec::new();
+    for _ in 0..epochs {
+        user_order.shuffle(rng);
+        for &u in &user_order {
+            let (cols, vals) = by_user.row(u);
+            if cols.is_empty() {
+                continue;
+            }
+            within.clear();
+            within.extend(0..cols.len());
+            within.shuffle(rng);
+            visit(u, cols, vals, &within);
+        }
+    }
+}
+
 /// Which users and which items have at least one training rating.
 pub(crate) fn known_rows(users: usize, items: usize, ratings: &[Rating]) -> (Vec<bool>, Vec<bool>) {
     let (mut known_user, mut known_item) = (vec![false; users], vec![false; items]);
@@ -215,7 +242,7 @@ impl BiasedMf {
         let scale = check_ratings(users, items, ratings)?;
         let (known_user, known_item) = known_rows(users, items, ratings);
         let k = params.factors;
-        let mut rng = rand::rngs::StdRng::seed_from_u64(params.seed);
+        let mut rng = StdRng::seed_from_u64(params.seed);
         let mut m = BiasedMf {
             params: *params,
             user_bias: vec![0.0; users],
@@ -227,22 +254,18 @@ impl BiasedMf {
             scale,
         };
         let by_user = Csr::from_ratings(users, ratings, false);
-        let mut user_order: Vec<usize> = (0..users).collect();
-        let mut within: Vec<usize> = Vec::new();
         let (lr, rb, rf, mu) = (
             params.learning_rate,
             params.reg_bias,
             params.reg_factors,
             m.scale.global_mean,
         );
-        for _ in 0..params.epochs {
-            user_order.shuffle(&mut rng);
-            for &u in &user_order {
-                let (cols, vals) = by_user.row(u);
-                within.clear();
-                within.extend(0..cols.len());
-                within.shuffle(&mut rng);
-                for &j in &within {
+        shuffled_epochs(
+            &by_user,
+            params.epochs,
+            &mut rng,
+            |u, cols, vals, within| {
+                for &j in within {
                     let i = cols[j] as usize;
                     let pu = &mut m.user_factors[u * k..(u + 1) * k];
                     let qi = &mut m.item_factors[i * k..(i + 1) * k];
@@ -255,8 +278,8 @@ impl BiasedMf {
                         *q += lr * (err * p0 - rf * q0);
                     }
                 }
-            }
-        }
+            },
+        );
         Ok(m)
     }
 

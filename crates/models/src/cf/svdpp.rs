@@ -9,13 +9,14 @@
 //! affine map y_j ← c y_j + d applied once at the end of the pass: the result equals the
 //! per-rating loop exactly, at O(|N(u)| k) per user instead of per rating.
 
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::data::Rating;
 use super::sparse::{dot, Csr};
-use super::svd::{check_ratings, init_factors, known_rows, Baseline, RatingScale, SgdParams};
+use super::svd::{
+    check_ratings, init_factors, known_rows, shuffled_epochs, Baseline, RatingScale, SgdParams,
+};
 use crate::error::ModelError;
 
 /// A fitted SVD++ model.
@@ -66,29 +67,22 @@ impl SvdPlusPlus {
             params.reg_factors,
             m.scale.global_mean,
         );
-        let mut user_order: Vec<usize> = (0..users).collect();
-        let mut within: Vec<usize> = Vec::new();
         let mut implicit = vec![0.0; k];
         let mut shift = vec![0.0; k];
         // Which pass last moved each y_j, so an item rated twice by a user moves once per pass.
         let mut moved_in_pass = vec![usize::MAX; items];
         let mut pass = 0;
-        for _ in 0..params.epochs {
-            user_order.shuffle(&mut rng);
-            for &u in &user_order {
-                let (cols, vals) = by_user.row(u);
-                if cols.is_empty() {
-                    continue;
-                }
+        shuffled_epochs(
+            &by_user,
+            params.epochs,
+            &mut rng,
+            |u, cols, vals, within| {
                 let norm = 1.0 / (cols.len() as f64).sqrt();
                 m.implicit_sum(cols, norm, &mut implicit);
                 // y_j = scale_y * y_j(start) + shift, for every j in N(u).
                 let mut scale_y = 1.0;
                 shift.iter_mut().for_each(|s| *s = 0.0);
-                within.clear();
-                within.extend(0..cols.len());
-                within.shuffle(&mut rng);
-                for &jj in &within {
+                for &jj in within {
                     let i = cols[jj] as usize;
                     let pu = &mut m.user_factors[u * k..(u + 1) * k];
                     let qi = &mut m.item_factors[i * k..(i + 1) * k];
@@ -123,8 +117,8 @@ impl SvdPlusPlus {
                         y[f] = scale_y * y[f] + shift[f];
                     }
                 }
-            }
-        }
+            },
+        );
         let mut sum = vec![0.0; k];
         for u in 0..users {
             let (cols, _) = by_user.row(u);
