@@ -21,6 +21,18 @@ use discount_core::Config;
 /// Or pour in your own event logs (JSON Lines or CSV, see docs/ingest.md):
 ///   discount ingest events.jsonl orders.csv
 ///
+/// Learn from it (lifetime value, embeddings, propensity, uplift, sequences):
+///   discount train ltv
+///   discount train propensity --model all
+///   discount profile CUSTOMER_ID
+///
+/// Decide, plan and serve offers within a budget; stop coupon abuse:
+///   discount evaluate-policy
+///   discount plan --help
+///   discount fraud scan --events sim/ --labels sim/ground_truth.json
+///   discount keys create --name checkout --role decide
+///   discount serve
+///
 /// Evaluate policies and experiments:
 ///   discount ope --dataset obd --behavior random --policy bts
 ///   discount experiment analyze ab.csv --control A

@@ -29,6 +29,9 @@ pub struct ServerConfig {
     pub bind: String,
     /// The engine configuration (TOML) the service decides with.
     pub engine: Option<String>,
+    /// Fraud scores (JSON Lines of `discount fraud scan --scores-out`) for the offer gate;
+    /// reloaded when the file changes.
+    pub risk_scores: Option<String>,
     /// Orders within this many days after a decision are attributed to it.
     pub attribution_window_days: f64,
     /// Request bodies larger than this are refused with 413.
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
         Self {
             bind: "127.0.0.1:8080".into(),
             engine: None,
+            risk_scores: None,
             attribution_window_days: 7.0,
             body_limit_bytes: 1 << 20,
             rate_limit_per_second: 20_000,

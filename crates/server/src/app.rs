@@ -77,6 +77,8 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Run the attribution sweep in the background every `join_interval_seconds`.
     pub background_join: bool,
+    /// Fraud scores for every policy's offer gate (none: every customer is unscored).
+    pub risk: Option<Arc<dyn discount_core::RiskScores>>,
 }
 
 impl Options {
@@ -86,6 +88,7 @@ impl Options {
             engine,
             clock: Arc::new(SystemClock),
             background_join: true,
+            risk: None,
         }
     }
 }
@@ -233,7 +236,8 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
     if !postgres {
         start_checkpointer(Arc::downgrade(&pool));
     }
-    let policies = Registry::new(Arc::clone(&pool), postgres, &config.server.currency);
+    let policies = Registry::new(Arc::clone(&pool), postgres, &config.server.currency)
+        .with_risk(options.risk.clone());
     if let Some(engine) = &options.engine {
         policies.install(engine)?;
     } else {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use discount_core::RiskScores;
 use discount_features::FeatureSpec;
 use discount_policy::{DecisionEngine, EngineConfig};
 use discount_store::decision_log::{BudgetRow, PolicyRow};
@@ -38,6 +39,8 @@ pub struct Registry {
     engines: RwLock<HashMap<String, Arc<DecisionEngine>>>,
     active: RwLock<Option<Arc<Policy>>>,
     rows: RwLock<Vec<PolicyRow>>,
+    /// Fraud scores plugged into every engine's offer gate.
+    risk: Option<Arc<dyn RiskScores>>,
 }
 
 /// Maps an engine's feature names onto the profile's feature vector.
@@ -77,7 +80,14 @@ impl Registry {
             engines: RwLock::new(HashMap::new()),
             active: RwLock::new(None),
             rows: RwLock::new(Vec::new()),
+            risk: None,
         }
+    }
+
+    /// Gates every engine built from now on with `risk`.
+    pub fn with_risk(mut self, risk: Option<Arc<dyn RiskScores>>) -> Self {
+        self.risk = risk;
+        self
     }
 
     /// Registers `config` (if its name is new), sets its budgets' totals, and activates it when no
@@ -163,6 +173,9 @@ impl Registry {
         let config: EngineConfig = serde_json::from_str(&row.config)
             .map_err(|e| ServerError::Config(format!("stored policy `{}`: {e}", row.version)))?;
         let mut engine = DecisionEngine::new(config.clone())?;
+        if let Some(risk) = &self.risk {
+            engine = engine.with_risk(Arc::clone(risk));
+        }
         for b in &config.budgets {
             let ledger = self.ledger(&b.campaign)?;
             engine = engine.with_ledger(&b.campaign, ledger)?;

@@ -31,6 +31,8 @@ use serde::Deserialize;
 ///   discount decide --print-config > engine.toml
 ///   discount decide --engine engine.toml --outcomes joined.jsonl --requests requests.jsonl
 ///   cat requests.jsonl | discount decide --engine engine.toml
+///   discount fraud scan --events events.jsonl --scores-out scores.jsonl
+///   discount decide --engine engine.toml --risk-scores scores.jsonl --requests requests.jsonl
 ///
 /// docs/policy.md explains the decision rule and every setting.
 #[derive(clap::Args, Debug)]
@@ -60,6 +62,17 @@ pub struct DecideArgs {
     /// Seed of the exploration draws and of the simulated log.
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
+
+    /// Fraud scores (JSON Lines written by `discount fraud scan --scores-out`): the offer gate
+    /// withholds or caps discounts above the engine's rules.gate thresholds.
+    #[arg(long = "risk-scores", value_name = "FILE")]
+    pub risk_scores: Option<PathBuf>,
+}
+
+/// Loads a score file for the offer gate.
+pub fn load_risk_scores(path: &std::path::Path) -> anyhow::Result<discount_fraud::ScoreTable> {
+    discount_fraud::ScoreTable::load_jsonl(path)
+        .with_context(|| format!("loading the risk scores {}", path.display()))
 }
 
 #[derive(Deserialize)]
@@ -160,6 +173,10 @@ pub fn run(args: &DecideArgs, _json: bool) -> anyhow::Result<()> {
         args.users,
         args.seed,
     )?;
+    let engine = match &args.risk_scores {
+        Some(path) => engine.with_risk(std::sync::Arc::new(load_risk_scores(path)?)),
+        None => engine,
+    };
     let mut rng = StdRng::seed_from_u64(args.seed);
     let (reader, origin): (Box<dyn BufRead>, String) = match &args.requests {
         Some(p) => (

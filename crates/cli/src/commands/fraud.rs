@@ -201,22 +201,13 @@ fn scan(config: &Config, args: &ScanArgs, json: bool) -> anyhow::Result<()> {
 }
 
 fn write_scores(path: &std::path::Path, result: &discount_fraud::Scan) -> anyhow::Result<()> {
-    use std::io::Write;
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    for ((id, risk), reasons) in result
+    let rows = result
         .account_ids
         .iter()
         .zip(&result.risk)
         .zip(&result.reasons)
-    {
-        let line = serde_json::json!({"customer_id": id, "score": risk, "reasons": reasons});
-        writeln!(out, "{line}").with_context(|| format!("writing {}", path.display()))?;
-    }
-    out.flush()
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+        .map(|((id, risk), reasons)| (id.as_str(), *risk, reasons.as_slice()));
+    Ok(discount_fraud::scores::write_jsonl(path, rows)?)
 }
 
 fn pct(x: f64) -> String {

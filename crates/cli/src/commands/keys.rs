@@ -8,9 +8,11 @@ use discount_store::decision_log::open_decision_log;
 use super::ingest::redact;
 use crate::output::{print_json, Table};
 
-/// Manage the API keys of `discount serve`. A key has one role: `ingest` (POST /v1/events),
-/// `decide` (decisions, outcomes, profiles, budgets) or `admin` (everything, policies). Only a
-/// hash of the secret is stored: the token is printed once, at creation.
+/// Manage the API keys of `discount serve`: create, list, revoke.
+///
+/// A key has one role: `ingest` (POST /v1/events), `decide` (decisions, outcomes, profiles,
+/// budgets) or `admin` (everything, policies). Only a hash of the secret is stored: the token is
+/// printed once, at creation.
 ///
 /// Examples:
 ///   discount keys create --name checkout --role decide

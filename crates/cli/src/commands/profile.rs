@@ -9,9 +9,10 @@ use serde::Serialize;
 use super::ingest::redact;
 use crate::output::{print_json, Table};
 
-/// Show a customer's profile as of a time: RFM, behaviour counts over 7/30/90 days, category
-/// affinity, discount habits, with each feature's name, window and meaning. Events after --at
-/// are ignored, so --at replays what a decision at that time would have seen.
+/// Show a customer's profile as of a time: RFM, 7/30/90-day behaviour, affinity, discount habits.
+///
+/// Each feature is printed with its name, window and meaning. Events after --at are ignored, so
+/// --at replays what a decision at that time would have seen.
 ///
 /// Examples:
 ///   discount profile ml100k:user:1

@@ -28,6 +28,7 @@ use crate::output::print_json;
 ///   discount serve --engine benchmarks/serve/engine.toml --bind 127.0.0.1:8080
 ///   discount --store postgres://postgres@127.0.0.1:5432/test serve --engine engine.toml
 ///   DISCOUNT_SERVER__ATTRIBUTION_WINDOW_DAYS=14 discount serve
+///   discount serve --engine engine.toml --risk-scores scores.jsonl
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct ServeArgs {
@@ -41,6 +42,55 @@ pub struct ServeArgs {
     /// Worker threads of the HTTP server (default: one per CPU).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Fraud scores (JSON Lines of `discount fraud scan --scores-out`) for the offer gate
+    /// (overrides server.risk_scores). Reloaded when the file's modification time changes; a
+    /// reload that fails is logged and the previous scores stay in force.
+    #[arg(long = "risk-scores", value_name = "FILE")]
+    pub risk_scores: Option<PathBuf>,
+}
+
+/// How often the score file's modification time is checked.
+const RISK_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Loads the score file and starts a thread that reloads it whenever its modification time
+/// changes; the thread ends once the service drops the table.
+fn watch_risk_scores(path: PathBuf) -> anyhow::Result<Arc<discount_fraud::SharedScoreTable>> {
+    let mut seen = modified(&path);
+    let table = super::decide::load_risk_scores(&path)?;
+    let shared = Arc::new(discount_fraud::SharedScoreTable::new(table));
+    let weak = Arc::downgrade(&shared);
+    std::thread::Builder::new()
+        .name("risk-scores-reload".into())
+        .spawn(move || loop {
+            std::thread::sleep(RISK_RELOAD_INTERVAL);
+            let Some(shared) = weak.upgrade() else {
+                return;
+            };
+            let now = modified(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            match discount_fraud::ScoreTable::load_jsonl(&path) {
+                Ok(table) => {
+                    let customers = table.len();
+                    shared.replace(table);
+                    eprintln!(
+                        "discount serve: reloaded {customers} risk scores from {}",
+                        path.display()
+                    );
+                }
+                Err(e) => eprintln!(
+                    "discount serve: error: reloading the risk scores (keeping the previous ones): {e}"
+                ),
+            }
+        })
+        .context("starting the risk score reload thread")?;
+    Ok(shared)
 }
 
 fn read_engine(path: &Path) -> anyhow::Result<EngineConfig> {
@@ -70,11 +120,18 @@ pub fn run(config: &Config, args: &ServeArgs, json: bool) -> anyhow::Result<()> 
         .clone()
         .or_else(|| config.server.engine.as_ref().map(PathBuf::from));
     let engine = engine_path.as_deref().map(read_engine).transpose()?;
+    let risk_path = args
+        .risk_scores
+        .clone()
+        .or_else(|| config.server.risk_scores.as_ref().map(PathBuf::from));
+    let risk = risk_path.map(watch_risk_scores).transpose()?;
     let rt = runtime(args.workers)?;
     let store = redact(&config.store.url);
     let bind = config.server.bind.clone();
+    let mut options = discount_server::Options::new(config, engine);
+    options.risk = risk.map(|r| r as Arc<dyn discount_core::RiskScores>);
     // The store's clients block: open them before entering the async runtime.
-    let state = discount_server::build(discount_server::Options::new(config, engine))
+    let state = discount_server::build(options)
         .with_context(|| format!("starting the service on the store {store}"))?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&bind)

@@ -89,6 +89,10 @@ pub struct DecisionResponse {
     pub attribution_ends_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<serde_json::Value>,
+    /// The fraud gate's record (score, reasons, action) when it capped or withheld the offer or
+    /// the customer has risk reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<discount_policy::GateRecord>,
 }
 
 impl DecisionBody {
@@ -364,6 +368,7 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
             .explanation
             .as_ref()
             .and_then(|e| serde_json::to_value(e).ok()),
+        gate: decision.gate.clone(),
     };
     let response_json = serde_json::to_string(&response)
         .map_err(|e| ApiError::internal("encoding the response", e))?;
@@ -373,6 +378,7 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
         "features": facts.features,
         "body": request_json,
         "scores": decision.scores,
+        "gate": decision.gate,
     });
     let row = DecisionRow {
         id,
