@@ -1,19 +1,28 @@
-//! `discount train sequence` through the binary: the comparison table as JSON.
+//! `discount train sequence` through the binary: the comparison table as JSON, and the saved GRU
+//! artifact.
 
 mod common;
 
 use std::process::Command;
 
 use common::{assert_success, data_root_holding};
+use discount_models::artifact::{load_file, Artifact};
+use discount_models::sequence::SequenceModel;
 
 #[test]
 fn train_sequence_prints_the_three_models() {
     let Some(root) = data_root_holding("cdnow/CDNOW_sample.txt") else {
         return;
     };
+    let models_dir = tempfile::tempdir().unwrap();
+    let file = models_dir.path().join("gru.json");
     let out = Command::new(env!("CARGO_BIN_EXE_discount"))
         .args(["--json", "train", "sequence", "--epochs", "3", "--data-dir"])
         .arg(&root)
+        .arg("--models-dir")
+        .arg(models_dir.path())
+        .arg("--save-model")
+        .arg(&file)
         .output()
         .unwrap();
     assert_success(&out);
@@ -40,6 +49,18 @@ fn train_sequence_prints_the_three_models() {
             .len(),
         4
     );
+
+    // Both saves load back, with the GRU's holdout figures as metrics.
+    let stored = models_dir.path().join("sequence-gru-cdnow").join("1.json");
+    for path in [&stored, &file] {
+        let started = std::time::Instant::now();
+        let artifact: Artifact<SequenceModel> = load_file(path).unwrap();
+        println!("{}: loaded in {:?}", path.display(), started.elapsed());
+        assert_eq!(artifact.version, 1);
+        assert_eq!(artifact.model.config.epochs, 3);
+        assert!(artifact.metrics.contains_key("holdout_auc_buys_again"));
+    }
+    assert_eq!(report["saved"].as_array().map(Vec::len), Some(2));
 
     let out = Command::new(env!("CARGO_BIN_EXE_discount"))
         .args(["train", "sequence", "--epochs", "0", "--data-dir"])

@@ -5,6 +5,11 @@
 //! version and hash fields blank, so two saves of identical content share a hash, and a file edited after
 //! saving fails to load. Floats round-trip exactly (serde_json `float_roundtrip`), so a loaded model predicts
 //! exactly what the saved one did.
+//!
+//! A model trained on profile feature vectors records the id of their feature spec
+//! (`discount_features::FeatureSpec::id`, e.g. `profile-v1+3f2a...`) in [`Artifact::feature_spec`];
+//! the server checks it against the spec it builds vectors with ([`Artifact::ensure_feature_spec`]).
+//! The id is a plain string so this crate does not depend on the features crate.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +61,10 @@ pub struct Artifact<M> {
     /// Hex SHA-256 of the content; set by [`ArtifactStore::save`].
     pub content_hash: String,
     pub features: Vec<FeatureInfo>,
+    /// Id (`version+hash`) of the profile feature spec the model's inputs follow; `None` for
+    /// models that do not read profile feature vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_spec: Option<String>,
     pub training: TrainingSummary,
     pub metrics: BTreeMap<String, f64>,
     pub model: M,
@@ -74,9 +83,32 @@ impl<M: Serialize> Artifact<M> {
             version: 0,
             content_hash: String::new(),
             features,
+            feature_spec: None,
             training,
             metrics,
             model,
+        }
+    }
+
+    /// Records the id of the profile feature spec the model was trained on.
+    pub fn with_feature_spec(mut self, spec_id: &str) -> Self {
+        self.feature_spec = Some(spec_id.to_string());
+        self
+    }
+
+    /// Errors unless the model was trained on the feature spec `serving_spec_id` that serving
+    /// builds its vectors with: a model must never score vectors of another layout.
+    pub fn ensure_feature_spec(&self, serving_spec_id: &str) -> Result<(), ModelError> {
+        match self.feature_spec.as_deref() {
+            Some(trained) if trained == serving_spec_id => Ok(()),
+            Some(trained) => Err(ModelError::Artifact(format!(
+                "model {:?} version {} was trained on feature spec {trained}, but serving uses {serving_spec_id}; retrain it on the serving spec",
+                self.name, self.version
+            ))),
+            None => Err(ModelError::Artifact(format!(
+                "model {:?} version {} records no feature spec, but serving uses {serving_spec_id}; retrain it on the serving spec",
+                self.name, self.version
+            ))),
         }
     }
 
@@ -86,6 +118,9 @@ impl<M: Serialize> Artifact<M> {
         struct Content<'a, M> {
             name: &'a str,
             features: &'a [FeatureInfo],
+            // Absent when `None`, so artifacts saved before the field existed keep their hash.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            feature_spec: Option<&'a str>,
             training: &'a TrainingSummary,
             metrics: &'a BTreeMap<String, f64>,
             model: &'a M,
@@ -93,6 +128,7 @@ impl<M: Serialize> Artifact<M> {
         let bytes = serde_json::to_vec(&Content {
             name: &self.name,
             features: &self.features,
+            feature_spec: self.feature_spec.as_deref(),
             training: &self.training,
             metrics: &self.metrics,
             model: &self.model,
@@ -194,6 +230,40 @@ impl ArtifactStore {
         })?;
         self.load(name, version)
     }
+}
+
+/// Writes an artifact to one chosen file (outside an [`ArtifactStore`]): its version is one more
+/// than that of the artifact already at `path`, if any, else 1. Returns the version written.
+pub fn save_file<M: Serialize>(path: &Path, artifact: &mut Artifact<M>) -> Result<u64, ModelError> {
+    check_name(&artifact.name)?;
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u64,
+    }
+    let previous = match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice::<Versioned>(&bytes)
+            .map(|v| v.version)
+            .unwrap_or(0),
+        Err(_) => 0,
+    };
+    artifact.version = previous + 1;
+    artifact.content_hash = artifact.compute_hash()?;
+    let partial = path.with_extension("json.partial");
+    std::fs::write(&partial, serde_json::to_vec_pretty(artifact)?)
+        .map_err(ArtifactStore::io(&partial))?;
+    std::fs::rename(&partial, path).map_err(ArtifactStore::io(path))?;
+    Ok(artifact.version)
+}
+
+/// Loads an artifact file, checks its content hash and that it was trained on the feature spec
+/// `serving_spec_id`.
+pub fn load_file_for_spec<M: Serialize + DeserializeOwned>(
+    path: &Path,
+    serving_spec_id: &str,
+) -> Result<Artifact<M>, ModelError> {
+    let artifact: Artifact<M> = load_file(path)?;
+    artifact.ensure_feature_spec(serving_spec_id)?;
+    Ok(artifact)
 }
 
 /// Loads an artifact file and checks its content hash.

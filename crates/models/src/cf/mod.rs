@@ -7,6 +7,8 @@
 //!   least squares) and [`bpr::Bpr`] (pairwise ranking), scored by precision and NDCG at k
 //!   against a [`ranking::Popularity`] baseline ([`ranking::evaluate_top_k`]).
 //!
+//! A fitted model is saved as a [`served::ServedCf`] artifact (model plus external ids).
+//!
 //! All randomness (initialisation, visiting order, folds, negative sampling) is seeded.
 
 pub mod als;
@@ -14,6 +16,7 @@ pub mod bpr;
 pub mod data;
 pub mod evaluate;
 pub mod ranking;
+pub mod served;
 pub mod sparse;
 pub mod split;
 pub mod svd;
@@ -24,5 +27,6 @@ pub use bpr::{Bpr, BprParams};
 pub use data::{read_recbole_inter, Rating, Ratings};
 pub use evaluate::{cross_validate, implicit_split, FoldScore, RatingModel};
 pub use ranking::{evaluate_top_k, Popularity, RankingReport, Scorer};
+pub use served::{CfModel, ServedCf};
 pub use svd::{BiasedMf, SgdParams};
 pub use svdpp::SvdPlusPlus;

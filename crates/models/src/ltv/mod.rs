@@ -26,7 +26,36 @@ pub use gamma_gamma::{GammaGamma, GammaGammaParams, SpendObservation};
 pub use holdout::HoldoutReport;
 pub use rfm::{CustomerSummary, Rfm, Transaction};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::ModelError;
+
+/// The two fitted lifetime-value models, as one artifact stores them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LtvModel {
+    pub bgnbd: BgNbd,
+    pub gamma_gamma: GammaGamma,
+}
+
+impl LtvModel {
+    /// [`customer_lifetime_value`] with these two models.
+    pub fn lifetime_value(
+        &self,
+        rfm: &Rfm,
+        spend_history: Option<&SpendObservation>,
+        horizon_weeks: u32,
+        weekly_discount_rate: f64,
+    ) -> Result<f64, ModelError> {
+        customer_lifetime_value(
+            &self.bgnbd,
+            &self.gamma_gamma,
+            rfm,
+            spend_history,
+            horizon_weeks,
+            weekly_discount_rate,
+        )
+    }
+}
 
 /// Expected value of a customer's purchases over the next `horizon_weeks`, in the unit of the
 /// Gamma-Gamma model, discounted per week at `weekly_discount_rate` (0 for none): the expected

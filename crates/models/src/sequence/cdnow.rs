@@ -147,8 +147,24 @@ fn row(
     })
 }
 
+/// The comparison with the GRU it trained, for saving.
+pub struct FittedComparison {
+    pub comparison: Comparison,
+    pub model: SequenceModel,
+    /// Customers (sequences) the GRU was trained on.
+    pub training_sequences: usize,
+}
+
 /// Runs the comparison on `CDNOW_sample.txt` at `path`.
 pub fn compare(path: &Path, config: GruConfig) -> Result<Comparison, ModelError> {
+    compare_keeping_model(path, config).map(|fitted| fitted.comparison)
+}
+
+/// Runs the comparison on `CDNOW_sample.txt` at `path` and keeps the trained GRU.
+pub fn compare_keeping_model(
+    path: &Path,
+    config: GruConfig,
+) -> Result<FittedComparison, ModelError> {
     config.validate()?;
     let log = cdnow::read_sample(path)?;
     let calibration_end = cdnow::calibration_end();
@@ -267,11 +283,16 @@ pub fn compare(path: &Path, config: GruConfig) -> Result<Comparison, ModelError>
         &p_gru,
         "P(buy), GRU",
     )?);
-    Ok(Comparison {
+    let comparison = Comparison {
         customers: apply.len(),
         buyers_in_holdout: actual.iter().filter(|a| **a > 0.0).count(),
         rows,
         gru_config: config,
         gru_loss_history: model.loss_history.clone(),
+    };
+    Ok(FittedComparison {
+        comparison,
+        model,
+        training_sequences: train_seq.len(),
     })
 }

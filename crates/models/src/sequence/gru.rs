@@ -1,6 +1,10 @@
 //! A GRU over event sequences with two heads: the probability of buying in the next period and
 //! the weekly purchase rate. Trained with Adam on the sum of the binary cross-entropy and the
 //! Poisson negative log-likelihood; every random draw comes from the configured seed.
+//!
+//! A trained model serialises as plain JSON: its configuration and each weight matrix as a name,
+//! a shape and its `f32` values ([`StoredTensor`]); loading checks every shape against the
+//! configuration and rebuilds the tensors, so a reloaded model predicts exactly what it did.
 
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -109,6 +113,28 @@ struct Weights {
     b_rate: Var,
 }
 
+/// Names of the weight matrices, in the order of [`Weights::all`].
+const WEIGHT_NAMES: [&str; 10] = [
+    "kind_embedding",
+    "category_embedding",
+    "w_input",
+    "b_input",
+    "w_hidden",
+    "b_hidden",
+    "w_buy",
+    "b_buy",
+    "w_rate",
+    "b_rate",
+];
+
+/// One weight matrix as plain numbers (row-major), as stored in a model artifact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
 /// Numeric inputs per step: scaled logs of the amount, the gap and the age.
 const NUMERIC: usize = 3;
 
@@ -143,6 +169,96 @@ impl Weights {
             b_buy: Var::from_vec(vec![buy_logit], (1, 1), &device)?,
             w_rate: uniform(h, 1, bound)?,
             b_rate: Var::from_vec(vec![log_weekly_rate], (1, 1), &device)?,
+        })
+    }
+
+    /// Shapes the configuration implies, in the order of [`WEIGHT_NAMES`].
+    fn shapes(config: &GruConfig, categories: usize) -> [(usize, usize); 10] {
+        let (e, h) = (config.embed_dim, config.hidden_dim);
+        [
+            (KINDS, e),
+            (categories, e),
+            (2 * e + NUMERIC, 3 * h),
+            (1, 3 * h),
+            (h, 3 * h),
+            (1, 3 * h),
+            (h, 1),
+            (1, 1),
+            (h, 1),
+            (1, 1),
+        ]
+    }
+
+    fn export(&self) -> candle_core::Result<Vec<StoredTensor>> {
+        self.all()
+            .iter()
+            .zip(WEIGHT_NAMES)
+            .map(|(var, name)| {
+                Ok(StoredTensor {
+                    name: name.to_string(),
+                    shape: var.dims().to_vec(),
+                    values: var.as_tensor().flatten_all()?.to_vec1::<f32>()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Rebuilds the weights from stored matrices, checking names, shapes and values.
+    fn import(
+        stored: &[StoredTensor],
+        config: &GruConfig,
+        categories: usize,
+    ) -> Result<Self, ModelError> {
+        let shapes = Self::shapes(config, categories);
+        if stored.len() != WEIGHT_NAMES.len() {
+            return Err(ModelError::Artifact(format!(
+                "the sequence model stores {} weight matrices; expected {} ({})",
+                stored.len(),
+                WEIGHT_NAMES.len(),
+                WEIGHT_NAMES.join(", ")
+            )));
+        }
+        let mut vars = Vec::with_capacity(stored.len());
+        for ((tensor, name), (rows, cols)) in stored.iter().zip(WEIGHT_NAMES).zip(shapes) {
+            if tensor.name != name {
+                return Err(ModelError::Artifact(format!(
+                    "sequence model weight {:?} found where {name:?} belongs",
+                    tensor.name
+                )));
+            }
+            if tensor.shape != [rows, cols] || tensor.values.len() != rows * cols {
+                return Err(ModelError::Artifact(format!(
+                    "sequence model weight {name} has shape {:?} and {} values; the configuration needs [{rows}, {cols}]",
+                    tensor.shape,
+                    tensor.values.len()
+                )));
+            }
+            if let Some(v) = tensor.values.iter().find(|v| !v.is_finite()) {
+                return Err(ModelError::Artifact(format!(
+                    "sequence model weight {name} holds the non-finite value {v}"
+                )));
+            }
+            vars.push(
+                Var::from_vec(tensor.values.clone(), (rows, cols), &Device::Cpu)
+                    .map_err(tensor_error)?,
+            );
+        }
+        let mut vars = vars.into_iter();
+        let mut next = || {
+            vars.next()
+                .ok_or_else(|| ModelError::Artifact("sequence model weights ran short".into()))
+        };
+        Ok(Self {
+            kind_embedding: next()?,
+            category_embedding: next()?,
+            w_input: next()?,
+            b_input: next()?,
+            w_hidden: next()?,
+            b_hidden: next()?,
+            w_buy: next()?,
+            b_buy: next()?,
+            w_rate: next()?,
+            b_rate: next()?,
         })
     }
 
@@ -229,7 +345,69 @@ pub struct SequenceModel {
     weights: Weights,
 }
 
+/// The stored form of a [`SequenceModel`].
+#[derive(Serialize, Deserialize)]
+struct StoredSequenceModel {
+    config: GruConfig,
+    categories: usize,
+    target_weeks: f64,
+    loss_history: Vec<f64>,
+    weights: Vec<StoredTensor>,
+}
+
+impl Serialize for SequenceModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let weights = self
+            .weights
+            .export()
+            .map_err(|e| serde::ser::Error::custom(tensor_error(e)))?;
+        StoredSequenceModel {
+            config: self.config.clone(),
+            categories: self.categories,
+            target_weeks: self.target_weeks,
+            loss_history: self.loss_history.clone(),
+            weights,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SequenceModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stored = StoredSequenceModel::deserialize(deserializer)?;
+        Self::from_stored(stored).map_err(serde::de::Error::custom)
+    }
+}
+
 impl SequenceModel {
+    fn from_stored(stored: StoredSequenceModel) -> Result<Self, ModelError> {
+        stored.config.validate()?;
+        if stored.categories == 0 {
+            return Err(ModelError::Artifact(
+                "the sequence model's category vocabulary is empty".into(),
+            ));
+        }
+        if !(stored.target_weeks.is_finite() && stored.target_weeks > 0.0) {
+            return Err(ModelError::Artifact(format!(
+                "the sequence model's target_weeks is {}; must be finite and positive",
+                stored.target_weeks
+            )));
+        }
+        let weights = Weights::import(&stored.weights, &stored.config, stored.categories)?;
+        Ok(Self {
+            config: stored.config,
+            categories: stored.categories,
+            target_weeks: stored.target_weeks,
+            loss_history: stored.loss_history,
+            weights,
+        })
+    }
+
+    /// Size of the category vocabulary the model was trained with.
+    pub fn categories(&self) -> usize {
+        self.categories
+    }
+
     /// Trains on `sequences` with `targets` = purchases in the `target_weeks` after each cut-off.
     /// `categories` is the size of the category vocabulary.
     pub fn fit(

@@ -1,13 +1,16 @@
 //! `discount train cf`: matrix factorisation on MovieLens 100K.
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use discount_models::artifact::{Artifact, ArtifactStore, FeatureInfo, TrainingSummary};
 use discount_models::cf::{
-    cross_validate, evaluate_top_k, implicit_split, read_recbole_inter, AlsParams, Bpr, BprParams,
-    FoldScore, ImplicitAls, Popularity, RankingReport, RatingModel, Ratings, SgdParams,
+    cross_validate, evaluate_top_k, implicit_split, read_recbole_inter, AlsParams, BiasedMf, Bpr,
+    BprParams, CfModel, FoldScore, ImplicitAls, Popularity, RankingReport, Rating, RatingModel,
+    Ratings, ServedCf, SgdParams, SvdPlusPlus,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -31,11 +34,17 @@ pub enum CfModelArg {
 /// k-fold cross-validated RMSE on seeded folds; implicit models (als, bpr) by precision@10 and
 /// NDCG@10 on a seeded 80/20 split of the ratings >= 4, next to a popularity baseline.
 ///
+/// With --models-dir the model is then refitted on all the data (every rating; for als and bpr
+/// every rating of at least 4) and saved as a versioned artifact
+/// <models-dir>/cf-<model>/<version>.json with the external user and item ids and the
+/// evaluation's figures as its metrics.
+///
 /// Examples:
 ///   discount train cf --model svd
 ///   discount train cf --model svdpp --folds 5 --json
 ///   discount train cf --model als
 ///   discount train cf --model bpr --write-split split.csv
+///   discount train cf --model svd --models-dir models
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct CfArgs {
@@ -55,6 +64,65 @@ pub struct CfArgs {
     /// user,item,set) as CSV, so other tools can be scored on the same rows.
     #[arg(long)]
     pub write_split: Option<PathBuf>,
+    /// Refit on all the data and save a versioned artifact: <models-dir>/cf-<model>/<version>.json.
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
+}
+
+/// Where an artifact was saved.
+#[derive(Serialize)]
+struct SavedArtifact {
+    artifact: PathBuf,
+    version: u64,
+    content_hash: String,
+}
+
+fn save_cf(
+    models_dir: &Path,
+    name: &str,
+    ratings: &Ratings,
+    trained_on: &[Rating],
+    model: CfModel,
+    metrics: BTreeMap<String, f64>,
+) -> anyhow::Result<SavedArtifact> {
+    let features = vec![
+        FeatureInfo {
+            name: "user".into(),
+            meaning: "MovieLens user id (external; the artifact maps it to the model's index)"
+                .into(),
+        },
+        FeatureInfo {
+            name: "item".into(),
+            meaning: "MovieLens item id (external; the artifact maps it to the model's index)"
+                .into(),
+        },
+    ];
+    let mut artifact = Artifact::new(
+        &format!("cf-{name}"),
+        features,
+        TrainingSummary::today("movielens-100k", trained_on.len() as u64, None),
+        metrics,
+        ServedCf::new(ratings, model),
+    );
+    let path = ArtifactStore::new(models_dir)
+        .save(&mut artifact)
+        .with_context(|| format!("saving the {name} artifact under {}", models_dir.display()))?;
+    Ok(SavedArtifact {
+        artifact: path,
+        version: artifact.version,
+        content_hash: artifact.content_hash,
+    })
+}
+
+fn print_saved(saved: &Option<SavedArtifact>) {
+    if let Some(s) = saved {
+        println!(
+            "\nsaved {} (version {}, sha256 {}), fitted on all the data",
+            s.artifact.display(),
+            s.version,
+            s.content_hash
+        );
+    }
 }
 
 #[derive(Serialize)]
@@ -65,6 +133,8 @@ struct RatingOutput {
     mean_rmse: f64,
     mean_mae: f64,
     total_fit_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved: Option<SavedArtifact>,
 }
 
 #[derive(Serialize)]
@@ -75,6 +145,8 @@ struct RankingOutput {
     report: RankingReport,
     popularity: RankingReport,
     fit_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved: Option<SavedArtifact>,
 }
 
 pub fn run(args: &CfArgs, json: bool) -> anyhow::Result<()> {
@@ -134,13 +206,43 @@ fn rating_model(
     })?;
     bar.finish_and_clear();
     let n = folds.len() as f64;
+    let mean_rmse = folds.iter().map(|f| f.rmse).sum::<f64>() / n;
+    let mean_mae = folds.iter().map(|f| f.mae).sum::<f64>() / n;
+    let saved = match &args.models_dir {
+        Some(dir) => {
+            let (users, items) = (ratings.users(), ratings.items());
+            let fitted = match model {
+                RatingModel::BiasedMf => {
+                    CfModel::BiasedMf(BiasedMf::fit(users, items, &ratings.entries, &params)?)
+                }
+                RatingModel::SvdPlusPlus => {
+                    CfModel::SvdPlusPlus(SvdPlusPlus::fit(users, items, &ratings.entries, &params)?)
+                }
+            };
+            let metrics = BTreeMap::from([
+                ("cv_rmse".to_string(), mean_rmse),
+                ("cv_mae".to_string(), mean_mae),
+                ("cv_folds".to_string(), args.folds as f64),
+            ]);
+            Some(save_cf(
+                dir,
+                name,
+                ratings,
+                &ratings.entries,
+                fitted,
+                metrics,
+            )?)
+        }
+        None => None,
+    };
     let out = RatingOutput {
         model: name,
         params,
-        mean_rmse: folds.iter().map(|f| f.rmse).sum::<f64>() / n,
-        mean_mae: folds.iter().map(|f| f.mae).sum::<f64>() / n,
+        mean_rmse,
+        mean_mae,
         total_fit_seconds: folds.iter().map(|f| f.fit_seconds).sum(),
         folds,
+        saved,
     };
     if json {
         return print_json(&out);
@@ -175,6 +277,7 @@ fn rating_model(
         format!("{:.2}", out.total_fit_seconds),
     ]);
     print!("{}", t.render());
+    print_saved(&out.saved);
     Ok(())
 }
 
@@ -232,6 +335,28 @@ fn ranking_model(args: &CfArgs, ratings: &Ratings, json: bool) -> anyhow::Result
         &test,
         10,
     )?;
+    let saved = match &args.models_dir {
+        Some(dir) => {
+            let all: Vec<Rating> = train.iter().chain(test.iter()).copied().collect();
+            let fitted = match args.model {
+                CfModelArg::Bpr => {
+                    CfModel::Bpr(Bpr::fit(users, items, &all, &BprParams::default())?)
+                }
+                _ => CfModel::Als(ImplicitAls::fit(users, items, &all, &AlsParams::default())?),
+            };
+            let metrics = BTreeMap::from([
+                ("holdout_precision_at_10".to_string(), report.0.precision),
+                ("holdout_ndcg_at_10".to_string(), report.0.ndcg),
+                (
+                    "popularity_precision_at_10".to_string(),
+                    popularity.precision,
+                ),
+                ("popularity_ndcg_at_10".to_string(), popularity.ndcg),
+            ]);
+            Some(save_cf(dir, name, ratings, &all, fitted, metrics)?)
+        }
+        None => None,
+    };
     let out = RankingOutput {
         model: name,
         train_interactions: train.len(),
@@ -239,6 +364,7 @@ fn ranking_model(args: &CfArgs, ratings: &Ratings, json: bool) -> anyhow::Result
         report: report.0,
         popularity,
         fit_seconds: report.1,
+        saved,
     };
     if json {
         return print_json(&out);
@@ -261,5 +387,6 @@ fn ranking_model(args: &CfArgs, ratings: &Ratings, json: bool) -> anyhow::Result
         String::new(),
     ]);
     print!("{}", t.render());
+    print_saved(&out.saved);
     Ok(())
 }

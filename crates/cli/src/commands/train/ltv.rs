@@ -1,11 +1,13 @@
 //! `discount train ltv`: BG/NBD and Gamma-Gamma on the CDNOW sample.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use discount_models::artifact::{save_file, Artifact, ArtifactStore, FeatureInfo, TrainingSummary};
 use discount_models::ltv::{
-    cdnow, holdout, rfm, BgNbd, BgNbdParams, GammaGamma, GammaGammaParams, HoldoutReport,
+    cdnow, holdout, rfm, BgNbd, BgNbdParams, GammaGamma, GammaGammaParams, HoldoutReport, LtvModel,
 };
 use serde::Serialize;
 
@@ -15,25 +17,35 @@ use crate::output::{count, print_json, Table};
 /// CDNOW sample of Fader, Hardie & Lee (2005): 2,357 customers, 39 calibration weeks; then
 /// forecast each customer's purchases in weeks 40-78 and compare with what they bought.
 ///
+/// --save-model writes both fitted models as one artifact (version one more than the file's
+/// previous one, content hash, training summary, holdout metrics); --models-dir stores it as
+/// <models-dir>/ltv-cdnow/<version>.json.
+///
 /// Examples:
 ///   discount train ltv
 ///   discount train ltv --data-dir ../shared/data --json
 ///   discount train ltv --save-model ltv.json
+///   discount train ltv --models-dir models
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct LtvArgs {
     /// Folder holding `cdnow/` (default: $DISCOUNT_DATA_DIR, else ../shared/data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Write the fitted models as JSON to this file.
+    /// Write the fitted models as an artifact to this file.
     #[arg(long)]
     pub save_model: Option<PathBuf>,
+    /// Store the fitted models as a versioned artifact: <models-dir>/ltv-cdnow/<version>.json.
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
 }
 
+/// Where an artifact was saved.
 #[derive(Serialize)]
-struct FittedLtv {
-    bgnbd: BgNbd,
-    gamma_gamma: GammaGamma,
+struct SavedArtifact {
+    artifact: PathBuf,
+    version: u64,
+    content_hash: String,
 }
 
 #[derive(Serialize)]
@@ -50,6 +62,8 @@ struct LtvOutput {
     holdout_weeks: f64,
     holdout: HoldoutReport,
     fit_seconds: f64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    saved: Vec<SavedArtifact>,
 }
 
 pub fn run(args: &LtvArgs, json: bool) -> anyhow::Result<()> {
@@ -82,6 +96,66 @@ pub fn run(args: &LtvArgs, json: bool) -> anyhow::Result<()> {
     let report = holdout::evaluate(&predicted, &actual)?;
 
     let published = BgNbdParams::new(0.243, 4.414, 0.793, 2.426)?;
+    let mut saved = Vec::new();
+    if args.save_model.is_some() || args.models_dir.is_some() {
+        let metrics = BTreeMap::from([
+            ("bgnbd_log_likelihood".to_string(), bgnbd.log_likelihood),
+            (
+                "gamma_gamma_log_likelihood".to_string(),
+                gamma_gamma.log_likelihood,
+            ),
+            ("holdout_correlation".to_string(), report.correlation),
+            ("holdout_mae".to_string(), report.mae),
+            ("holdout_auc_buys_again".to_string(), report.auc_buys_again),
+        ]);
+        let features = vec![
+            FeatureInfo {
+                name: "x".into(),
+                meaning: "repeat purchase days in the calibration period".into(),
+            },
+            FeatureInfo {
+                name: "t_x".into(),
+                meaning: "weeks from the first to the last purchase".into(),
+            },
+            FeatureInfo {
+                name: "T".into(),
+                meaning: "weeks from the first purchase to the end of calibration".into(),
+            },
+            FeatureInfo {
+                name: "mean_spend".into(),
+                meaning: "mean spend per repeat purchase, dollars (Gamma-Gamma)".into(),
+            },
+        ];
+        let mut artifact = Artifact::new(
+            "ltv-cdnow",
+            features,
+            TrainingSummary::today("cdnow", rfm.len() as u64, Some(spend.len() as u64)),
+            metrics,
+            LtvModel {
+                bgnbd: bgnbd.clone(),
+                gamma_gamma: gamma_gamma.clone(),
+            },
+        );
+        if let Some(dir) = &args.models_dir {
+            let path = ArtifactStore::new(dir)
+                .save(&mut artifact)
+                .with_context(|| format!("saving the LTV artifact under {}", dir.display()))?;
+            saved.push(SavedArtifact {
+                artifact: path,
+                version: artifact.version,
+                content_hash: artifact.content_hash.clone(),
+            });
+        }
+        if let Some(path) = &args.save_model {
+            save_file(path, &mut artifact)
+                .with_context(|| format!("writing {}", path.display()))?;
+            saved.push(SavedArtifact {
+                artifact: path.clone(),
+                version: artifact.version,
+                content_hash: artifact.content_hash.clone(),
+            });
+        }
+    }
     let out = LtvOutput {
         customers: customers.len(),
         repeat_customers: spend.len(),
@@ -99,11 +173,8 @@ pub fn run(args: &LtvArgs, json: bool) -> anyhow::Result<()> {
         holdout_weeks: horizon,
         holdout: report,
         fit_seconds,
+        saved,
     };
-    if let Some(path) = &args.save_model {
-        let text = serde_json::to_string_pretty(&FittedLtv { bgnbd, gamma_gamma })?;
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
     if json {
         return print_json(&out);
     }
@@ -168,5 +239,13 @@ pub fn run(args: &LtvArgs, json: bool) -> anyhow::Result<()> {
     ]);
     print!("{}", t.render());
     println!("\nFitted both models in {:.3} s", out.fit_seconds);
+    for s in &out.saved {
+        println!(
+            "saved {} (version {}, sha256 {})",
+            s.artifact.display(),
+            s.version,
+            s.content_hash
+        );
+    }
     Ok(())
 }
