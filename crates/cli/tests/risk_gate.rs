@@ -2,14 +2,15 @@
 //! --risk-scores` gate the offer of a flagged customer (withhold above `rules.gate.withhold_above`,
 //! cap above `rules.gate.cap_above`) and record why; an unflagged customer is decided as usual.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use discount_server::client::HttpClient;
 use serde_json::Value;
+
+mod serve_process;
+use serve_process::{admin_key, bin, serve};
 
 /// Three rungs so that a cap (at most 500) leaves one discount and a withhold leaves none; heavy
 /// exploration so that an ungated customer would often be given a discount.
@@ -37,10 +38,6 @@ withhold_above = 0.8
 cap_above = 0.5
 cap_discount = 500
 "#;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_discount")
-}
 
 fn write_scores(path: &Path, rows: &[(&str, f64, &[&str])]) {
     let text: String = rows
@@ -167,59 +164,6 @@ fn decide_names_the_bad_row_of_a_score_file() {
     assert!(err.contains("scores.jsonl:1"), "{err}");
 }
 
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn admin_key(url: &str) -> String {
-    let out = Command::new(bin())
-        .args([
-            "--json", "--store", url, "keys", "create", "--name", "t", "--role", "admin",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
-
-fn serve(url: &str, engine: &Path, scores: &Path) -> Served {
-    let mut child = Command::new(bin())
-        .args(["--store", url, "serve", "--bind", "127.0.0.1:0"])
-        .args(["--workers", "1", "--engine"])
-        .arg(engine)
-        .arg("--risk-scores")
-        .arg(scores)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
-    Served { child, addr }
-}
-
 fn decide(client: &mut HttpClient, token: &str, customer: &str) -> Value {
     let body = serde_json::json!({
         "customer_id": customer,
@@ -245,7 +189,11 @@ fn serve_gates_flagged_customers_and_follows_a_rewritten_score_file() {
     let (engine, scores) = setup(dir.path());
     let url = format!("sqlite://{}", dir.path().join("s.sqlite").display());
     let token = admin_key(&url);
-    let server = serve(&url, &engine, &scores);
+    let server = serve(
+        &url,
+        &engine,
+        &["--workers", "1", "--risk-scores", scores.to_str().unwrap()],
+    );
     let mut client = HttpClient::new(server.addr);
 
     let ring = decide(&mut client, &token, "ring-7");

@@ -3,15 +3,15 @@
 //! duplicating a decision.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use discount_server::client::HttpClient;
 use discount_store::decision_log::open_decision_log;
+
+mod serve_process;
+use serve_process::{admin_key, serve};
 
 const ENGINE: &str = r#"
 name = "proc-v1"
@@ -31,62 +31,6 @@ epsilon = 0.9
 features = ["bias"]
 "#;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_discount")
-}
-
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
-fn serve(url: &str, engine: &std::path::Path) -> Served {
-    let mut child = Command::new(bin())
-        .args([
-            "--store",
-            url,
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--workers",
-            "2",
-            "--engine",
-        ])
-        .arg(engine)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
-    Served { child, addr }
-}
-
-fn admin_key(url: &str) -> String {
-    let out = Command::new(bin())
-        .args([
-            "--json", "--store", url, "keys", "create", "--name", "t", "--role", "admin",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
-
 fn engine_file(dir: &std::path::Path) -> std::path::PathBuf {
     let p = dir.join("engine.toml");
     std::fs::write(&p, ENGINE).unwrap();
@@ -97,7 +41,7 @@ fn kill_nine_keeps_everything_acknowledged(url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_file(dir.path());
     let token = admin_key(url);
-    let mut server = serve(url, &engine);
+    let mut server = serve(url, &engine, &["--workers", "2"]);
     let stop = Arc::new(AtomicBool::new(false));
     let acked_decisions = Arc::new(Mutex::new(Vec::<String>::new()));
     let acked_events = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
@@ -154,7 +98,7 @@ fn kill_nine_keeps_everything_acknowledged(url: &str) {
         decisions.len()
     );
     // Restart on the same store: everything acknowledged is there.
-    let mut server = serve(url, &engine);
+    let mut server = serve(url, &engine, &["--workers", "2"]);
     let mut c = HttpClient::new(server.addr);
     let auth = format!("Bearer {token}");
     for id in decisions.iter().rev().take(20) {
@@ -214,8 +158,8 @@ fn two_processes_share_one_budget() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_file(dir.path());
     let token = admin_key(&url);
-    let a = serve(&url, &engine);
-    let b = serve(&url, &engine);
+    let a = serve(&url, &engine, &["--workers", "2"]);
+    let b = serve(&url, &engine, &["--workers", "2"]);
     let addrs = [a.addr, b.addr];
     // Each thread talks to one process and retries every 5th request on the other.
     let results: Vec<(Vec<(String, i64)>, usize)> = std::thread::scope(|scope| {

@@ -1,0 +1,65 @@
+//! A real `discount serve` process for the tests, and an admin key to talk to it.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_discount")
+}
+
+/// A running `discount serve` and the address it listens on; killed when dropped.
+pub struct Served {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `discount --store URL serve --bind 127.0.0.1:0 --engine ENGINE EXTRA...` and waits for
+/// the first line it prints, which names the address it bound.
+pub fn serve(url: &str, engine: &Path, extra: &[&str]) -> Served {
+    let mut child = Command::new(bin())
+        .args(["--store", url, "serve", "--bind", "127.0.0.1:0", "--engine"])
+        .arg(engine)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .parse()
+        .unwrap();
+    Served { child, addr }
+}
+
+/// Creates an admin key in the store and returns its token.
+pub fn admin_key(url: &str) -> String {
+    let out = Command::new(bin())
+        .args([
+            "--json", "--store", url, "keys", "create", "--name", "t", "--role", "admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
