@@ -48,6 +48,14 @@ pub struct ServerConfig {
     pub currency: String,
     /// Seed of the decisions' random draws (each decision's draw is seeded from it and its id).
     pub seed: u64,
+    /// A client must send a request's headers within this many seconds of connecting (or of its
+    /// previous request on a kept-alive connection), else the connection is closed.
+    pub header_timeout_seconds: f64,
+    /// A request (reading its body included) that takes longer is answered 408 and dropped.
+    pub request_timeout_seconds: f64,
+    /// On PostgreSQL, budget held by a process that has not been heard from for this long (it
+    /// died between holding and logging a decision) is given back to the budget.
+    pub hold_expiry_seconds: f64,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +72,9 @@ impl Default for ServerConfig {
             unknown_cost_ratio: 0.7,
             currency: "USD".into(),
             seed: 7,
+            header_timeout_seconds: 10.0,
+            request_timeout_seconds: 30.0,
+            hold_expiry_seconds: 60.0,
         }
     }
 }
@@ -147,20 +158,42 @@ impl Config {
     ) -> Result<Self, CoreError> {
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| CoreError::Config(format!("{source}: {e}")))?;
-        for (name, value) in env {
-            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            if path == "CONFIG" || !path.contains("__") {
+        Self::from_table(table.clone())
+            .map_err(|e| CoreError::Config(format!("{source}: {e}")))?;
+        let mut overrides: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(name, _)| {
+                name.strip_prefix(ENV_PREFIX)
+                    .is_some_and(|path| path != "CONFIG" && path.contains("__"))
+            })
+            .collect();
+        overrides.sort();
+        for (name, value) in overrides {
+            let path = &name[ENV_PREFIX.len()..];
+            let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+            // The text as a string first: a key of only digits, or a name like `1e3`, stays what
+            // was written; numbers and booleans are tried only where a string does not fit.
+            let mut as_text = table.clone();
+            set_path(&mut as_text, &keys, toml::Value::String(value.clone()))
+                .map_err(|e| CoreError::Config(format!("{name}: {e}")))?;
+            if Self::from_table(as_text.clone()).is_ok() {
+                table = as_text;
                 continue;
             }
-            let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
-            set_path(&mut table, &keys, scalar(&value))
+            let mut typed = table.clone();
+            set_path(&mut typed, &keys, scalar(&value))
                 .map_err(|e| CoreError::Config(format!("{name}: {e}")))?;
+            Self::from_table(typed.clone()).map_err(|e| {
+                CoreError::Config(format!("{name}={value:?} (over {source}): {e}"))
+            })?;
+            table = typed;
         }
-        toml::Value::Table(table)
-            .try_into()
+        Self::from_table(table)
             .map_err(|e| CoreError::Config(format!("{source} (with DISCOUNT_* overrides): {e}")))
+    }
+
+    fn from_table(table: toml::Table) -> Result<Self, toml::de::Error> {
+        toml::Value::Table(table).try_into()
     }
 }
 
@@ -232,5 +265,24 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("batch_size"), "{e}");
+    }
+
+    #[test]
+    fn string_keys_keep_their_text_from_the_environment() {
+        let env = vec![
+            (
+                "DISCOUNT_PRIVACY__PSEUDONYMISE_KEY".to_string(),
+                "0012345678901234567".to_string(),
+            ),
+            ("DISCOUNT_SERVER__CURRENCY".to_string(), "true".to_string()),
+            ("DISCOUNT_SERVER__SEED".to_string(), "42".to_string()),
+        ];
+        let c = Config::from_toml_and_env("", "t.toml", env).unwrap();
+        assert_eq!(
+            c.privacy.pseudonymise_key.as_deref(),
+            Some("0012345678901234567")
+        );
+        assert_eq!(c.server.currency, "true");
+        assert_eq!(c.server.seed, 42);
     }
 }

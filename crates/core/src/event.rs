@@ -246,7 +246,31 @@ impl Event {
                 lines
                     .iter()
                     .enumerate()
-                    .try_for_each(|(i, l)| l.validate(i))
+                    .try_for_each(|(i, l)| l.validate(i))?;
+                // Every sum a report or a join takes of this order must fit in minor units.
+                let mut totals = [0i64; 4];
+                for (i, l) in lines.iter().enumerate() {
+                    // `list_price` is per unit; the other amounts are line totals.
+                    let amounts = [
+                        l.list_price.checked_mul(i64::from(l.quantity)),
+                        Some(l.paid),
+                        Some(l.retail_discount),
+                        Some(l.coupon_discount),
+                    ];
+                    for (total, amount) in totals.iter_mut().zip(amounts) {
+                        *total = match amount.and_then(|a| total.checked_add(a)) {
+                            Some(t) => t,
+                            None => {
+                                return Err(CoreError::invalid(
+                                    &format!("lines[{i}]"),
+                                    l.list_price,
+                                    "the order's total does not fit in 64-bit minor units",
+                                ))
+                            }
+                        };
+                    }
+                }
+                Ok(())
             }
             EventKind::Refund {
                 order_id,
@@ -733,6 +757,26 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(e.contains("rating"), "{e}");
+    }
+
+    #[test]
+    fn order_totals_that_overflow_are_refused() {
+        let big = 1i64 << 62;
+        let e = parse(&format!(
+            r#"{{"type":"order","id":"1","user_id":"u","time":0,"order_id":"o","lines":[
+                {{"item_id":"a","quantity":1,"list_price":{big},"paid":{big}}},
+                {{"item_id":"b","quantity":1,"list_price":{big},"paid":{big}}}]}}"#
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lines[1]") && e.contains("64-bit"), "{e}");
+        let e = parse(&format!(
+            r#"{{"type":"order","id":"1","user_id":"u","time":0,"order_id":"o","lines":[
+                {{"item_id":"a","quantity":4,"list_price":{big},"paid":1}}]}}"#
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lines[0]"), "{e}");
     }
 
     #[test]

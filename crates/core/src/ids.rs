@@ -67,6 +67,60 @@ impl Pseudonymiser {
     }
 }
 
+/// How customer ids cross the edge: every route and command that takes a customer id from outside
+/// maps it through one `CustomerIds`, so that what is stored, decided on, joined and read back is
+/// always the same id (the pseudonym when `privacy.pseudonymise_key` is set, else the raw id).
+#[derive(Clone, Debug, Default)]
+pub struct CustomerIds {
+    pseudonymiser: Option<Pseudonymiser>,
+}
+
+impl CustomerIds {
+    /// Raw ids stored as given.
+    pub fn raw() -> Self {
+        Self::default()
+    }
+
+    /// Ids replaced by their pseudonym under `key`; a key that is too short is refused.
+    pub fn keyed(key: &[u8]) -> Result<Self, CoreError> {
+        Ok(Self {
+            pseudonymiser: Some(Pseudonymiser::new(key)?),
+        })
+    }
+
+    /// From the optional configured key (`privacy.pseudonymise_key`; empty means unset).
+    pub fn from_key(key: Option<&str>) -> Result<Self, CoreError> {
+        match key {
+            Some(k) if !k.is_empty() => Self::keyed(k.as_bytes()),
+            _ => Ok(Self::raw()),
+        }
+    }
+
+    pub fn is_pseudonymised(&self) -> bool {
+        self.pseudonymiser.is_some()
+    }
+
+    /// The id under which `raw` is stored.
+    pub fn stored(&self, raw: &str) -> String {
+        match &self.pseudonymiser {
+            Some(p) => p.pseudonym(raw),
+            None => raw.to_string(),
+        }
+    }
+
+    /// Maps the customer id a record carries (users and events; items carry none).
+    pub fn map_record(&self, record: &mut crate::Record) {
+        let Some(p) = &self.pseudonymiser else {
+            return;
+        };
+        match record {
+            crate::Record::User(u) => u.id = p.pseudonym(&u.id),
+            crate::Record::Event(e) => e.user_id = p.pseudonym(&e.user_id),
+            crate::Record::Item(_) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +139,26 @@ mod tests {
     #[test]
     fn short_keys_are_refused() {
         assert!(Pseudonymiser::new(b"short").is_err());
+        assert!(CustomerIds::from_key(Some("short")).is_err());
+    }
+
+    #[test]
+    fn customer_ids_map_the_same_way_everywhere() {
+        let raw = CustomerIds::from_key(None).unwrap();
+        assert_eq!(raw.stored("alice"), "alice");
+        let keyed = CustomerIds::from_key(Some("0123456789abcdef")).unwrap();
+        let p = Pseudonymiser::new(b"0123456789abcdef").unwrap();
+        assert_eq!(keyed.stored("alice"), p.pseudonym("alice"));
+        let mut user = crate::Record::User(crate::User {
+            id: "alice".into(),
+            signup: None,
+            attributes: Default::default(),
+        });
+        keyed.map_record(&mut user);
+        match user {
+            crate::Record::User(u) => assert_eq!(u.id, keyed.stored("alice")),
+            _ => unreachable!(),
+        }
     }
 
     #[test]

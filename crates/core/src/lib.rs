@@ -22,7 +22,7 @@ pub mod time;
 pub use config::Config;
 pub use error::CoreError;
 pub use event::{DiscountSource, Event, EventKind, Item, OrderLine, Record, User};
-pub use ids::Pseudonymiser;
+pub use ids::{CustomerIds, Pseudonymiser};
 pub use money::{Currency, Money};
 pub use offer::Offer;
 pub use risk::{RiskAssessment, RiskScores};

@@ -34,6 +34,8 @@ mod stream;
 
 pub use catalog::Catalog;
 pub use error::FeatureError;
-pub use profile::{CategoryShare, Profile, ProfileBuilder, WindowCounts, WINDOWS_DAYS};
+pub use profile::{
+    items_named, profile_as_of, CategoryShare, Profile, ProfileBuilder, WindowCounts, WINDOWS_DAYS,
+};
 pub use spec::{EmbeddingSlot, FeatureDef, FeatureSpec, SPEC_VERSION};
 pub use stream::ProfileStream;

@@ -350,3 +350,38 @@ impl ProfileBuilder {
         }
     }
 }
+
+/// The items a history names (order lines and single-item events), sorted, each once: what to
+/// look up in the catalogue before folding the history.
+pub fn items_named(events: &[Event]) -> Vec<String> {
+    let mut items: Vec<String> = events
+        .iter()
+        .flat_map(|e| match &e.kind {
+            discount_core::EventKind::Order { lines, .. } => {
+                lines.iter().map(|l| l.item_id.clone()).collect::<Vec<_>>()
+            }
+            kind => kind.item_id().map(str::to_string).into_iter().collect(),
+        })
+        .collect();
+    items.sort();
+    items.dedup();
+    items
+}
+
+/// A customer's profile as of `as_of` from their events (any order; later ones are ignored) and
+/// the catalogue: the one function behind `discount profile`, the service's live profile and the
+/// training rows, so that all three see the same values. Returns the profile and how many events
+/// it used.
+pub fn profile_as_of(
+    user_id: &str,
+    events: &[Event],
+    catalog: &Catalog,
+    as_of: Timestamp,
+) -> Result<(Profile, u64), FeatureError> {
+    let mut builder = ProfileBuilder::with_horizon(user_id, as_of);
+    let mut used = 0;
+    for e in events {
+        used += u64::from(builder.fold(e, catalog)?);
+    }
+    Ok((builder.snapshot(as_of)?, used))
+}

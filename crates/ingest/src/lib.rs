@@ -12,7 +12,7 @@
 //!     batch_size: 5000,
 //!     unknown_items: discount_core::config::UnknownItems::Register,
 //!     strict: false,
-//!     pseudonymiser: None,
+//!     customer_ids: discount_core::CustomerIds::raw(),
 //! };
 //! let mut quarantine = Quarantine::for_input("quarantine".as_ref(), "events.jsonl");
 //! let report = pipeline::ingest("events.jsonl", source.as_mut(), store.as_mut(), &options, &mut quarantine, &mut |_| {})?;

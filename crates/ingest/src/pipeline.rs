@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use discount_core::config::UnknownItems;
-use discount_core::{Pseudonymiser, Record};
+use discount_core::{CustomerIds, Record};
 use discount_store::{Outcome, Store};
 use serde::Serialize;
 
@@ -18,7 +18,8 @@ pub struct IngestOptions {
     pub unknown_items: UnknownItems,
     /// Stop at the first rejected row (after storing the valid rows read before it).
     pub strict: bool,
-    pub pseudonymiser: Option<Pseudonymiser>,
+    /// How customer ids are stored (pseudonymised at the edge when a key is configured).
+    pub customer_ids: CustomerIds,
 }
 
 /// The balance of one input: `read = stored + duplicates + rejected`, always.
@@ -64,14 +65,6 @@ pub struct InputReport {
 
 const REJECTIONS_SHOWN: usize = 5;
 
-fn pseudonymise(record: &mut Record, p: &Pseudonymiser) {
-    match record {
-        Record::User(u) => u.id = p.pseudonym(&u.id),
-        Record::Event(e) => e.user_id = p.pseudonym(&e.user_id),
-        Record::Item(_) => {}
-    }
-}
-
 /// Ingests every row of `source` into `store`. `progress` is called with bytes read after each
 /// batch. Store errors abort the input; batches already committed stay committed and are counted
 /// in the error's report.
@@ -99,9 +92,7 @@ pub fn ingest(
         report.counts.read += 1;
         match row {
             Ok((location, mut record)) => {
-                if let Some(p) = &options.pseudonymiser {
-                    pseudonymise(&mut record, p);
-                }
+                options.customer_ids.map_record(&mut record);
                 batch.push(record);
                 locations.push(location);
                 if batch.len() >= batch_size {

@@ -25,7 +25,7 @@ fn options(strict: bool, unknown_items: UnknownItems) -> IngestOptions {
         batch_size: 2,
         unknown_items,
         strict,
-        pseudonymiser: None,
+        customer_ids: discount_core::CustomerIds::raw(),
     }
 }
 

@@ -34,6 +34,11 @@ pub struct AppState {
     pub writer: DecisionWriter,
     pub events: Arc<Mutex<OffRuntime<Box<dyn Store>>>>,
     pub auth: Authenticator,
+    /// How customer ids from requests map to stored ids (pseudonyms when a key is configured).
+    pub customer_ids: discount_core::CustomerIds,
+    /// Held for the life of the process on the embedded store: a second `discount serve` on the
+    /// same file is refused (its in-memory budget ledger would not see this one's holds).
+    _single_writer: Option<std::fs::File>,
     pub policies: Registry,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
@@ -214,7 +219,19 @@ async fn observe(State(state): State<Shared>, req: Request, next: Next) -> Respo
         .get::<MatchedPath>()
         .map_or("unmatched".to_string(), |p| p.as_str().to_string());
     let start = Instant::now();
-    let response = next.run(req).await;
+    let limit = Duration::from_secs_f64(state.server().request_timeout_seconds.max(0.01));
+    let response = match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request took longer than server.request_timeout_seconds = {}",
+                state.server().request_timeout_seconds
+            ),
+        )
+        .into_response(),
+    };
     let status = response.status().as_u16().to_string();
     let m = &state.metrics;
     m.requests.with_label_values(&[&route, &status]).inc();
@@ -230,27 +247,39 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
     let config = options.config;
     let url = config.store.url.clone();
     let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
-    let pool = LogPool::open(&url)?;
-    let writer = DecisionWriter::start(&url, !postgres)?;
-    let events = discount_store::open(&url)?;
-    if !postgres {
-        start_checkpointer(Arc::downgrade(&pool));
-    }
-    let policies = Registry::new(Arc::clone(&pool), postgres, &config.server.currency)
-        .with_risk(options.risk.clone());
-    if let Some(engine) = &options.engine {
-        policies.install(engine)?;
+    let customer_ids =
+        discount_core::CustomerIds::from_key(config.privacy.pseudonymise_key.as_deref())
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+    let single_writer = if postgres {
+        None
     } else {
-        policies.refresh()?;
-    }
+        Some(single_writer_lock(&url)?)
+    };
     let start = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let instance = hex::encode(
         &Sha256::digest(format!("{}:{start}:{url}", std::process::id()).as_bytes())[..5],
     );
+    // On PostgreSQL budgets are shared: this process's holds are counted under its instance id.
+    let holder = postgres.then(|| instance.clone());
+    let pool = LogPool::open(&url)?;
+    let writer = DecisionWriter::start(&url, holder.clone())?;
+    let events = discount_store::open(&url)?;
+    if !postgres {
+        start_checkpointer(Arc::downgrade(&pool));
+    }
+    let policies = Registry::new(Arc::clone(&pool), holder, &config.server.currency)
+        .with_risk(options.risk.clone());
+    if let Some(engine) = &options.engine {
+        policies.install(engine)?;
+    } else {
+        policies.refresh()?;
+    }
     let state = Arc::new(AppState {
         auth: Authenticator::new(Arc::clone(&pool), config.server.rate_limit_per_second),
+        customer_ids,
+        _single_writer: single_writer,
         config,
         pool,
         writer,
@@ -265,6 +294,34 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
         background_join: options.background_join,
     });
     Ok(state)
+}
+
+/// Takes the embedded store's serving lock (`<file>.serve.lock`, an OS file lock that a killed
+/// process gives up at once), or says which file another process is serving.
+fn single_writer_lock(url: &str) -> Result<std::fs::File, ServerError> {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    let lock_path = format!("{path}.serve.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| ServerError::Io {
+            context: format!("opening the serving lock {lock_path}"),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::Config(format!(
+            "another `discount serve` is already serving {path} (it holds {lock_path}); the embedded \
+             store admits one serving process, because its budget ledger lives in that process. \
+             Stop the other one, or run several processes on PostgreSQL (store.url = \"postgres://...\")"
+        ))),
+        Err(std::fs::TryLockError::Error(source)) => Err(ServerError::Io {
+            context: format!("locking {lock_path}"),
+            source,
+        }),
+    }
 }
 
 /// Checkpoints the SQLite write-ahead log twice a second on its own thread (rewinding it every
@@ -310,7 +367,9 @@ fn spawn_join(state: Shared) {
 }
 
 fn spawn_refresh(state: Shared) {
-    // Other processes activate policies and move shared budgets: follow them.
+    // Other processes activate policies and move shared budgets: follow them. On a shared
+    // store, also say this process is alive and give back the in-flight holds of processes that
+    // are not (killed between holding budget and logging the decision).
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
@@ -319,7 +378,13 @@ fn spawn_refresh(state: Shared) {
                 break;
             }
             let s = Arc::clone(&state);
-            let refreshed = tokio::task::spawn_blocking(move || s.policies.refresh()).await;
+            let refreshed = tokio::task::spawn_blocking(move || {
+                if s.blocking_ledger {
+                    expire_holds(&s);
+                }
+                s.policies.refresh()
+            })
+            .await;
             if let Ok(Err(e)) = refreshed {
                 eprintln!("discount serve: refreshing policies: {e}");
             }
@@ -327,28 +392,80 @@ fn spawn_refresh(state: Shared) {
     });
 }
 
+/// Heartbeats this process's in-flight holds and expires those of silent processes.
+fn expire_holds(state: &AppState) {
+    let now = crate::policies::now_micros();
+    let expiry = (state.server().hold_expiry_seconds.max(1.0) * 1e6) as i64;
+    let result = state.pool.with(|log| {
+        log.heartbeat_holds(&state.instance, now)?;
+        log.expire_holds(now - expiry)
+    });
+    match result {
+        Ok(0) => {}
+        Ok(released) => eprintln!(
+            "discount serve: released {released} of budget held by a process that stopped \
+             mid-decision (no heartbeat for {} s)",
+            state.server().hold_expiry_seconds
+        ),
+        Err(e) => eprintln!("discount serve: expiring stale budget holds: {e}"),
+    }
+}
+
 /// Serves on `listener` until `shutdown` resolves, then stops accepting and lets in-flight
 /// requests finish. Each of them answered only after its writes committed, so nothing
 /// acknowledged is left to flush.
+///
+/// Connections are served by hyper directly (not `axum::serve`) so that a client that never
+/// finishes its headers is cut off after `server.header_timeout_seconds`; a slow body is bounded
+/// by `server.request_timeout_seconds` in the router.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Shared,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+
     spawn_background(Arc::clone(&state));
     let app = router(Arc::clone(&state));
-    let flag = Arc::clone(&state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            flag.shutting_down.store(true, Ordering::Release);
-        })
-        .await
-        .map_err(|source| ServerError::Io {
-            context: "serving HTTP".into(),
-            source,
-        })?;
+    let header_timeout = Duration::from_secs_f64(state.server().header_timeout_seconds.max(0.01));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        eprintln!("discount serve: accepting a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = TowerToHyperService::new(app.clone());
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let watched = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = watched.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
     state.shutting_down.store(true, Ordering::Release);
+    drop(listener);
+    graceful.shutdown().await;
     Ok(())
 }
 

@@ -118,6 +118,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Checks an identifier from a request (body field, header or path): short, and free of NUL and
+/// other control characters, which no store accepts; a 422 naming `field` otherwise.
+pub fn checked_id(field: &str, value: &str) -> Result<(), ApiError> {
+    discount_core::ids::validate_id(field, value).map_err(|e| match e {
+        discount_core::CoreError::InvalidField { reason, value, .. } => {
+            ApiError::field(field, format!("{reason} (got {value})"))
+        }
+        other => ApiError::field(field, other.to_string()),
+    })
+}
+
 /// Parses a JSON body into `T`, naming the field at fault on failure.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);

@@ -40,7 +40,6 @@ pub fn reward_of_order(
             None => (l.list_price as f64 * unknown_cost_ratio).round() as i64,
         })
         .sum();
-    let offered = decision.reserved > 0;
     Some(OutcomeRow {
         decision_id: decision.id.clone(),
         at: first.at,
@@ -50,9 +49,16 @@ pub fn reward_of_order(
         revenue,
         discount,
         profit: revenue - cogs,
-        charged: if offered { discount } else { 0 },
+        charged: charge(decision, discount),
         recorded_at: now,
     })
+}
+
+/// What the budget is charged for a decision whose outcome gave `discount`: the discount, never
+/// more than the decision held (a decision that held nothing charges nothing). The stored and
+/// returned outcome carry this figure, which is exactly what the ledger moved.
+pub fn charge(decision: &DecisionRow, discount: i64) -> i64 {
+    discount.clamp(0, decision.reserved.max(0))
 }
 
 /// The first order of `lines` (sorted by time), as its lines.
@@ -83,7 +89,7 @@ pub async fn record(
     }
     if let Some(campaign) = &decision.budget_id {
         if let Some(l) = state.policies.ledger_of(campaign) {
-            l.settled(decision.reserved, outcome.charged.min(decision.reserved));
+            l.settled(decision.reserved, outcome.charged);
         }
     }
     let lag = (outcome.recorded_at - decision.at).max(0) as f64 / 1e6;
@@ -123,13 +129,22 @@ fn learn(state: &AppState, decision: &DecisionRow, outcome: &OutcomeRow) {
         .set(engine.version() as i64);
 }
 
+/// Where a stored order went.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attribution {
+    /// The decision it was attributed to.
+    To(String),
+    /// Why it was attributed to none.
+    None(String),
+}
+
 /// Attributes a just-stored order to the latest open decision of its customer.
 pub async fn attribute_order(
     state: &Shared,
     customer: &str,
     event_id: &str,
     at: i64,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Attribution, ApiError> {
     let (c, e) = (customer.to_string(), event_id.to_string());
     let (open, lines) = state
         .pool
@@ -144,17 +159,28 @@ pub async fn attribute_order(
         })
         .await?;
     let Some(decision) = open.into_iter().next() else {
-        return Ok(None);
+        return Ok(Attribution::None(format!(
+            "no decision for this customer was open at the order's time {} (an order counts for \
+             the latest decision made at or before it, within server.attribution_window_days = {}, \
+             that has no outcome yet)",
+            discount_core::Timestamp(at).to_rfc3339(),
+            state.server().attribution_window_days
+        )));
     };
     let lines: Vec<OrderLineFact> = lines.into_iter().filter(|l| l.event_id == e).collect();
     let now = state.clock.now().0;
     let Some(outcome) = reward_of_order(&decision, &lines, state.server().unknown_cost_ratio, now)
     else {
-        return Ok(None);
+        return Ok(Attribution::None("the order has no lines in the store".into()));
     };
-    Ok(record(state, &decision, outcome)
-        .await?
-        .then_some(decision.id))
+    Ok(if record(state, &decision, outcome).await? {
+        Attribution::To(decision.id)
+    } else {
+        Attribution::None(format!(
+            "decision {} received its outcome at the same time from another request",
+            decision.id
+        ))
+    })
 }
 
 /// Settles every decision whose window has closed: with its first order inside the window if

@@ -1,7 +1,10 @@
 //! Budget ledgers behind the engine's [`BudgetLedger`] trait, kept in the store.
 //!
 //! - [`SharedLedger`] (PostgreSQL): every hold is one conditional `UPDATE` on the budget's row,
-//!   so any number of processes share one budget and can never hold more than its total.
+//!   so any number of processes share one budget and can never hold more than its total. A hold
+//!   is counted as in flight for this process until the decision that carries it is logged; a
+//!   process that dies in between stops its heartbeat, and another process gives its in-flight
+//!   holds back after `server.hold_expiry_seconds`.
 //! - [`OwnedLedger`] (SQLite, one serving process): holds are atomics in memory, started from the
 //!   stored row; each hold is written with its decision in the same transaction, so after a
 //!   restart the row says exactly what the acknowledged decisions hold.
@@ -98,6 +101,8 @@ impl Ledger for OwnedLedger {
 /// is always decided by the database.
 pub struct SharedLedger {
     pool: Arc<LogPool>,
+    /// This process's id in the store's in-flight holds.
+    holder: String,
     campaign: String,
     total: AtomicI64,
     spent: AtomicI64,
@@ -105,9 +110,10 @@ pub struct SharedLedger {
 }
 
 impl SharedLedger {
-    pub fn new(pool: Arc<LogPool>, row: &BudgetRow) -> Self {
+    pub fn new(pool: Arc<LogPool>, holder: &str, row: &BudgetRow) -> Self {
         Self {
             pool,
+            holder: holder.to_string(),
             campaign: row.id.clone(),
             total: AtomicI64::new(row.total),
             spent: AtomicI64::new(row.spent),
@@ -128,7 +134,11 @@ impl BudgetLedger for SharedLedger {
             return amount == 0;
         }
         let campaign = self.campaign.clone();
-        match self.pool.with(|log| log.reserve(&campaign, amount)) {
+        let now = crate::policies::now_micros();
+        match self
+            .pool
+            .with(|log| log.reserve(&self.holder, &campaign, amount, now))
+        {
             Ok(Some(_remaining)) => {
                 self.reserved.fetch_add(amount, Ordering::AcqRel);
                 true
@@ -152,7 +162,10 @@ impl BudgetLedger for SharedLedger {
 
     fn release(&self, reserved: i64) {
         let campaign = self.campaign.clone();
-        if let Err(e) = self.pool.with(|log| log.release(&campaign, reserved)) {
+        if let Err(e) = self
+            .pool
+            .with(|log| log.release(&self.holder, &campaign, reserved))
+        {
             eprintln!(
                 "discount serve: releasing {reserved} of budget {}: {e} (the hold stays until an operator releases it)",
                 self.campaign

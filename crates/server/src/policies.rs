@@ -33,7 +33,8 @@ pub struct Policy {
 
 pub struct Registry {
     pool: Arc<LogPool>,
-    shared_ledgers: bool,
+    /// This process's holder id when budgets are shared through the store (PostgreSQL).
+    holder: Option<String>,
     currency: String,
     ledgers: RwLock<HashMap<String, Arc<dyn Ledger>>>,
     engines: RwLock<HashMap<String, Arc<DecisionEngine>>>,
@@ -71,10 +72,12 @@ pub fn feature_sources(config: &EngineConfig) -> Result<Vec<FeatureSource>, Serv
 }
 
 impl Registry {
-    pub fn new(pool: Arc<LogPool>, shared_ledgers: bool, currency: &str) -> Self {
+    /// `holder`: this process's id when budgets are shared through the store, `None` when this
+    /// process owns them (the embedded store).
+    pub fn new(pool: Arc<LogPool>, holder: Option<String>, currency: &str) -> Self {
         Self {
             pool,
-            shared_ledgers,
+            holder,
             currency: currency.to_string(),
             ledgers: RwLock::new(HashMap::new()),
             engines: RwLock::new(HashMap::new()),
@@ -141,8 +144,8 @@ impl Registry {
             reserved: 0,
             spent: 0,
         });
-        let ledger: Arc<dyn Ledger> = if self.shared_ledgers {
-            Arc::new(SharedLedger::new(Arc::clone(&self.pool), &row))
+        let ledger: Arc<dyn Ledger> = if let Some(holder) = &self.holder {
+            Arc::new(SharedLedger::new(Arc::clone(&self.pool), holder, &row))
         } else {
             Arc::new(OwnedLedger::from_row(&row))
         };

@@ -6,7 +6,7 @@
 use std::sync::mpsc;
 
 use crate::error::ServerError;
-use discount_store::decision_log::{open_decision_log, DecisionRow, Recorded};
+use discount_store::decision_log::{open_decision_log, DecisionRow, Holds, Recorded};
 use tokio::sync::oneshot;
 
 use crate::error::ApiError;
@@ -25,7 +25,9 @@ const MAX_GROUP: usize = 512;
 
 impl DecisionWriter {
     /// Starts the writer on its own connection to `url`.
-    pub fn start(url: &str, apply_holds: bool) -> Result<Self, ServerError> {
+    /// `holder`: `None` when this process owns the budgets (holds are applied with the
+    /// decisions), else the process id under which its ledger took the holds.
+    pub fn start(url: &str, holder: Option<String>) -> Result<Self, ServerError> {
         let mut log = open_decision_log(url)?;
         let (tx, rx) = mpsc::channel::<(DecisionRow, Reply)>();
         let url = url.to_string();
@@ -46,7 +48,11 @@ impl DecisionWriter {
                             Err(_) => break,
                         }
                     }
-                    match log.record_decisions(&rows, apply_holds) {
+                    let holds = match &holder {
+                        None => Holds::Apply,
+                        Some(h) => Holds::TakenBy(h),
+                    };
+                    match log.record_decisions(&rows, holds) {
                         Ok(recorded) => {
                             for (reply, r) in replies.drain(..).zip(recorded) {
                                 let _ = reply.send(Ok(r));

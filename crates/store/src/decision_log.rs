@@ -68,6 +68,27 @@ pub const MIGRATION_2: &[&str] = &[
     )",
 ];
 
+/// Schema version 3: budget holds taken by a serving process and not yet written with a decision,
+/// per process, so that the holds of a process that died mid-decision can be expired.
+pub const MIGRATION_3: &[&str] = &["CREATE TABLE budget_holds (
+        holder TEXT NOT NULL,
+        budget_id TEXT NOT NULL,
+        amount BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        PRIMARY KEY (holder, budget_id)
+    )"];
+
+/// Who accounts for the budget holds of a batch of decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds<'a> {
+    /// The ledger lives in the one serving process: each stored decision's hold is added to its
+    /// budget in the same transaction.
+    Apply,
+    /// The holds were taken already with [`DecisionLog::reserve`] by this holder: each stored
+    /// decision now carries its own hold, so the holder's in-flight amount goes down by it.
+    TakenBy(&'a str),
+}
+
 /// A decision as logged: what was asked, what was answered, and the budget it holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRow {
@@ -212,14 +233,11 @@ pub struct PolicyRow {
 /// one per thread that needs it.
 pub trait DecisionLog: Send {
     /// Records decisions in one transaction. A decision whose idempotency key is taken is not
-    /// written; the stored one is returned. With `apply_holds`, each stored decision's
-    /// reservation is added to its budget's `reserved` in the same transaction (for a ledger
-    /// kept in memory by the one process that owns the file); without, the holds were taken
-    /// with [`DecisionLog::reserve`] already.
+    /// written; the stored one is returned. See [`Holds`] for what happens to the budgets.
     fn record_decisions(
         &mut self,
         batch: &[DecisionRow],
-        apply_holds: bool,
+        holds: Holds<'_>,
     ) -> Result<Vec<Recorded>, StoreError>;
 
     /// The customer's most recent `limit` events, oldest first.
@@ -228,6 +246,19 @@ pub trait DecisionLog: Send {
         customer: &str,
         limit: usize,
     ) -> Result<Vec<discount_core::Event>, StoreError>;
+
+    /// The categories of those of `item_ids` the catalogue knows, as `(item, category)`.
+    fn item_categories(&mut self, item_ids: &[String])
+        -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The customer's decisions at or after `since`, latest first, at most `limit`: the offer
+    /// history that frequency rules ("once per N days") read.
+    fn decisions_of(
+        &mut self,
+        customer: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<DecisionRow>, StoreError>;
 
     fn decision(&mut self, id: &str) -> Result<Option<DecisionRow>, StoreError>;
 
@@ -272,11 +303,23 @@ pub trait DecisionLog: Send {
     fn set_budget(&mut self, id: &str, currency: &str, total: i64) -> Result<(), StoreError>;
     fn budget(&mut self, id: &str) -> Result<Option<BudgetRow>, StoreError>;
     fn budgets(&mut self) -> Result<Vec<BudgetRow>, StoreError>;
-    /// Atomically holds `amount` of the budget if `spent + reserved + amount <= total`; the
+    /// Atomically holds `amount` of the budget if `spent + reserved + amount <= total`, and
+    /// counts it as in flight for `holder` (a serving process) until a decision carries it; the
     /// remaining amount after the hold, or `None` when it does not fit (or no such budget).
-    fn reserve(&mut self, id: &str, amount: i64) -> Result<Option<i64>, StoreError>;
-    /// Gives back a hold that no decision will use.
-    fn release(&mut self, id: &str, amount: i64) -> Result<(), StoreError>;
+    fn reserve(
+        &mut self,
+        holder: &str,
+        id: &str,
+        amount: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Gives back an in-flight hold of `holder` that no decision will use.
+    fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError>;
+    /// Says that `holder` is alive: its in-flight holds are not expired.
+    fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError>;
+    /// Releases the in-flight holds of every holder not heard from since `stale_before` (a
+    /// process killed between holding and logging); the amount given back to the budgets.
+    fn expire_holds(&mut self, stale_before: i64) -> Result<i64, StoreError>;
 
     /// Registers a policy (inactive) with its engine configuration; false if the version exists.
     fn register_policy(&mut self, version: &str, config: &str, at: i64)

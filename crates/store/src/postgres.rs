@@ -107,18 +107,7 @@ impl Store for PostgresStore {
         &mut self,
         item_ids: &[String],
     ) -> Result<Vec<(String, String)>, StoreError> {
-        if item_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(self
-            .client
-            .query(
-                "SELECT id, category FROM items WHERE id = ANY($1)",
-                &[&item_ids],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+        item_categories(&mut self.client, item_ids)
     }
 
     fn write_batch(
@@ -445,4 +434,23 @@ impl AdminClient {
     pub fn batch_execute(&mut self, sql: &str) -> Result<(), StoreError> {
         Ok(self.0.batch_execute(sql)?)
     }
+}
+
+/// The categories of those of `item_ids` the catalogue knows (the event store's and the decision
+/// log's reads share it).
+pub(crate) fn item_categories(
+    client: &mut postgres::Client,
+    item_ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    if item_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(client
+        .query(
+            "SELECT id, category FROM items WHERE id = ANY($1)",
+            &[&item_ids],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }

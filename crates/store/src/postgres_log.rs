@@ -4,6 +4,7 @@
 use postgres::{Client, NoTls, Row};
 
 use crate::decision_log::{
+    Holds,
     ApiKeyRow, BudgetRow, DecisionLog, DecisionRow, OrderLineFact, OutcomeRow, OutcomeSource,
     PolicyRow, Recorded,
 };
@@ -90,7 +91,7 @@ impl DecisionLog for PostgresDecisionLog {
     fn record_decisions(
         &mut self,
         batch: &[DecisionRow],
-        apply_holds: bool,
+        holds: Holds<'_>,
     ) -> Result<Vec<Recorded>, StoreError> {
         let mut tx = self.client.transaction()?;
         let insert = tx.prepare(&format!(
@@ -121,11 +122,18 @@ impl DecisionLog for PostgresDecisionLog {
                 ],
             )?;
             if n == 1 {
-                if let (true, Some(b), true) = (apply_holds, &d.budget_id, d.reserved != 0) {
-                    tx.execute(
-                        "UPDATE budgets SET reserved = reserved + $1 WHERE id = $2",
-                        &[&d.reserved, b],
-                    )?;
+                if let (Some(b), true) = (&d.budget_id, d.reserved != 0) {
+                    match holds {
+                        Holds::Apply => tx.execute(
+                            "UPDATE budgets SET reserved = reserved + $1 WHERE id = $2",
+                            &[&d.reserved, b],
+                        )?,
+                        Holds::TakenBy(holder) => tx.execute(
+                            "UPDATE budget_holds SET amount = amount - $1
+                             WHERE holder = $2 AND budget_id = $3",
+                            &[&d.reserved, &holder, b],
+                        )?,
+                    };
                 }
                 out.push(Recorded::Stored);
                 continue;
@@ -183,6 +191,25 @@ impl DecisionLog for PostgresDecisionLog {
             "customer_id = $1 AND joined = 0 AND at <= $2 AND attribution_deadline >= $2
              ORDER BY at DESC, id DESC",
             &[&customer, &at],
+        )
+    }
+
+    fn item_categories(
+        &mut self,
+        item_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        crate::postgres::item_categories(&mut self.client, item_ids)
+    }
+
+    fn decisions_of(
+        &mut self,
+        customer: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        self.decisions_where(
+            "customer_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+            &[&customer, &since, &(limit as i64)],
         )
     }
 
@@ -355,22 +382,71 @@ impl DecisionLog for PostgresDecisionLog {
         Ok(rows.iter().map(budget_of).collect())
     }
 
-    fn reserve(&mut self, id: &str, amount: i64) -> Result<Option<i64>, StoreError> {
+    fn reserve(
+        &mut self,
+        holder: &str,
+        id: &str,
+        amount: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        // One statement: the conditional hold and the holder's in-flight count move together.
         let row = self.client.query_opt(
-            "UPDATE budgets SET reserved = reserved + $1
-             WHERE id = $2 AND spent + reserved + $1 <= total
-             RETURNING total - spent - reserved",
-            &[&amount, &id],
+            "WITH held AS (
+                 UPDATE budgets SET reserved = reserved + $1
+                 WHERE id = $2 AND spent + reserved + $1 <= total
+                 RETURNING id, total - spent - reserved AS remaining
+             ), counted AS (
+                 INSERT INTO budget_holds (holder, budget_id, amount, heartbeat_at)
+                 SELECT $3, id, $1, $4 FROM held
+                 ON CONFLICT (holder, budget_id)
+                 DO UPDATE SET amount = budget_holds.amount + EXCLUDED.amount,
+                               heartbeat_at = EXCLUDED.heartbeat_at
+             )
+             SELECT remaining FROM held",
+            &[&amount, &id, &holder, &now],
         )?;
         Ok(row.map(|r| r.get(0)))
     }
 
-    fn release(&mut self, id: &str, amount: i64) -> Result<(), StoreError> {
+    fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError> {
         self.client.execute(
-            "UPDATE budgets SET reserved = reserved - $1 WHERE id = $2",
-            &[&amount, &id],
+            "WITH released AS (
+                 UPDATE budgets SET reserved = reserved - $1 WHERE id = $2 RETURNING id
+             )
+             UPDATE budget_holds SET amount = amount - $1
+             WHERE holder = $3 AND budget_id IN (SELECT id FROM released)",
+            &[&amount, &id, &holder],
         )?;
         Ok(())
+    }
+
+    fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError> {
+        self.client.execute(
+            "UPDATE budget_holds SET heartbeat_at = $1 WHERE holder = $2",
+            &[&now, &holder],
+        )?;
+        Ok(())
+    }
+
+    fn expire_holds(&mut self, stale_before: i64) -> Result<i64, StoreError> {
+        let mut tx = self.client.transaction()?;
+        let stale = tx.query(
+            "DELETE FROM budget_holds WHERE heartbeat_at < $1 RETURNING budget_id, amount",
+            &[&stale_before],
+        )?;
+        let mut released = 0;
+        for row in &stale {
+            let (budget, amount): (String, i64) = (row.get(0), row.get(1));
+            if amount > 0 {
+                tx.execute(
+                    "UPDATE budgets SET reserved = reserved - $1 WHERE id = $2",
+                    &[&amount, &budget],
+                )?;
+                released += amount;
+            }
+        }
+        tx.commit()?;
+        Ok(released)
     }
 
     fn register_policy(

@@ -238,19 +238,7 @@ impl Store for SqliteStore {
         &mut self,
         item_ids: &[String],
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, category FROM items WHERE id = ?1")?;
-        let mut out = Vec::new();
-        for id in item_ids {
-            if let Some(pair) = stmt
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?
-            {
-                out.push(pair);
-            }
-        }
-        Ok(out)
+        item_categories(&self.conn, item_ids)
     }
 
     fn write_batch(
@@ -320,4 +308,23 @@ impl Store for SqliteStore {
             pairs(queries::OFFERS_SHOWN)?,
         ))
     }
+}
+
+/// The categories of those of `item_ids` the catalogue knows (the event store's and the decision
+/// log's reads share it).
+pub(crate) fn item_categories(
+    conn: &Connection,
+    item_ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id, category FROM items WHERE id = ?1")?;
+    let mut out = Vec::new();
+    for id in item_ids {
+        if let Some(pair) = stmt
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+        {
+            out.push(pair);
+        }
+    }
+    Ok(out)
 }

@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::decision_log::{
+    Holds,
     ApiKeyRow, BudgetRow, DecisionLog, DecisionRow, OrderLineFact, OutcomeRow, OutcomeSource,
     PolicyRow, Recorded,
 };
@@ -90,7 +91,7 @@ impl DecisionLog for SqliteDecisionLog {
     fn record_decisions(
         &mut self,
         batch: &[DecisionRow],
-        apply_holds: bool,
+        holds: Holds<'_>,
     ) -> Result<Vec<Recorded>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut out = Vec::with_capacity(batch.len());
@@ -119,9 +120,20 @@ impl DecisionLog for SqliteDecisionLog {
                     d.response
                 ])?;
             if n == 1 {
-                if let (true, Some(b), true) = (apply_holds, &d.budget_id, d.reserved != 0) {
-                    tx.prepare_cached("UPDATE budgets SET reserved = reserved + ?1 WHERE id = ?2")?
-                        .execute(params![d.reserved, b])?;
+                if let (Some(b), true) = (&d.budget_id, d.reserved != 0) {
+                    match holds {
+                        Holds::Apply => tx
+                            .prepare_cached(
+                                "UPDATE budgets SET reserved = reserved + ?1 WHERE id = ?2",
+                            )?
+                            .execute(params![d.reserved, b])?,
+                        Holds::TakenBy(holder) => tx
+                            .prepare_cached(
+                                "UPDATE budget_holds SET amount = amount - ?1
+                                 WHERE holder = ?2 AND budget_id = ?3",
+                            )?
+                            .execute(params![d.reserved, holder, b])?,
+                    };
                 }
                 out.push(Recorded::Stored);
                 continue;
@@ -186,6 +198,25 @@ impl DecisionLog for SqliteDecisionLog {
             "customer_id = ?1 AND joined = 0 AND at <= ?2 AND attribution_deadline >= ?2
              ORDER BY at DESC, id DESC",
             params![customer, at],
+        )
+    }
+
+    fn item_categories(
+        &mut self,
+        item_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        crate::sqlite::item_categories(&self.conn, item_ids)
+    }
+
+    fn decisions_of(
+        &mut self,
+        customer: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        self.decisions_where(
+            "customer_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+            params![customer, since, limit as i64],
         )
     }
 
@@ -371,23 +402,70 @@ impl DecisionLog for SqliteDecisionLog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn reserve(&mut self, id: &str, amount: i64) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .conn
+    fn reserve(
+        &mut self,
+        holder: &str,
+        id: &str,
+        amount: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let remaining: Option<i64> = tx
             .prepare_cached(
                 "UPDATE budgets SET reserved = reserved + ?1
                  WHERE id = ?2 AND spent + reserved + ?1 <= total
                  RETURNING total - spent - reserved",
             )?
             .query_row(params![amount, id], |r| r.get(0))
-            .optional()?)
+            .optional()?;
+        if remaining.is_some() {
+            tx.prepare_cached(
+                "INSERT INTO budget_holds (holder, budget_id, amount, heartbeat_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (holder, budget_id)
+                 DO UPDATE SET amount = amount + excluded.amount, heartbeat_at = excluded.heartbeat_at",
+            )?
+            .execute(params![holder, id, amount, now])?;
+        }
+        tx.commit()?;
+        Ok(remaining)
     }
 
-    fn release(&mut self, id: &str, amount: i64) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("UPDATE budgets SET reserved = reserved - ?1 WHERE id = ?2")?
+    fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.prepare_cached("UPDATE budgets SET reserved = reserved - ?1 WHERE id = ?2")?
             .execute(params![amount, id])?;
+        tx.prepare_cached(
+            "UPDATE budget_holds SET amount = amount - ?1 WHERE holder = ?2 AND budget_id = ?3",
+        )?
+        .execute(params![amount, holder, id])?;
+        tx.commit()?;
         Ok(())
+    }
+
+    fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE budget_holds SET heartbeat_at = ?1 WHERE holder = ?2")?
+            .execute(params![now, holder])?;
+        Ok(())
+    }
+
+    fn expire_holds(&mut self, stale_before: i64) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let stale: Vec<(String, i64)> = tx
+            .prepare_cached(
+                "DELETE FROM budget_holds WHERE heartbeat_at < ?1 RETURNING budget_id, amount",
+            )?
+            .query_map(params![stale_before], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut released = 0;
+        for (budget, amount) in stale.iter().filter(|(_, a)| *a > 0) {
+            tx.prepare_cached("UPDATE budgets SET reserved = reserved - ?1 WHERE id = ?2")?
+                .execute(params![amount, budget])?;
+            released += amount;
+        }
+        tx.commit()?;
+        Ok(released)
     }
 
     fn register_policy(

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use discount_core::config::UnknownItems;
-use discount_core::{Config, Pseudonymiser};
+use discount_core::{Config, CustomerIds};
 use discount_ingest::quarantine::Quarantine;
 use discount_ingest::{
     open_file, pipeline, Counts, Format, IngestOptions, InputReport, RecordSource,
@@ -95,10 +95,7 @@ pub fn options(
     unknown: Option<UnknownItemsArg>,
     strict: bool,
 ) -> anyhow::Result<IngestOptions> {
-    let pseudonymiser = match config.privacy.pseudonymise_key.as_deref() {
-        Some(key) if !key.is_empty() => Some(Pseudonymiser::new(key.as_bytes())?),
-        _ => None,
-    };
+    let customer_ids = CustomerIds::from_key(config.privacy.pseudonymise_key.as_deref())?;
     Ok(IngestOptions {
         batch_size: args_batch.unwrap_or(config.ingest.batch_size),
         unknown_items: match unknown {
@@ -107,7 +104,7 @@ pub fn options(
             None => config.ingest.unknown_items,
         },
         strict,
-        pseudonymiser,
+        customer_ids,
     })
 }
 

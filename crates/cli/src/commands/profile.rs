@@ -2,8 +2,8 @@
 //! events by the same code that training and live scoring use.
 
 use anyhow::Context;
-use discount_core::{Config, Pseudonymiser, Timestamp};
-use discount_features::{Catalog, FeatureSpec, Profile, ProfileBuilder};
+use discount_core::{Config, CustomerIds, Timestamp};
+use discount_features::{items_named, profile_as_of, Catalog, FeatureSpec, Profile};
 use serde::Serialize;
 
 use super::ingest::redact;
@@ -64,14 +64,10 @@ pub fn run(config: &Config, args: &ProfileArgs, json: bool) -> anyhow::Result<()
     let mut store = discount_store::open(&config.store.url)
         .with_context(|| format!("opening the store {}", redact(&config.store.url)))?;
     // The raw id's pseudonym first (when ingestion pseudonymised ids), then the id as given.
+    let ids = CustomerIds::from_key(config.privacy.pseudonymise_key.as_deref())?;
     let mut candidates = Vec::new();
-    if let Some(key) = config
-        .privacy
-        .pseudonymise_key
-        .as_deref()
-        .filter(|k| !k.is_empty())
-    {
-        candidates.push(Pseudonymiser::new(key.as_bytes())?.pseudonym(&args.user));
+    if ids.is_pseudonymised() {
+        candidates.push(ids.stored(&args.user));
     }
     candidates.push(args.user.clone());
     let mut user_id = args.user.clone();
@@ -92,25 +88,8 @@ pub fn run(config: &Config, args: &ProfileArgs, json: bool) -> anyhow::Result<()
             redact(&config.store.url)
         );
     }
-    let mut items: Vec<String> = events
-        .iter()
-        .flat_map(|e| match &e.kind {
-            discount_core::EventKind::Order { lines, .. } => {
-                lines.iter().map(|l| l.item_id.clone()).collect::<Vec<_>>()
-            }
-            kind => kind.item_id().map(str::to_string).into_iter().collect(),
-        })
-        .collect();
-    items.sort();
-    items.dedup();
-    let catalog: Catalog = store.item_categories(&items)?.into_iter().collect();
-
-    let mut builder = ProfileBuilder::with_horizon(user_id.clone(), as_of);
-    let mut used = 0;
-    for e in &events {
-        used += u64::from(builder.fold(e, &catalog)?);
-    }
-    let profile = builder.snapshot(as_of)?;
+    let catalog: Catalog = store.item_categories(&items_named(&events))?.into_iter().collect();
+    let (profile, used) = profile_as_of(&user_id, &events, &catalog, as_of)?;
     let spec = FeatureSpec::base();
     let named = spec.named_values(&profile, &[])?;
     if json {

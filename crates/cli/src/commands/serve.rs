@@ -24,8 +24,9 @@ use crate::output::print_json;
 /// requests in flight are answered.
 ///
 /// Examples:
+///   discount serve --example-engine > engine.toml     # a starting point to edit
 ///   discount keys create --name admin --role admin
-///   discount serve --engine benchmarks/serve/engine.toml --bind 127.0.0.1:8080
+///   discount serve --engine engine.toml --bind 127.0.0.1:8080
 ///   discount --store postgres://postgres@127.0.0.1:5432/test serve --engine engine.toml
 ///   DISCOUNT_SERVER__ATTRIBUTION_WINDOW_DAYS=14 discount serve
 ///   discount serve --engine engine.toml --risk-scores scores.jsonl
@@ -47,6 +48,9 @@ pub struct ServeArgs {
     /// reload that fails is logged and the previous scores stay in force.
     #[arg(long = "risk-scores", value_name = "FILE")]
     pub risk_scores: Option<PathBuf>,
+    /// Print an example engine configuration (an offer ladder with a budget, commented) and exit.
+    #[arg(long = "example-engine")]
+    pub example_engine: bool,
 }
 
 /// How often the score file's modification time is checked.
@@ -110,7 +114,14 @@ fn runtime(workers: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(b.enable_all().build()?)
 }
 
+/// The engine configuration `--example-engine` prints (the one the serving benchmark uses).
+pub const EXAMPLE_ENGINE: &str = include_str!("../../../../benchmarks/serve/engine.toml");
+
 pub fn run(config: &Config, args: &ServeArgs, json: bool) -> anyhow::Result<()> {
+    if args.example_engine {
+        print!("{EXAMPLE_ENGINE}");
+        return Ok(());
+    }
     let mut config = config.clone();
     if let Some(b) = &args.bind {
         config.server.bind = b.clone();
@@ -133,6 +144,13 @@ pub fn run(config: &Config, args: &ServeArgs, json: bool) -> anyhow::Result<()> 
     // The store's clients block: open them before entering the async runtime.
     let state = discount_server::build(options)
         .with_context(|| format!("starting the service on the store {store}"))?;
+    if state.policies.active().is_none() {
+        eprintln!(
+            "discount serve: warning: no policy is active, so POST /v1/decisions answers 503 until \
+             one is. Start with --engine FILE (`discount serve --example-engine > engine.toml` \
+             writes one to edit), or register and activate one through /v1/policies."
+        );
+    }
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
@@ -206,7 +224,7 @@ pub fn bench(
     config.server.bind = "127.0.0.1:0".into();
     config.server.rate_limit_per_second = 1_000_000;
     let mut engine = EngineConfig::from_toml_str(
-        include_str!("../../../../benchmarks/serve/engine.toml"),
+        EXAMPLE_ENGINE,
         "benchmarks/serve/engine.toml",
     )?;
     // A budget the run cannot exhaust, so that every decision pays for its hold.

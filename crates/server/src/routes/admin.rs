@@ -24,10 +24,12 @@ pub async fn profile(
 ) -> Response {
     answer(async {
         state.caller(&headers).await?.require(Role::Decide)?;
-        let c = id.clone();
-        let events = state.pool.run(move |log| log.events_of(&c, 1_000)).await?;
+        crate::error::checked_id("id", &id)?;
+        let id = state.customer_ids.stored(&id);
         let now = state.clock.now();
-        let profile = crate::routes::decisions::profile_of(&id, &events, now)?;
+        let history = crate::routes::decisions::History::read(&state, &id, now).await?;
+        let events = &history.events;
+        let profile = history.profile(&id, now)?;
         let features = discount_features::FeatureSpec::base()
             .named_values(&profile, &[])
             .map_err(|e| ApiError::internal("building the feature vector", e))?;

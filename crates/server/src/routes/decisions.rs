@@ -7,7 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use discount_core::{Offer, Timestamp};
-use discount_features::{Catalog, ProfileBuilder};
+use std::collections::BTreeMap;
+
+use discount_features::{items_named, profile_as_of, Catalog, Profile};
 use discount_policy::{BasketLine, CustomerFacts, DecisionContext, DecisionRequest, PolicyError};
 use discount_store::decision_log::{DecisionRow, Recorded};
 use rand::SeedableRng;
@@ -100,17 +102,14 @@ impl DecisionBody {
     pub fn validate(&self) -> Result<(), ApiError> {
         let id_ok = |field: &str, v: &str| {
             if v.trim().is_empty() {
-                Err(ApiError::field(field, "must not be empty"))
-            } else if v.len() > MAX_ID_LEN {
-                Err(ApiError::field(
-                    field,
-                    format!("must be at most {MAX_ID_LEN} bytes"),
-                ))
-            } else {
-                Ok(())
+                return Err(ApiError::field(field, "must not be empty"));
             }
+            crate::error::checked_id(field, v)
         };
         id_ok("customer_id", &self.customer_id)?;
+        for (i, offer) in self.candidate_offers.iter().flatten().enumerate() {
+            id_ok(&format!("candidate_offers[{i}]"), offer)?;
+        }
         if let Some(k) = &self.idempotency_key {
             id_ok("idempotency_key", k)?;
         }
@@ -123,9 +122,13 @@ impl DecisionBody {
                 format!("at most {MAX_BASKET_LINES} lines"),
             ));
         }
+        let mut basket_total: i64 = 0;
         for (i, line) in self.context.basket.iter().enumerate() {
             let f = |name: &str| format!("context.basket[{i}].{name}");
             id_ok(&f("item_id"), &line.item_id)?;
+            if !line.category.is_empty() {
+                crate::error::checked_id(&f("category"), &line.category)?;
+            }
             if line.quantity == 0 {
                 return Err(ApiError::field(f("quantity"), "must be at least 1"));
             }
@@ -138,6 +141,19 @@ impl DecisionBody {
             if line.unit_cost.is_some_and(|c| c < 0) {
                 return Err(ApiError::field(f("unit_cost"), "must not be negative"));
             }
+            basket_total = line
+                .unit_price
+                .checked_mul(i64::from(line.quantity))
+                .and_then(|t| basket_total.checked_add(t))
+                .ok_or_else(|| {
+                    ApiError::field(
+                        f("unit_price"),
+                        format!(
+                            "the basket's total does not fit in 64-bit minor units (unit_price {} x quantity {})",
+                            line.unit_price, line.quantity
+                        ),
+                    )
+                })?;
         }
         Ok(())
     }
@@ -168,25 +184,84 @@ impl DecisionBody {
     }
 }
 
-/// The customer's live facts: the profile built from the stored events up to `now`.
+/// How far back the offer history is read for frequency rules ("once per N days").
+const OFFER_HISTORY_DAYS: i64 = 366;
+/// Most past decisions read for the offer history.
+const OFFER_HISTORY_DECISIONS: usize = 500;
+
+/// What the service knows of a customer as of `now`: their stored events up to it, the
+/// categories of the items those name, and the offers they were given.
+pub struct History {
+    pub events: Vec<discount_core::Event>,
+    pub catalog: Catalog,
+    /// Served rung and decision time of each past decision, latest first.
+    pub offers: Vec<(String, i64)>,
+}
+
+impl History {
+    /// Reads a customer's history (one round trip on the blocking pool for PostgreSQL; in
+    /// place on SQLite, where an indexed read never waits on writers).
+    pub async fn read(state: &Shared, customer: &str, now: Timestamp) -> Result<Self, ApiError> {
+        let c = customer.to_string();
+        let since = now.0 - OFFER_HISTORY_DAYS * discount_core::time::MICROS_PER_DAY;
+        type Read = (
+            Vec<discount_core::Event>,
+            Vec<(String, String)>,
+            Vec<DecisionRow>,
+        );
+        let read = move |log: &mut dyn discount_store::decision_log::DecisionLog| -> Result<Read, discount_store::StoreError> {
+            let events = log.events_of(&c, PROFILE_EVENTS)?;
+            let categories = log.item_categories(&items_named(&events))?;
+            let decisions = log.decisions_of(&c, since, OFFER_HISTORY_DECISIONS)?;
+            Ok((events, categories, decisions))
+        };
+        let (events, categories, decisions) = if state.blocking_ledger {
+            state.pool.run(move |log| read(log)).await?
+        } else {
+            state.pool.with(|log| read(log))?
+        };
+        let offers = decisions
+            .iter()
+            .filter_map(|d| {
+                let logged: crate::join::LoggedRequest = serde_json::from_str(&d.request).ok()?;
+                Some((logged.offer_id, d.at))
+            })
+            .collect();
+        Ok(Self {
+            events,
+            catalog: categories.into_iter().collect(),
+            offers,
+        })
+    }
+
+    /// The profile as of `now`: the same function `discount profile` and training use.
+    pub fn profile(&self, customer: &str, now: Timestamp) -> Result<Profile, ApiError> {
+        profile_as_of(customer, &self.events, &self.catalog, now)
+            .map(|(p, _)| p)
+            .map_err(|e| ApiError::internal("building the profile", e))
+    }
+
+    /// Whole days since each rung was last served.
+    fn days_since_offer(&self, now: Timestamp) -> BTreeMap<String, u32> {
+        let mut days = BTreeMap::new();
+        for (offer, at) in &self.offers {
+            let d = ((now.0 - at).max(0) / discount_core::time::MICROS_PER_DAY) as u32;
+            days.entry(offer.clone()).or_insert(d);
+        }
+        days
+    }
+}
+
+/// The customer's live facts: the profile built from the stored events up to `now`, and the
+/// offers given before.
 async fn facts(
     state: &Shared,
     customer: &str,
     sources: &[FeatureSource],
     now: Timestamp,
 ) -> Result<CustomerFacts, ApiError> {
-    let c = customer.to_string();
-    // An embedded read by index takes microseconds and never waits on writers (WAL), so it
-    // runs in place; a PostgreSQL round trip goes to the blocking pool.
-    let events = if state.blocking_ledger {
-        state
-            .pool
-            .run(move |log| log.events_of(&c, PROFILE_EVENTS))
-            .await?
-    } else {
-        state.pool.with(|log| log.events_of(&c, PROFILE_EVENTS))?
-    };
-    let profile = profile_of(customer, &events, now)?;
+    let history = History::read(state, customer, now).await?;
+    let profile = history.profile(customer, now)?;
     let vector = discount_features::FeatureSpec::base()
         .vector(&profile, &[])
         .map_err(|e| ApiError::internal("building the feature vector", e))?;
@@ -200,26 +275,8 @@ async fn facts(
     Ok(CustomerFacts {
         features,
         orders: u32::try_from(profile.orders).unwrap_or(u32::MAX),
-        ..CustomerFacts::default()
+        days_since_offer: history.days_since_offer(now),
     })
-}
-
-/// The profile as of `now` from the events at or before it (a cold-start customer has none).
-pub fn profile_of(
-    customer: &str,
-    events: &[discount_core::Event],
-    now: Timestamp,
-) -> Result<discount_features::Profile, ApiError> {
-    let mut builder = ProfileBuilder::new(customer);
-    let catalog = Catalog::default();
-    for e in events.iter().filter(|e| e.time <= now) {
-        builder
-            .fold(e, &catalog)
-            .map_err(|e| ApiError::internal("building the profile", e))?;
-    }
-    builder
-        .snapshot(now)
-        .map_err(|e| ApiError::internal("building the profile", e))
 }
 
 /// Gives back a hold no decision will use (on the blocking pool when the ledger is shared).
@@ -263,8 +320,11 @@ pub async fn create(
 async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let caller = state.caller(headers).await?;
     caller.require(Role::Decide)?;
-    let body: DecisionBody = parse_json(body)?;
+    let mut body: DecisionBody = parse_json(body)?;
     body.validate()?;
+    // From here on the customer is the stored id (the pseudonym when a key is configured): it is
+    // what the history was stored under and what the log may hold.
+    body.customer_id = state.customer_ids.stored(&body.customer_id);
     let header_key = match headers.get("idempotency-key") {
         Some(v) => Some(
             v.to_str()
@@ -282,9 +342,11 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
             format!("must be 1 to {MAX_ID_LEN} bytes"),
         ));
     }
-    let scoped_key = header_key
-        .or_else(|| body.idempotency_key.clone())
+    let client_key = header_key.or_else(|| body.idempotency_key.clone());
+    let scoped_key = client_key
+        .as_ref()
         .map(|k| format!("{}:{k}", caller.key_id));
+    let fingerprint = RequestEcho::of(&body).fingerprint(&body.customer_id)?;
     if let Some(k) = &scoped_key {
         let key = k.clone();
         if let Some(stored) = state
@@ -292,7 +354,7 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
             .run(move |log| log.decision_by_idempotency_key(&key))
             .await?
         {
-            return Ok(replay(&stored));
+            return replay_same(&stored, &fingerprint, client_key.as_deref());
         }
     }
     let policy = state.policies.active().ok_or_else(|| {
@@ -379,6 +441,7 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
         "body": request_json,
         "scores": decision.scores,
         "gate": decision.gate,
+        "fingerprint": fingerprint,
     });
     let row = DecisionRow {
         id,
@@ -404,7 +467,7 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
         Ok(Recorded::Existing(stored)) => {
             // A concurrent retry won: its decision stands, ours never happened.
             release(state, &ledger, decision.reserved).await;
-            return Ok(replay(&stored));
+            return replay_same(&stored, &fingerprint, client_key.as_deref());
         }
         Err(e) => {
             release(state, &ledger, decision.reserved).await;
@@ -441,6 +504,45 @@ impl<'a> RequestEcho<'a> {
             explain: b.explain,
         }
     }
+
+    /// SHA-256 of the customer and the request as logged: two requests with one idempotency key
+    /// must have the same fingerprint.
+    fn fingerprint(&self, customer: &str) -> Result<String, ApiError> {
+        let echo = serde_json::to_string(self)
+            .map_err(|e| ApiError::internal("encoding the request", e))?;
+        let digest = Sha256::digest(format!("{customer}\u{1f}{echo}").as_bytes());
+        Ok(hex::encode(&digest[..16]))
+    }
+}
+
+/// Replays a stored decision to a retry, after checking that the retry asks the same thing (as
+/// payment APIs do, a key reused with another body is the caller's mistake, not a retry).
+fn replay_same(
+    stored: &DecisionRow,
+    fingerprint: &str,
+    client_key: Option<&str>,
+) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    struct Logged {
+        fingerprint: Option<String>,
+    }
+    let logged = serde_json::from_str::<Logged>(&stored.request)
+        .ok()
+        .and_then(|l| l.fingerprint);
+    if logged.as_deref().is_some_and(|f| f != fingerprint) {
+        let key = client_key.unwrap_or_default();
+        return Err(ApiError {
+            status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            code: "idempotency_key_reused",
+            message: format!(
+                "the idempotency key `{key}` was already used for a different request (decision {}); \
+                 a retry must send the same body, a new request needs a new key",
+                stored.id
+            ),
+            field: Some("Idempotency-Key".into()),
+        });
+    }
+    Ok(replay(stored))
 }
 
 /// A logged decision with its outcome.
@@ -460,6 +562,7 @@ pub async fn read(
     let result: Result<Response, ApiError> = async {
         let caller = state.caller(&headers).await?;
         caller.require(Role::Decide)?;
+        crate::error::checked_id("id", &id)?;
         let key = id.clone();
         let (decision, outcome) = state
             .pool

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use discount_core::{Pseudonymiser, Record};
+use discount_core::Record;
 use discount_ingest::source::Location;
 use discount_store::Outcome;
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,9 @@ pub struct EventResult {
     /// The decision an order was attributed to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attributed_to: Option<String>,
+    /// Why a stored order was attributed to no decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_attributed: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -65,14 +68,6 @@ pub async fn ingest(
     }
 }
 
-fn pseudonymise(record: &mut Record, p: &Pseudonymiser) {
-    match record {
-        Record::User(u) => u.id = p.pseudonym(&u.id),
-        Record::Event(e) => e.user_id = p.pseudonym(&e.user_id),
-        Record::Item(_) => {}
-    }
-}
-
 async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let caller = state.caller(headers).await?;
     caller.require(Role::Ingest)?;
@@ -86,13 +81,6 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Respons
             ),
         ));
     }
-    let pseudonymiser = match &state.config.privacy.pseudonymise_key {
-        Some(k) => Some(
-            Pseudonymiser::new(k.as_bytes())
-                .map_err(|e| ApiError::internal("the pseudonymisation key", e))?,
-        ),
-        None => None,
-    };
     let mut results: Vec<Option<EventResult>> = Vec::with_capacity(body.events.len());
     let mut records = Vec::new();
     let mut positions = Vec::new();
@@ -103,9 +91,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Respons
         };
         match discount_ingest::jsonl::parse_line(&raw.to_string(), location) {
             Ok((_, mut record)) => {
-                if let Some(p) = &pseudonymiser {
-                    pseudonymise(&mut record, p);
-                }
+                state.customer_ids.map_record(&mut record);
                 records.push(record);
                 positions.push(index);
                 results.push(None);
@@ -116,6 +102,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Respons
                 field: e.field.map(|f| format!("events[{index}].{f}")),
                 reason: Some(e.reason),
                 attributed_to: None,
+                not_attributed: None,
             })),
         }
     }
@@ -157,12 +144,16 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Respons
             field,
             reason,
             attributed_to: None,
+            not_attributed: None,
         });
     }
     for (index, user, event_id, at) in orders {
-        let attributed = crate::join::attribute_order(state, &user, &event_id, at).await?;
+        let attribution = crate::join::attribute_order(state, &user, &event_id, at).await?;
         if let Some(Some(r)) = results.get_mut(index) {
-            r.attributed_to = attributed;
+            match attribution {
+                crate::join::Attribution::To(decision) => r.attributed_to = Some(decision),
+                crate::join::Attribution::None(why) => r.not_attributed = Some(why),
+            }
         }
     }
     let results: Vec<EventResult> = results.into_iter().flatten().collect();

@@ -46,6 +46,7 @@ pub async fn report(
         if body.discount < 0 {
             return Err(ApiError::field("discount", "must not be negative"));
         }
+        crate::error::checked_id("decision_id", &body.decision_id)?;
         let id = body.decision_id.clone();
         let decision = state
             .pool
@@ -67,11 +68,7 @@ pub async fn report(
             revenue: body.revenue,
             discount: body.discount,
             profit: body.profit,
-            charged: if decision.reserved > 0 {
-                body.discount
-            } else {
-                0
-            },
+            charged: crate::join::charge(&decision, body.discount),
             recorded_at: now,
         };
         if !crate::join::record(&state, &decision, outcome.clone()).await? {
