@@ -72,13 +72,25 @@ impl TestServer {
     }
 
     pub fn start_on(url: &str, dir: Option<tempfile::TempDir>, budget: i64) -> Self {
+        Self::start_with(url, dir, engine(budget), |_| {}).unwrap()
+    }
+
+    /// Starts on `url` with `engine`, after `configure` has adjusted the test configuration; the
+    /// start-up error when the service refuses to start.
+    pub fn start_with(
+        url: &str,
+        dir: Option<tempfile::TempDir>,
+        engine: EngineConfig,
+        configure: impl FnOnce(&mut Config),
+    ) -> Result<Self, discount_server::ServerError> {
         let mut config = Config::default();
         config.store.url = url.to_string();
         config.server.attribution_window_days = 7.0;
         config.server.body_limit_bytes = 64 * 1024;
         config.server.rate_limit_per_second = 100_000;
+        configure(&mut config);
         let clock = Arc::new(ManualClock::new(Timestamp::parse("start", START).unwrap()));
-        let mut options = Options::new(config, Some(engine(budget)));
+        let mut options = Options::new(config, Some(engine));
         options.clock = clock.clone();
         options.background_join = false;
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -87,7 +99,7 @@ impl TestServer {
             .build()
             .unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = discount_server::build(options).unwrap();
+        let state = discount_server::build(options)?;
         let (addr, state) = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -101,7 +113,7 @@ impl TestServer {
             });
             (addr, state)
         });
-        Self {
+        Ok(Self {
             addr,
             state,
             clock,
@@ -109,7 +121,7 @@ impl TestServer {
             rt: Some(rt),
             shutdown: Some(tx),
             _dir: dir,
-        }
+        })
     }
 
     /// A fresh key with `role`; its token.
