@@ -33,6 +33,10 @@ use discount_core::Config;
 ///   discount keys create --name checkout --role decide
 ///   discount serve
 ///
+/// Privacy: erase a customer, or everything past a retention period:
+///   discount customers erase CUSTOMER_ID
+///   discount customers retain --days 730
+///
 /// Evaluate policies and experiments:
 ///   discount ope --dataset obd --behavior random --policy bts
 ///   discount experiment analyze ab.csv --control A
@@ -82,6 +86,8 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
+    #[command(subcommand)]
+    Customers(commands::customers::CustomersCommand),
     Decide(commands::decide::DecideArgs),
     Plan(commands::plan::PlanArgs),
     EvaluatePolicy(commands::evaluate_policy::EvaluatePolicyArgs),
@@ -140,6 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fraud(cmd) => commands::fraud::run(&config, &cmd, cli.json),
         Command::Serve(args) => commands::serve::run(&config, &args, cli.json),
         Command::Keys(cmd) => commands::keys::run(&config, &cmd, cli.json),
+        Command::Customers(cmd) => commands::customers::run(&config, &cmd, cli.json),
         Command::Decide(args) => commands::decide::run(&args, cli.json),
         Command::Plan(args) => commands::plan::run(&args, cli.json),
         Command::EvaluatePolicy(args) => commands::evaluate_policy::run(&args, cli.json),

@@ -131,8 +131,12 @@ impl Default for IngestConfig {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrivacyConfig {
-    /// When set (16 bytes or more), customer ids are replaced by a keyed hash at ingestion.
+    /// When set (16 bytes or more), customer ids are replaced by a keyed hash at every edge
+    /// (ingestion, every route of the service, the commands that take a customer id).
     pub pseudonymise_key: Option<String>,
+    /// When set, `discount serve` erases every hour what is older than this many days (events
+    /// deleted, decisions anonymised), as `discount customers retain --days N` does.
+    pub retention_days: Option<u32>,
 }
 
 impl Config {

@@ -144,6 +144,11 @@ pub fn route_table() -> Vec<RouteDef> {
             get(routes::admin::profile),
         ),
         r(
+            Method::DELETE,
+            "/v1/customers/{id}",
+            axum::routing::delete(routes::admin::erase),
+        ),
+        r(
             Method::GET,
             "/v1/policies",
             get(routes::admin::list_policies),
@@ -347,7 +352,38 @@ fn spawn_background(state: Shared) {
     if state.background_join {
         spawn_join(Arc::clone(&state));
     }
+    if let Some(days) = state.config.privacy.retention_days {
+        spawn_retention(Arc::clone(&state), days);
+    }
     spawn_refresh(state);
+}
+
+/// Erases what is older than `days` once an hour (privacy.retention_days).
+fn spawn_retention(state: Shared, days: u32) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if state.shutting_down.load(Ordering::Acquire) {
+                break;
+            }
+            let now = state.clock.now().0;
+            let cutoff = now - i64::from(days) * discount_core::time::MICROS_PER_DAY;
+            let salt = crate::routes::admin::erasure_salt();
+            match state
+                .pool
+                .run(move |log| log.erase_before(cutoff, &salt, now))
+                .await
+            {
+                Ok(e) if e.events + e.decisions > 0 => eprintln!(
+                    "discount serve: retention ({days} days): deleted {} events, anonymised {} decisions (audit {})",
+                    e.events, e.decisions, e.audit_id
+                ),
+                Ok(_) => {}
+                Err(e) => eprintln!("discount serve: retention: {}", e.message),
+            }
+        }
+    });
 }
 
 fn spawn_join(state: Shared) {

@@ -408,3 +408,48 @@ fn half_sent_requests_are_cut_off() {
     let mut api = s.client();
     assert_eq!(api.decide(&token, "after")["customer_id"], "after");
 }
+
+fn erasure_removes_the_customer_and_keeps_the_aggregates(backend: &str) {
+    let Some(s) = start(backend, "erase", engine(1_000_000), |c| {
+        c.privacy.pseudonymise_key = Some(KEY.into());
+    }) else {
+        return;
+    };
+    let mut api = s.client();
+    let admin = s.key(Role::Admin);
+    let history = events_body(&[
+        r#"{"type":"user","id":"erin","signup":"2025-11-01"}"#.into(),
+        r#"{"type":"view","id":"v-e1","user_id":"erin","time":"2025-12-20T10:00:00Z"}"#.into(),
+        r#"{"type":"order","id":"o-e1","user_id":"erin","time":"2025-12-21T10:00:00Z","order_id":"oe1","lines":[{"item_id":"sku-1","quantity":1,"list_price":6000,"paid":6000}]}"#.into(),
+        r#"{"type":"view","id":"v-f1","user_id":"frank","time":"2025-12-20T10:00:00Z"}"#.into(),
+    ]);
+    assert_eq!(api.post("/v1/events", &admin, &history).status, 200);
+    let d = api.decide(&admin, "erin");
+    let pseudonym = d["customer_id"].as_str().unwrap().to_string();
+    let budget_before = api.get("/v1/budgets/default", &admin).json();
+
+    let r = api.call("DELETE", "/v1/customers/erin", Some(&admin), "");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let e = r.json();
+    assert_eq!((e["events"].as_i64(), e["users"].as_i64(), e["decisions"].as_i64()), (Some(2), Some(1), Some(1)), "{e}");
+
+    // Nothing of erin is left under her id, her decision remains for budgets and evaluation.
+    let p = api.get("/v1/customers/erin/profile", &admin).json();
+    assert_eq!(p["known"], false, "{p}");
+    let id = d["decision_id"].as_str().unwrap().to_string();
+    let row = s
+        .state
+        .pool
+        .with(move |log| log.decision(&id))
+        .unwrap()
+        .unwrap();
+    assert!(row.customer_id.starts_with("erased-"), "{row:?}");
+    for text in [&row.customer_id, &row.request, &row.response] {
+        assert!(!text.contains(&pseudonym) && !text.contains("erin"), "{text}");
+    }
+    assert!(!row.request.contains("features"), "{}", row.request);
+    assert_eq!(api.get("/v1/budgets/default", &admin).json(), budget_before);
+    // Another customer is untouched.
+    assert_eq!(api.get("/v1/customers/frank/profile", &admin).json()["known"], true);
+}
+on_both!(erasure_removes_the_customer_and_keeps_the_aggregates);

@@ -78,6 +78,78 @@ pub const MIGRATION_3: &[&str] = &["CREATE TABLE budget_holds (
         PRIMARY KEY (holder, budget_id)
     )"];
 
+/// Schema version 4: the audit trail of erasures (counts and time, never the customer's id).
+pub const MIGRATION_4: &[&str] = &["CREATE TABLE erasures (
+        id TEXT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        events BIGINT NOT NULL,
+        users BIGINT NOT NULL,
+        decisions BIGINT NOT NULL
+    )"];
+
+/// What one erasure removed or anonymised; the audit record keeps these counts, not the id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// The audit record's id.
+    pub audit_id: String,
+    /// Events deleted (with their order lines).
+    pub events: i64,
+    /// User records deleted.
+    pub users: i64,
+    /// Decisions kept for budgets and evaluation, with the customer replaced by a stand-in and
+    /// everything derived from their history removed.
+    pub decisions: i64,
+}
+
+/// The stand-in for an erased customer in the decision rows that are kept: a hash of the id
+/// under a salt drawn for one erasure and then forgotten, so it cannot be recomputed from the id
+/// (while one customer's kept decisions still group together).
+pub fn erased_id(salt: &[u8], customer: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update([0x1f]);
+    h.update(customer.as_bytes());
+    format!("erased-{}", hex::encode(&h.finalize()[..12]))
+}
+
+/// The audit record's id for an erasure with `salt` at `at`.
+pub fn erasure_audit_id(salt: &[u8], at: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"audit");
+    h.update(salt);
+    h.update(at.to_le_bytes());
+    hex::encode(&h.finalize()[..12])
+}
+
+/// A kept decision's request and response with the customer replaced by `stand_in`: the request
+/// keeps only the policy and the rung served (what evaluation and budgets need); the response
+/// loses the explanation and the gate record, which describe the customer's history.
+pub fn anonymised(row: &DecisionRow, stand_in: &str) -> (String, String) {
+    let request = match serde_json::from_str::<serde_json::Value>(&row.request) {
+        Ok(serde_json::Value::Object(m)) => {
+            let kept: serde_json::Map<String, serde_json::Value> = m
+                .into_iter()
+                .filter(|(k, _)| k == "policy" || k == "offer_id")
+                .collect();
+            serde_json::Value::Object(kept).to_string()
+        }
+        _ => "{}".to_string(),
+    };
+    let response = match serde_json::from_str::<serde_json::Value>(&row.response) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.insert("customer_id".into(), stand_in.into());
+            m.remove("explanation");
+            m.remove("gate");
+            serde_json::Value::Object(m).to_string()
+        }
+        _ => "{}".to_string(),
+    };
+    (request, response)
+}
+
 /// Who accounts for the budget holds of a batch of decisions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Holds<'a> {
@@ -315,6 +387,21 @@ pub trait DecisionLog: Send {
     ) -> Result<Option<i64>, StoreError>;
     /// Gives back an in-flight hold of `holder` that no decision will use.
     fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError>;
+    /// Erases one customer (the stored id): deletes their events, order lines and user record,
+    /// anonymises their decisions (see [`anonymised`]), keeps outcomes and budgets (which hold no
+    /// id), and writes an audit record without the id; in one transaction.
+    fn erase_customer(
+        &mut self,
+        customer: &str,
+        salt: &[u8],
+        at: i64,
+        reason: &str,
+    ) -> Result<Erasure, StoreError>;
+
+    /// Retention: the same for everything older than `cutoff` (events deleted, decisions
+    /// anonymised), whoever it belongs to.
+    fn erase_before(&mut self, cutoff: i64, salt: &[u8], at: i64) -> Result<Erasure, StoreError>;
+
     /// Says that `holder` is alive: its in-flight holds are not expired.
     fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError>;
     /// Releases the in-flight holds of every holder not heard from since `stale_before` (a

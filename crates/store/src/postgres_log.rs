@@ -4,7 +4,7 @@
 use postgres::{Client, NoTls, Row};
 
 use crate::decision_log::{
-    Holds,
+    anonymised, erased_id, erasure_audit_id, Erasure, Holds,
     ApiKeyRow, BudgetRow, DecisionLog, DecisionRow, OrderLineFact, OutcomeRow, OutcomeSource,
     PolicyRow, Recorded,
 };
@@ -420,6 +420,71 @@ impl DecisionLog for PostgresDecisionLog {
         Ok(())
     }
 
+    fn erase_customer(
+        &mut self,
+        customer: &str,
+        salt: &[u8],
+        at: i64,
+        reason: &str,
+    ) -> Result<Erasure, StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.execute(
+            "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE user_id = $1)",
+            &[&customer],
+        )?;
+        let events = tx.execute("DELETE FROM events WHERE user_id = $1", &[&customer])?;
+        let users = tx.execute("DELETE FROM users WHERE id = $1", &[&customer])?;
+        let rows: Vec<DecisionRow> = tx
+            .query(
+                &format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE customer_id = $1"),
+                &[&customer],
+            )?
+            .iter()
+            .map(decision_of)
+            .collect();
+        let stand_in = erased_id(salt, customer);
+        let decisions = postgres_anonymise(&mut tx, &rows, |_| stand_in.clone())?;
+        let erasure = Erasure {
+            audit_id: erasure_audit_id(salt, at),
+            events: events as i64,
+            users: users as i64,
+            decisions,
+        };
+        postgres_audit(&mut tx, &erasure, at, reason)?;
+        tx.commit()?;
+        Ok(erasure)
+    }
+
+    fn erase_before(&mut self, cutoff: i64, salt: &[u8], at: i64) -> Result<Erasure, StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.execute(
+            "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE at < $1)",
+            &[&cutoff],
+        )?;
+        let events = tx.execute("DELETE FROM events WHERE at < $1", &[&cutoff])?;
+        let rows: Vec<DecisionRow> = tx
+            .query(
+                &format!(
+                    "SELECT {DECISION_COLUMNS} FROM decisions
+                     WHERE at < $1 AND customer_id NOT LIKE 'erased-%'"
+                ),
+                &[&cutoff],
+            )?
+            .iter()
+            .map(decision_of)
+            .collect();
+        let decisions = postgres_anonymise(&mut tx, &rows, |c| erased_id(salt, c))?;
+        let erasure = Erasure {
+            audit_id: erasure_audit_id(salt, at),
+            events: events as i64,
+            users: 0,
+            decisions,
+        };
+        postgres_audit(&mut tx, &erasure, at, "retention")?;
+        tx.commit()?;
+        Ok(erasure)
+    }
+
     fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError> {
         self.client.execute(
             "UPDATE budget_holds SET heartbeat_at = $1 WHERE holder = $2",
@@ -530,4 +595,34 @@ impl DecisionLog for PostgresDecisionLog {
             &[&(on as i32), &version],
         )? == 1)
     }
+}
+
+fn postgres_anonymise(
+    tx: &mut postgres::Transaction<'_>,
+    rows: &[DecisionRow],
+    stand_in: impl Fn(&str) -> String,
+) -> Result<i64, StoreError> {
+    let update = tx.prepare(
+        "UPDATE decisions SET customer_id = $1, idempotency_key = NULL, request = $2, response = $3
+         WHERE id = $4",
+    )?;
+    for row in rows {
+        let id = stand_in(&row.customer_id);
+        let (request, response) = anonymised(row, &id);
+        tx.execute(&update, &[&id, &request, &response, &row.id])?;
+    }
+    Ok(rows.len() as i64)
+}
+
+fn postgres_audit(
+    tx: &mut postgres::Transaction<'_>,
+    e: &Erasure,
+    at: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO erasures (id, at, reason, events, users, decisions) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&e.audit_id, &at, &reason, &e.events, &e.users, &e.decisions],
+    )?;
+    Ok(())
 }

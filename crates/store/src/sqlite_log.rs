@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::decision_log::{
-    Holds,
+    anonymised, erased_id, erasure_audit_id, Erasure, Holds,
     ApiKeyRow, BudgetRow, DecisionLog, DecisionRow, OrderLineFact, OutcomeRow, OutcomeSource,
     PolicyRow, Recorded,
 };
@@ -443,6 +443,65 @@ impl DecisionLog for SqliteDecisionLog {
         Ok(())
     }
 
+    fn erase_customer(
+        &mut self,
+        customer: &str,
+        salt: &[u8],
+        at: i64,
+        reason: &str,
+    ) -> Result<Erasure, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE user_id = ?1)",
+            params![customer],
+        )?;
+        let events = tx.execute("DELETE FROM events WHERE user_id = ?1", params![customer])?;
+        let users = tx.execute("DELETE FROM users WHERE id = ?1", params![customer])?;
+        let rows: Vec<DecisionRow> = tx
+            .prepare(&format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions WHERE customer_id = ?1"
+            ))?
+            .query_map(params![customer], decision_of)?
+            .collect::<Result<_, _>>()?;
+        let stand_in = erased_id(salt, customer);
+        let decisions = sqlite_anonymise(&tx, &rows, |_| stand_in.clone())?;
+        let erasure = Erasure {
+            audit_id: erasure_audit_id(salt, at),
+            events: events as i64,
+            users: users as i64,
+            decisions,
+        };
+        sqlite_audit(&tx, &erasure, at, reason)?;
+        tx.commit()?;
+        Ok(erasure)
+    }
+
+    fn erase_before(&mut self, cutoff: i64, salt: &[u8], at: i64) -> Result<Erasure, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE at < ?1)",
+            params![cutoff],
+        )?;
+        let events = tx.execute("DELETE FROM events WHERE at < ?1", params![cutoff])?;
+        let rows: Vec<DecisionRow> = tx
+            .prepare(&format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions
+                 WHERE at < ?1 AND customer_id NOT LIKE 'erased-%'"
+            ))?
+            .query_map(params![cutoff], decision_of)?
+            .collect::<Result<_, _>>()?;
+        let decisions = sqlite_anonymise(&tx, &rows, |c| erased_id(salt, c))?;
+        let erasure = Erasure {
+            audit_id: erasure_audit_id(salt, at),
+            events: events as i64,
+            users: 0,
+            decisions,
+        };
+        sqlite_audit(&tx, &erasure, at, "retention")?;
+        tx.commit()?;
+        Ok(erasure)
+    }
+
     fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("UPDATE budget_holds SET heartbeat_at = ?1 WHERE holder = ?2")?
@@ -568,4 +627,34 @@ impl DecisionLog for SqliteDecisionLog {
             params![on as i64, version],
         )? == 1)
     }
+}
+
+fn sqlite_anonymise(
+    tx: &rusqlite::Transaction<'_>,
+    rows: &[DecisionRow],
+    stand_in: impl Fn(&str) -> String,
+) -> Result<i64, StoreError> {
+    let mut update = tx.prepare(
+        "UPDATE decisions SET customer_id = ?1, idempotency_key = NULL, request = ?2, response = ?3
+         WHERE id = ?4",
+    )?;
+    for row in rows {
+        let id = stand_in(&row.customer_id);
+        let (request, response) = anonymised(row, &id);
+        update.execute(params![id, request, response, row.id])?;
+    }
+    Ok(rows.len() as i64)
+}
+
+fn sqlite_audit(
+    tx: &rusqlite::Transaction<'_>,
+    e: &Erasure,
+    at: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO erasures (id, at, reason, events, users, decisions) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![e.audit_id, at, reason, e.events, e.users, e.decisions],
+    )?;
+    Ok(())
 }

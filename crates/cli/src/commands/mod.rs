@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod customers;
 pub mod datasets;
 pub mod decide;
 pub mod demo;

@@ -47,6 +47,34 @@ pub async fn profile(
     .await
 }
 
+/// A fresh secret salt for one erasure. Drawn from the operating system, not from a seed: it
+/// must never be reproducible, or the stand-in ids could be recomputed from customer ids.
+pub fn erasure_salt() -> [u8; 32] {
+    rand::random()
+}
+
+/// `DELETE /v1/customers/{id}`: erases the customer (see `DecisionLog::erase_customer`); answers
+/// the counts and the audit record's id.
+pub async fn erase(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    answer(async {
+        state.caller(&headers).await?.require(Role::Admin)?;
+        crate::error::checked_id("id", &id)?;
+        let stored = state.customer_ids.stored(&id);
+        let now = state.clock.now().0;
+        let salt = erasure_salt();
+        let erasure = state
+            .pool
+            .run(move |log| log.erase_customer(&stored, &salt, now, "request"))
+            .await?;
+        Ok(json(&erasure))
+    })
+    .await
+}
+
 #[derive(Serialize)]
 struct PolicyView {
     version: String,
