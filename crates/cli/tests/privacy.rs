@@ -49,9 +49,15 @@ fn one_pseudonym_from_ingest_to_erasure() {
         &["--json", "profile", "alice", "--at", "2024-03-01T00:00:00Z"],
     ));
     let stored = profile["user_id"].as_str().unwrap();
-    assert!(stored.starts_with("p_") && profile["events_used"] == 2, "{profile}");
+    assert!(
+        stored.starts_with("p_") && profile["events_used"] == 2,
+        "{profile}"
+    );
 
-    let erased = ok(&discount(dir.path(), &["--json", "customers", "erase", "alice"]));
+    let erased = ok(&discount(
+        dir.path(),
+        &["--json", "customers", "erase", "alice"],
+    ));
     assert_eq!(erased["events"], 2, "{erased}");
     assert_eq!(erased["users"], 1, "{erased}");
     let gone = discount(dir.path(), &["profile", "alice"]);

@@ -162,8 +162,7 @@ impl Config {
     ) -> Result<Self, CoreError> {
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| CoreError::Config(format!("{source}: {e}")))?;
-        Self::from_table(table.clone())
-            .map_err(|e| CoreError::Config(format!("{source}: {e}")))?;
+        Self::from_table(table.clone()).map_err(|e| CoreError::Config(format!("{source}: {e}")))?;
         let mut overrides: Vec<(String, String)> = env
             .into_iter()
             .filter(|(name, _)| {
@@ -187,9 +186,8 @@ impl Config {
             let mut typed = table.clone();
             set_path(&mut typed, &keys, scalar(&value))
                 .map_err(|e| CoreError::Config(format!("{name}: {e}")))?;
-            Self::from_table(typed.clone()).map_err(|e| {
-                CoreError::Config(format!("{name}={value:?} (over {source}): {e}"))
-            })?;
+            Self::from_table(typed.clone())
+                .map_err(|e| CoreError::Config(format!("{name}={value:?} (over {source}): {e}")))?;
             table = typed;
         }
         Self::from_table(table)

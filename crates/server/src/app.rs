@@ -251,14 +251,14 @@ async fn observe(State(state): State<Shared>, req: Request, next: Next) -> Respo
 pub fn build(options: Options) -> Result<Shared, ServerError> {
     let config = options.config;
     let url = config.store.url.clone();
-    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let backend = discount_store::Backend::of(&url)?;
+    let postgres = backend.is_shared();
     let customer_ids =
         discount_core::CustomerIds::from_key(config.privacy.pseudonymise_key.as_deref())
             .map_err(|e| ServerError::Config(e.to_string()))?;
-    let single_writer = if postgres {
-        None
-    } else {
-        Some(single_writer_lock(&url)?)
+    let single_writer = match backend {
+        discount_store::Backend::Sqlite(path) => Some(single_writer_lock(path)?),
+        discount_store::Backend::Postgres(_) => None,
     };
     let start = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -303,8 +303,7 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
 
 /// Takes the embedded store's serving lock (`<file>.serve.lock`, an OS file lock that a killed
 /// process gives up at once), or says which file another process is serving.
-fn single_writer_lock(url: &str) -> Result<std::fs::File, ServerError> {
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+fn single_writer_lock(path: &str) -> Result<std::fs::File, ServerError> {
     let lock_path = format!("{path}.serve.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)

@@ -74,6 +74,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", what)
     }
 
+    /// A 404 that names the request field which pointed at nothing.
+    pub fn not_found_field(field: impl Into<String>, what: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::not_found(what)
+        }
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
@@ -161,12 +169,10 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
     Ok(value)
 }
 
-/// The request body, or a JSON error (413 when it is over the limit) instead of axum's plain
-/// text rejection.
-pub fn body_bytes(
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<axum::body::Bytes, ApiError> {
-    body.map_err(|r| {
+/// A body that could not be read: a JSON error (413 when it is over the limit) instead of axum's
+/// plain text rejection. Handlers take `Result<Bytes, BytesRejection>` and write `body?`.
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(r: axum::extract::rejection::BytesRejection) -> Self {
         let status = r.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -177,5 +183,34 @@ pub fn body_bytes(
         } else {
             ApiError::new(status, "bad_body", r.body_text())
         }
-    })
+    }
 }
+
+/// The engine's refusals that are the caller's mistake name the request field; the rest are the
+/// service's own failures.
+impl From<discount_policy::PolicyError> for ApiError {
+    fn from(e: discount_policy::PolicyError) -> Self {
+        use discount_policy::PolicyError;
+        match e {
+            PolicyError::UnknownOffer(o) => ApiError::field(
+                "candidate_offers",
+                format!("unknown offer id `{o}`: it is not in the active policy's ladder"),
+            ),
+            PolicyError::UnknownCampaign(c) => ApiError::field(
+                "campaign",
+                format!("unknown campaign `{c}`: the active policy has no budget for it"),
+            ),
+            other => ApiError::internal("deciding", other),
+        }
+    }
+}
+
+/// A background task that panicked or was cancelled.
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ApiError::internal("a background task", e)
+    }
+}
+
+/// What every handler returns: the response, or the error that becomes one.
+pub type ApiResult = Result<Response, ApiError>;

@@ -171,7 +171,9 @@ pub async fn attribute_order(
     let now = state.clock.now().0;
     let Some(outcome) = reward_of_order(&decision, &lines, state.server().unknown_cost_ratio, now)
     else {
-        return Ok(Attribution::None("the order has no lines in the store".into()));
+        return Ok(Attribution::None(
+            "the order has no lines in the store".into(),
+        ));
     };
     Ok(if record(state, &decision, outcome).await? {
         Attribution::To(decision.id)

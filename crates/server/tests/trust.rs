@@ -118,7 +118,10 @@ fn a_second_service_on_one_sqlite_file_is_refused() {
         Ok(_) => panic!("two services serve one SQLite file"),
         Err(e) => e.to_string(),
     };
-    assert!(e.contains("already serving") && e.contains("PostgreSQL"), "{e}");
+    assert!(
+        e.contains("already serving") && e.contains("PostgreSQL"),
+        "{e}"
+    );
     // Once the first is gone, the file can be served again.
     let dir = first.stop();
     std::thread::sleep(Duration::from_millis(200));
@@ -137,28 +140,13 @@ fn idempotency_key_reused_with_another_body(backend: &str) {
         ("authorization", auth.as_str()),
         ("idempotency-key", "order-77"),
     ];
-    let first = api.call_with(
-        "POST",
-        "/v1/decisions",
-        &headers,
-        r#"{"customer_id":"c1"}"#,
-    );
+    let first = api.call_with("POST", "/v1/decisions", &headers, r#"{"customer_id":"c1"}"#);
     assert_eq!(first.status, 200, "{}", first.text());
-    let retry = api.call_with(
-        "POST",
-        "/v1/decisions",
-        &headers,
-        r#"{"customer_id":"c1"}"#,
-    );
+    let retry = api.call_with("POST", "/v1/decisions", &headers, r#"{"customer_id":"c1"}"#);
     assert_eq!(retry.status, 200);
     assert_eq!(retry.header("idempotent-replay"), Some("true"));
     assert_eq!(retry.json(), first.json());
-    let other = api.call_with(
-        "POST",
-        "/v1/decisions",
-        &headers,
-        r#"{"customer_id":"c2"}"#,
-    );
+    let other = api.call_with("POST", "/v1/decisions", &headers, r#"{"customer_id":"c2"}"#);
     let e = expect_error(&other, 422);
     assert_eq!(e["field"], "Idempotency-Key");
     assert!(e["message"].as_str().unwrap().contains("order-77"), "{e}");
@@ -294,8 +282,9 @@ fn once_per_days_holds_in_serve(backend: &str) {
     };
     let mut api = s.client();
     let admin = s.key(Role::Admin);
-    let ask_for =
-        |c: &str| format!(r#"{{"customer_id":"{c}","candidate_offers":["amt500"],"explain":true}}"#);
+    let ask_for = |c: &str| {
+        format!(r#"{{"customer_id":"{c}","candidate_offers":["amt500"],"explain":true}}"#)
+    };
     // The first customer the engine gives the rung to (it explores 90% of the time).
     let customer = (0..100)
         .map(|i| format!("carol{i}"))
@@ -305,10 +294,14 @@ fn once_per_days_holds_in_serve(backend: &str) {
     let ask = ask.as_str();
     for _ in 0..5 {
         let again = api.post("/v1/decisions", &admin, ask).json();
-        assert_eq!(again["offer_id"], "none", "offered again within 30 days: {again}");
+        assert_eq!(
+            again["offer_id"], "none",
+            "offered again within 30 days: {again}"
+        );
     }
     s.clock.advance_days(31.0);
-    let given_again = (0..30).any(|_| api.post("/v1/decisions", &admin, ask).json()["offer_id"] == "amt500");
+    let given_again =
+        (0..30).any(|_| api.post("/v1/decisions", &admin, ask).json()["offer_id"] == "amt500");
     assert!(given_again, "the rung stayed barred after 31 days");
 }
 on_both!(once_per_days_holds_in_serve);
@@ -326,7 +319,10 @@ fn an_unattributed_order_says_why(backend: &str) {
     assert_eq!(r["stored"], 1, "{r}");
     assert!(r["results"][0]["attributed_to"].is_null(), "{r}");
     let why = r["results"][0]["not_attributed"].as_str().unwrap();
-    assert!(why.contains("2025-12-01") && why.contains("attribution_window_days"), "{why}");
+    assert!(
+        why.contains("2025-12-01") && why.contains("attribution_window_days"),
+        "{why}"
+    );
 }
 on_both!(an_unattributed_order_says_why);
 
@@ -357,7 +353,11 @@ fn holds_of_a_process_killed_mid_decision_expire() {
             break;
         }
     }
-    assert!(released, "the dead process's hold stayed: {}", row(&mut api));
+    assert!(
+        released,
+        "the dead process's hold stayed: {}",
+        row(&mut api)
+    );
     // This process's own decisions keep their holds (its heartbeat is fresh).
     let d = (0..100)
         .map(|i| api.decide(&admin, &format!("k{i}")))
@@ -431,7 +431,15 @@ fn erasure_removes_the_customer_and_keeps_the_aggregates(backend: &str) {
     let r = api.call("DELETE", "/v1/customers/erin", Some(&admin), "");
     assert_eq!(r.status, 200, "{}", r.text());
     let e = r.json();
-    assert_eq!((e["events"].as_i64(), e["users"].as_i64(), e["decisions"].as_i64()), (Some(2), Some(1), Some(1)), "{e}");
+    assert_eq!(
+        (
+            e["events"].as_i64(),
+            e["users"].as_i64(),
+            e["decisions"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{e}"
+    );
 
     // Nothing of erin is left under her id, her decision remains for budgets and evaluation.
     let p = api.get("/v1/customers/erin/profile", &admin).json();
@@ -445,11 +453,17 @@ fn erasure_removes_the_customer_and_keeps_the_aggregates(backend: &str) {
         .unwrap();
     assert!(row.customer_id.starts_with("erased-"), "{row:?}");
     for text in [&row.customer_id, &row.request, &row.response] {
-        assert!(!text.contains(&pseudonym) && !text.contains("erin"), "{text}");
+        assert!(
+            !text.contains(&pseudonym) && !text.contains("erin"),
+            "{text}"
+        );
     }
     assert!(!row.request.contains("features"), "{}", row.request);
     assert_eq!(api.get("/v1/budgets/default", &admin).json(), budget_before);
     // Another customer is untouched.
-    assert_eq!(api.get("/v1/customers/frank/profile", &admin).json()["known"], true);
+    assert_eq!(
+        api.get("/v1/customers/frank/profile", &admin).json()["known"],
+        true
+    );
 }
 on_both!(erasure_removes_the_customer_and_keeps_the_aggregates);

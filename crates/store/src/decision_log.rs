@@ -301,9 +301,16 @@ pub struct PolicyRow {
     pub apprentice: bool,
 }
 
-/// The decision service's persistence. Implementations are used from one thread at a time; open
-/// one per thread that needs it.
-pub trait DecisionLog: Send {
+/// The decision service's persistence, one trait per concern: [`DecisionStore`] (decisions,
+/// outcomes, erasure), [`BudgetStore`], [`KeyStore`] and [`PolicyStore`]. Both backends
+/// implement all four over the same tables; [`open_decision_log`] picks the backend from the URL.
+/// Implementations are used from one thread at a time; open one per thread that needs it.
+pub trait DecisionLog: DecisionStore + BudgetStore + KeyStore + PolicyStore + Send {}
+
+impl<T: DecisionStore + BudgetStore + KeyStore + PolicyStore + Send> DecisionLog for T {}
+
+/// The decision log and its outcomes (and the customer reads a decision needs).
+pub trait DecisionStore {
     /// Records decisions in one transaction. A decision whose idempotency key is taken is not
     /// written; the stored one is returned. See [`Holds`] for what happens to the budgets.
     fn record_decisions(
@@ -365,28 +372,6 @@ pub trait DecisionLog: Send {
     /// Decisions and outcomes recorded: `(decisions, open, outcomes)`.
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError>;
 
-    fn create_key(&mut self, key: &ApiKeyRow) -> Result<(), StoreError>;
-    fn key(&mut self, id: &str) -> Result<Option<ApiKeyRow>, StoreError>;
-    fn keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError>;
-    /// False if no such key or already revoked.
-    fn revoke_key(&mut self, id: &str, at: i64) -> Result<bool, StoreError>;
-
-    /// Creates a budget, or sets the total of an existing one (keeping what is spent/reserved).
-    fn set_budget(&mut self, id: &str, currency: &str, total: i64) -> Result<(), StoreError>;
-    fn budget(&mut self, id: &str) -> Result<Option<BudgetRow>, StoreError>;
-    fn budgets(&mut self) -> Result<Vec<BudgetRow>, StoreError>;
-    /// Atomically holds `amount` of the budget if `spent + reserved + amount <= total`, and
-    /// counts it as in flight for `holder` (a serving process) until a decision carries it; the
-    /// remaining amount after the hold, or `None` when it does not fit (or no such budget).
-    fn reserve(
-        &mut self,
-        holder: &str,
-        id: &str,
-        amount: i64,
-        now: i64,
-    ) -> Result<Option<i64>, StoreError>;
-    /// Gives back an in-flight hold of `holder` that no decision will use.
-    fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError>;
     /// Erases one customer (the stored id): deletes their events, order lines and user record,
     /// anonymises their decisions (see [`anonymised`]), keeps outcomes and budgets (which hold no
     /// id), and writes an audit record without the id; in one transaction.
@@ -402,24 +387,6 @@ pub trait DecisionLog: Send {
     /// anonymised), whoever it belongs to.
     fn erase_before(&mut self, cutoff: i64, salt: &[u8], at: i64) -> Result<Erasure, StoreError>;
 
-    /// Says that `holder` is alive: its in-flight holds are not expired.
-    fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError>;
-    /// Releases the in-flight holds of every holder not heard from since `stale_before` (a
-    /// process killed between holding and logging); the amount given back to the budgets.
-    fn expire_holds(&mut self, stale_before: i64) -> Result<i64, StoreError>;
-
-    /// Registers a policy (inactive) with its engine configuration; false if the version exists.
-    fn register_policy(&mut self, version: &str, config: &str, at: i64)
-        -> Result<bool, StoreError>;
-    fn policies(&mut self) -> Result<Vec<PolicyRow>, StoreError>;
-    /// Makes `version` the only active policy; false if unknown.
-    fn activate_policy(&mut self, version: &str) -> Result<bool, StoreError>;
-    /// Re-activates the policy active before the current one; its version, or `None` if there
-    /// is no earlier one.
-    fn roll_back_policy(&mut self) -> Result<Option<String>, StoreError>;
-    /// Sets apprentice mode of `version`; false if unknown.
-    fn set_apprentice(&mut self, version: &str, on: bool) -> Result<bool, StoreError>;
-
     /// Moves committed pages from the write-ahead log into the database file without blocking
     /// writers, and with `restart` then rewinds the log (holding writers briefly) (SQLite);
     /// nothing elsewhere. The service calls it from a background thread so that no request pays
@@ -429,16 +396,74 @@ pub trait DecisionLog: Send {
     }
 }
 
+/// API keys of the service.
+pub trait KeyStore {
+    fn create_key(&mut self, key: &ApiKeyRow) -> Result<(), StoreError>;
+
+    fn key(&mut self, id: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+
+    fn keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError>;
+
+    /// False if no such key or already revoked.
+    fn revoke_key(&mut self, id: &str, at: i64) -> Result<bool, StoreError>;
+}
+
+/// Budgets: totals, holds and what is spent.
+pub trait BudgetStore {
+    /// Creates a budget, or sets the total of an existing one (keeping what is spent/reserved).
+    fn set_budget(&mut self, id: &str, currency: &str, total: i64) -> Result<(), StoreError>;
+
+    fn budget(&mut self, id: &str) -> Result<Option<BudgetRow>, StoreError>;
+
+    fn budgets(&mut self) -> Result<Vec<BudgetRow>, StoreError>;
+
+    /// Atomically holds `amount` of the budget if `spent + reserved + amount <= total`, and
+    /// counts it as in flight for `holder` (a serving process) until a decision carries it; the
+    /// remaining amount after the hold, or `None` when it does not fit (or no such budget).
+    fn reserve(
+        &mut self,
+        holder: &str,
+        id: &str,
+        amount: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Gives back an in-flight hold of `holder` that no decision will use.
+    fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError>;
+
+    /// Says that `holder` is alive: its in-flight holds are not expired.
+    fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Releases the in-flight holds of every holder not heard from since `stale_before` (a
+    /// process killed between holding and logging); the amount given back to the budgets.
+    fn expire_holds(&mut self, stale_before: i64) -> Result<i64, StoreError>;
+}
+
+/// The policy registry: versions, the active one, apprentice mode.
+pub trait PolicyStore {
+    /// Registers a policy (inactive) with its engine configuration; false if the version exists.
+    fn register_policy(&mut self, version: &str, config: &str, at: i64)
+        -> Result<bool, StoreError>;
+
+    fn policies(&mut self) -> Result<Vec<PolicyRow>, StoreError>;
+
+    /// Makes `version` the only active policy; false if unknown.
+    fn activate_policy(&mut self, version: &str) -> Result<bool, StoreError>;
+
+    /// Re-activates the policy active before the current one; its version, or `None` if there
+    /// is no earlier one.
+    fn roll_back_policy(&mut self) -> Result<Option<String>, StoreError>;
+
+    /// Sets apprentice mode of `version`; false if unknown.
+    fn set_apprentice(&mut self, version: &str, on: bool) -> Result<bool, StoreError>;
+}
+
 /// Opens the decision log at a store URL (the same URLs as [`crate::open`]), running migrations.
 pub fn open_decision_log(url: &str) -> Result<Box<dyn DecisionLog>, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Box::new(crate::postgres_log::PostgresDecisionLog::connect(
-            url,
-        )?));
-    }
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    if path.is_empty() || path.contains("://") {
-        return Err(StoreError::BadUrl(url.to_string()));
-    }
-    Ok(Box::new(crate::sqlite_log::SqliteDecisionLog::open(path)?))
+    Ok(match crate::Backend::of(url)? {
+        crate::Backend::Postgres(url) => {
+            Box::new(crate::postgres_log::PostgresDecisionLog::connect(url)?)
+        }
+        crate::Backend::Sqlite(path) => Box::new(crate::sqlite_log::SqliteDecisionLog::open(path)?),
+    })
 }

@@ -98,12 +98,35 @@ pub trait Store: Send {
 /// Opens a store from its URL: `sqlite://PATH` (or a bare path ending in .sqlite/.db), or
 /// `postgres://...` / `postgresql://...`. Runs pending migrations.
 pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Box::new(postgres::PostgresStore::connect(url)?));
+    Ok(match Backend::of(url)? {
+        Backend::Postgres(url) => Box::new(postgres::PostgresStore::connect(url)?),
+        Backend::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path)?),
+    })
+}
+
+/// Which backend a store URL names: the one place that reads a URL's scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend<'a> {
+    /// `sqlite://PATH` (or a bare path): the file's path.
+    Sqlite(&'a str),
+    /// `postgres://...` or `postgresql://...`: the whole URL.
+    Postgres(&'a str),
+}
+
+impl<'a> Backend<'a> {
+    pub fn of(url: &'a str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Backend::Postgres(url));
+        }
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::BadUrl(url.to_string()));
+        }
+        Ok(Backend::Sqlite(path))
     }
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    if path.is_empty() || path.contains("://") {
-        return Err(StoreError::BadUrl(url.to_string()));
+
+    /// Several processes may share it (budgets, holds, the registry).
+    pub fn is_shared(self) -> bool {
+        matches!(self, Backend::Postgres(_))
     }
-    Ok(Box::new(sqlite::SqliteStore::open(path)?))
 }

@@ -4,9 +4,9 @@
 use postgres::{Client, NoTls, Row};
 
 use crate::decision_log::{
-    anonymised, erased_id, erasure_audit_id, Erasure, Holds,
-    ApiKeyRow, BudgetRow, DecisionLog, DecisionRow, OrderLineFact, OutcomeRow, OutcomeSource,
-    PolicyRow, Recorded,
+    anonymised, erased_id, erasure_audit_id, ApiKeyRow, BudgetRow, BudgetStore, DecisionRow,
+    DecisionStore, Erasure, Holds, KeyStore, OrderLineFact, OutcomeRow, OutcomeSource, PolicyRow,
+    PolicyStore, Recorded,
 };
 use crate::StoreError;
 
@@ -87,7 +87,7 @@ impl PostgresDecisionLog {
     }
 }
 
-impl DecisionLog for PostgresDecisionLog {
+impl DecisionStore for PostgresDecisionLog {
     fn record_decisions(
         &mut self,
         batch: &[DecisionRow],
@@ -171,6 +171,25 @@ impl DecisionLog for PostgresDecisionLog {
         Ok(events)
     }
 
+    fn item_categories(
+        &mut self,
+        item_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        crate::postgres::item_categories(&mut self.client, item_ids)
+    }
+
+    fn decisions_of(
+        &mut self,
+        customer: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        self.decisions_where(
+            "customer_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+            &[&customer, &since, &(limit as i64)],
+        )
+    }
+
     fn decision(&mut self, id: &str) -> Result<Option<DecisionRow>, StoreError> {
         Ok(self.decisions_where("id = $1", &[&id])?.pop())
     }
@@ -191,25 +210,6 @@ impl DecisionLog for PostgresDecisionLog {
             "customer_id = $1 AND joined = 0 AND at <= $2 AND attribution_deadline >= $2
              ORDER BY at DESC, id DESC",
             &[&customer, &at],
-        )
-    }
-
-    fn item_categories(
-        &mut self,
-        item_ids: &[String],
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        crate::postgres::item_categories(&mut self.client, item_ids)
-    }
-
-    fn decisions_of(
-        &mut self,
-        customer: &str,
-        since: i64,
-        limit: usize,
-    ) -> Result<Vec<DecisionRow>, StoreError> {
-        self.decisions_where(
-            "customer_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
-            &[&customer, &since, &(limit as i64)],
         )
     }
 
@@ -318,108 +318,6 @@ impl DecisionLog for PostgresDecisionLog {
         Ok((r.get(0), r.get(1), r.get(2)))
     }
 
-    fn create_key(&mut self, k: &ApiKeyRow) -> Result<(), StoreError> {
-        self.client.execute(
-            &format!("INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
-            &[
-                &k.id,
-                &k.name,
-                &k.role,
-                &k.secret_hash,
-                &k.rate_per_second,
-                &k.created_at,
-                &k.revoked_at,
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn key(&mut self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-        let row = self.client.query_opt(
-            &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"),
-            &[&id],
-        )?;
-        Ok(row.as_ref().map(key_of))
-    }
-
-    fn keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError> {
-        let rows = self.client.query(
-            &format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"),
-            &[],
-        )?;
-        Ok(rows.iter().map(key_of).collect())
-    }
-
-    fn revoke_key(&mut self, id: &str, at: i64) -> Result<bool, StoreError> {
-        Ok(self.client.execute(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-            &[&at, &id],
-        )? == 1)
-    }
-
-    fn set_budget(&mut self, id: &str, currency: &str, total: i64) -> Result<(), StoreError> {
-        self.client.execute(
-            "INSERT INTO budgets (id, currency, total, reserved, spent) VALUES ($1, $2, $3, 0, 0)
-             ON CONFLICT (id) DO UPDATE SET total = excluded.total, currency = excluded.currency",
-            &[&id, &currency, &total],
-        )?;
-        Ok(())
-    }
-
-    fn budget(&mut self, id: &str) -> Result<Option<BudgetRow>, StoreError> {
-        let row = self.client.query_opt(
-            "SELECT id, currency, total, reserved, spent FROM budgets WHERE id = $1",
-            &[&id],
-        )?;
-        Ok(row.as_ref().map(budget_of))
-    }
-
-    fn budgets(&mut self) -> Result<Vec<BudgetRow>, StoreError> {
-        let rows = self.client.query(
-            "SELECT id, currency, total, reserved, spent FROM budgets ORDER BY id",
-            &[],
-        )?;
-        Ok(rows.iter().map(budget_of).collect())
-    }
-
-    fn reserve(
-        &mut self,
-        holder: &str,
-        id: &str,
-        amount: i64,
-        now: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        // One statement: the conditional hold and the holder's in-flight count move together.
-        let row = self.client.query_opt(
-            "WITH held AS (
-                 UPDATE budgets SET reserved = reserved + $1
-                 WHERE id = $2 AND spent + reserved + $1 <= total
-                 RETURNING id, total - spent - reserved AS remaining
-             ), counted AS (
-                 INSERT INTO budget_holds (holder, budget_id, amount, heartbeat_at)
-                 SELECT $3, id, $1, $4 FROM held
-                 ON CONFLICT (holder, budget_id)
-                 DO UPDATE SET amount = budget_holds.amount + EXCLUDED.amount,
-                               heartbeat_at = EXCLUDED.heartbeat_at
-             )
-             SELECT remaining FROM held",
-            &[&amount, &id, &holder, &now],
-        )?;
-        Ok(row.map(|r| r.get(0)))
-    }
-
-    fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError> {
-        self.client.execute(
-            "WITH released AS (
-                 UPDATE budgets SET reserved = reserved - $1 WHERE id = $2 RETURNING id
-             )
-             UPDATE budget_holds SET amount = amount - $1
-             WHERE holder = $3 AND budget_id IN (SELECT id FROM released)",
-            &[&amount, &id, &holder],
-        )?;
-        Ok(())
-    }
-
     fn erase_customer(
         &mut self,
         customer: &str,
@@ -484,6 +382,112 @@ impl DecisionLog for PostgresDecisionLog {
         tx.commit()?;
         Ok(erasure)
     }
+}
+
+impl KeyStore for PostgresDecisionLog {
+    fn create_key(&mut self, k: &ApiKeyRow) -> Result<(), StoreError> {
+        self.client.execute(
+            &format!("INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &[
+                &k.id,
+                &k.name,
+                &k.role,
+                &k.secret_hash,
+                &k.rate_per_second,
+                &k.created_at,
+                &k.revoked_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn key(&mut self, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        let row = self.client.query_opt(
+            &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"),
+            &[&id],
+        )?;
+        Ok(row.as_ref().map(key_of))
+    }
+
+    fn keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let rows = self.client.query(
+            &format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"),
+            &[],
+        )?;
+        Ok(rows.iter().map(key_of).collect())
+    }
+
+    fn revoke_key(&mut self, id: &str, at: i64) -> Result<bool, StoreError> {
+        Ok(self.client.execute(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[&at, &id],
+        )? == 1)
+    }
+}
+
+impl BudgetStore for PostgresDecisionLog {
+    fn set_budget(&mut self, id: &str, currency: &str, total: i64) -> Result<(), StoreError> {
+        self.client.execute(
+            "INSERT INTO budgets (id, currency, total, reserved, spent) VALUES ($1, $2, $3, 0, 0)
+             ON CONFLICT (id) DO UPDATE SET total = excluded.total, currency = excluded.currency",
+            &[&id, &currency, &total],
+        )?;
+        Ok(())
+    }
+
+    fn budget(&mut self, id: &str) -> Result<Option<BudgetRow>, StoreError> {
+        let row = self.client.query_opt(
+            "SELECT id, currency, total, reserved, spent FROM budgets WHERE id = $1",
+            &[&id],
+        )?;
+        Ok(row.as_ref().map(budget_of))
+    }
+
+    fn budgets(&mut self) -> Result<Vec<BudgetRow>, StoreError> {
+        let rows = self.client.query(
+            "SELECT id, currency, total, reserved, spent FROM budgets ORDER BY id",
+            &[],
+        )?;
+        Ok(rows.iter().map(budget_of).collect())
+    }
+
+    fn reserve(
+        &mut self,
+        holder: &str,
+        id: &str,
+        amount: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        // One statement: the conditional hold and the holder's in-flight count move together.
+        let row = self.client.query_opt(
+            "WITH held AS (
+                 UPDATE budgets SET reserved = reserved + $1
+                 WHERE id = $2 AND spent + reserved + $1 <= total
+                 RETURNING id, total - spent - reserved AS remaining
+             ), counted AS (
+                 INSERT INTO budget_holds (holder, budget_id, amount, heartbeat_at)
+                 SELECT $3, id, $1, $4 FROM held
+                 ON CONFLICT (holder, budget_id)
+                 DO UPDATE SET amount = budget_holds.amount + EXCLUDED.amount,
+                               heartbeat_at = EXCLUDED.heartbeat_at
+             )
+             SELECT remaining FROM held",
+            &[&amount, &id, &holder, &now],
+        )?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError> {
+        self.client.execute(
+            "WITH released AS (
+                 UPDATE budgets SET reserved = reserved - $1 WHERE id = $2 RETURNING id
+             )
+             UPDATE budget_holds SET amount = amount - $1
+             WHERE holder = $3 AND budget_id IN (SELECT id FROM released)",
+            &[&amount, &id, &holder],
+        )?;
+        Ok(())
+    }
 
     fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError> {
         self.client.execute(
@@ -513,7 +517,9 @@ impl DecisionLog for PostgresDecisionLog {
         tx.commit()?;
         Ok(released)
     }
+}
 
+impl PolicyStore for PostgresDecisionLog {
     fn register_policy(
         &mut self,
         version: &str,

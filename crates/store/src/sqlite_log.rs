@@ -3,9 +3,9 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::decision_log::{
-    anonymised, erased_id, erasure_audit_id, Erasure, Holds,
-    ApiKeyRow, BudgetRow, DecisionLog, DecisionRow, OrderLineFact, OutcomeRow, OutcomeSource,
-    PolicyRow, Recorded,
+    anonymised, erased_id, erasure_audit_id, ApiKeyRow, BudgetRow, BudgetStore, DecisionRow,
+    DecisionStore, Erasure, Holds, KeyStore, OrderLineFact, OutcomeRow, OutcomeSource, PolicyRow,
+    PolicyStore, Recorded,
 };
 use crate::StoreError;
 
@@ -87,7 +87,7 @@ impl SqliteDecisionLog {
     }
 }
 
-impl DecisionLog for SqliteDecisionLog {
+impl DecisionStore for SqliteDecisionLog {
     fn record_decisions(
         &mut self,
         batch: &[DecisionRow],
@@ -178,6 +178,25 @@ impl DecisionLog for SqliteDecisionLog {
         Ok(events)
     }
 
+    fn item_categories(
+        &mut self,
+        item_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        crate::sqlite::item_categories(&self.conn, item_ids)
+    }
+
+    fn decisions_of(
+        &mut self,
+        customer: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        self.decisions_where(
+            "customer_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+            params![customer, since, limit as i64],
+        )
+    }
+
     fn decision(&mut self, id: &str) -> Result<Option<DecisionRow>, StoreError> {
         Ok(self.decisions_where("id = ?1", [id])?.pop())
     }
@@ -198,25 +217,6 @@ impl DecisionLog for SqliteDecisionLog {
             "customer_id = ?1 AND joined = 0 AND at <= ?2 AND attribution_deadline >= ?2
              ORDER BY at DESC, id DESC",
             params![customer, at],
-        )
-    }
-
-    fn item_categories(
-        &mut self,
-        item_ids: &[String],
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        crate::sqlite::item_categories(&self.conn, item_ids)
-    }
-
-    fn decisions_of(
-        &mut self,
-        customer: &str,
-        since: i64,
-        limit: usize,
-    ) -> Result<Vec<DecisionRow>, StoreError> {
-        self.decisions_where(
-            "customer_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
-            params![customer, since, limit as i64],
         )
     }
 
@@ -329,6 +329,79 @@ impl DecisionLog for SqliteDecisionLog {
         )?)
     }
 
+    fn erase_customer(
+        &mut self,
+        customer: &str,
+        salt: &[u8],
+        at: i64,
+        reason: &str,
+    ) -> Result<Erasure, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE user_id = ?1)",
+            params![customer],
+        )?;
+        let events = tx.execute("DELETE FROM events WHERE user_id = ?1", params![customer])?;
+        let users = tx.execute("DELETE FROM users WHERE id = ?1", params![customer])?;
+        let rows: Vec<DecisionRow> = tx
+            .prepare(&format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions WHERE customer_id = ?1"
+            ))?
+            .query_map(params![customer], decision_of)?
+            .collect::<Result<_, _>>()?;
+        let stand_in = erased_id(salt, customer);
+        let decisions = sqlite_anonymise(&tx, &rows, |_| stand_in.clone())?;
+        let erasure = Erasure {
+            audit_id: erasure_audit_id(salt, at),
+            events: events as i64,
+            users: users as i64,
+            decisions,
+        };
+        sqlite_audit(&tx, &erasure, at, reason)?;
+        tx.commit()?;
+        Ok(erasure)
+    }
+
+    fn erase_before(&mut self, cutoff: i64, salt: &[u8], at: i64) -> Result<Erasure, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE at < ?1)",
+            params![cutoff],
+        )?;
+        let events = tx.execute("DELETE FROM events WHERE at < ?1", params![cutoff])?;
+        let rows: Vec<DecisionRow> = tx
+            .prepare(&format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions
+                 WHERE at < ?1 AND customer_id NOT LIKE 'erased-%'"
+            ))?
+            .query_map(params![cutoff], decision_of)?
+            .collect::<Result<_, _>>()?;
+        let decisions = sqlite_anonymise(&tx, &rows, |c| erased_id(salt, c))?;
+        let erasure = Erasure {
+            audit_id: erasure_audit_id(salt, at),
+            events: events as i64,
+            users: 0,
+            decisions,
+        };
+        sqlite_audit(&tx, &erasure, at, "retention")?;
+        tx.commit()?;
+        Ok(erasure)
+    }
+
+    fn checkpoint(&mut self, restart: bool) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        if restart {
+            // Right after the passive pass little is left, so the writer is held only briefly
+            // while the log is rewound to its start (it would otherwise grow without end).
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+}
+
+impl KeyStore for SqliteDecisionLog {
     fn create_key(&mut self, k: &ApiKeyRow) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO api_keys (id, name, role, secret_hash, rate_per_second, created_at, revoked_at)
@@ -373,7 +446,9 @@ impl DecisionLog for SqliteDecisionLog {
             params![at, id],
         )? == 1)
     }
+}
 
+impl BudgetStore for SqliteDecisionLog {
     fn set_budget(&mut self, id: &str, currency: &str, total: i64) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO budgets (id, currency, total, reserved, spent) VALUES (?1, ?2, ?3, 0, 0)
@@ -443,65 +518,6 @@ impl DecisionLog for SqliteDecisionLog {
         Ok(())
     }
 
-    fn erase_customer(
-        &mut self,
-        customer: &str,
-        salt: &[u8],
-        at: i64,
-        reason: &str,
-    ) -> Result<Erasure, StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE user_id = ?1)",
-            params![customer],
-        )?;
-        let events = tx.execute("DELETE FROM events WHERE user_id = ?1", params![customer])?;
-        let users = tx.execute("DELETE FROM users WHERE id = ?1", params![customer])?;
-        let rows: Vec<DecisionRow> = tx
-            .prepare(&format!(
-                "SELECT {DECISION_COLUMNS} FROM decisions WHERE customer_id = ?1"
-            ))?
-            .query_map(params![customer], decision_of)?
-            .collect::<Result<_, _>>()?;
-        let stand_in = erased_id(salt, customer);
-        let decisions = sqlite_anonymise(&tx, &rows, |_| stand_in.clone())?;
-        let erasure = Erasure {
-            audit_id: erasure_audit_id(salt, at),
-            events: events as i64,
-            users: users as i64,
-            decisions,
-        };
-        sqlite_audit(&tx, &erasure, at, reason)?;
-        tx.commit()?;
-        Ok(erasure)
-    }
-
-    fn erase_before(&mut self, cutoff: i64, salt: &[u8], at: i64) -> Result<Erasure, StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE at < ?1)",
-            params![cutoff],
-        )?;
-        let events = tx.execute("DELETE FROM events WHERE at < ?1", params![cutoff])?;
-        let rows: Vec<DecisionRow> = tx
-            .prepare(&format!(
-                "SELECT {DECISION_COLUMNS} FROM decisions
-                 WHERE at < ?1 AND customer_id NOT LIKE 'erased-%'"
-            ))?
-            .query_map(params![cutoff], decision_of)?
-            .collect::<Result<_, _>>()?;
-        let decisions = sqlite_anonymise(&tx, &rows, |c| erased_id(salt, c))?;
-        let erasure = Erasure {
-            audit_id: erasure_audit_id(salt, at),
-            events: events as i64,
-            users: 0,
-            decisions,
-        };
-        sqlite_audit(&tx, &erasure, at, "retention")?;
-        tx.commit()?;
-        Ok(erasure)
-    }
-
     fn heartbeat_holds(&mut self, holder: &str, now: i64) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("UPDATE budget_holds SET heartbeat_at = ?1 WHERE holder = ?2")?
@@ -526,7 +542,9 @@ impl DecisionLog for SqliteDecisionLog {
         tx.commit()?;
         Ok(released)
     }
+}
 
+impl PolicyStore for SqliteDecisionLog {
     fn register_policy(
         &mut self,
         version: &str,
@@ -607,18 +625,6 @@ impl DecisionLog for SqliteDecisionLog {
         )?;
         tx.commit()?;
         Ok(Some(previous))
-    }
-
-    fn checkpoint(&mut self, restart: bool) -> Result<(), StoreError> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        if restart {
-            // Right after the passive pass little is left, so the writer is held only briefly
-            // while the log is rewound to its start (it would otherwise grow without end).
-            self.conn
-                .query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
-        }
-        Ok(())
     }
 
     fn set_apprentice(&mut self, version: &str, on: bool) -> Result<bool, StoreError> {

@@ -64,10 +64,7 @@ pub fn run(config: &Config, cmd: &CustomersCommand, json: bool) -> anyhow::Resul
         CustomersCommand::Retain { days } => {
             let cutoff = at - i64::from(*days) * discount_core::time::MICROS_PER_DAY;
             (
-                format!(
-                    "everything before {}",
-                    Timestamp(cutoff).to_rfc3339()
-                ),
+                format!("everything before {}", Timestamp(cutoff).to_rfc3339()),
                 log.erase_before(cutoff, &salt, at)?,
             )
         }
@@ -78,7 +75,10 @@ pub fn run(config: &Config, cmd: &CustomersCommand, json: bool) -> anyhow::Resul
     println!("erased {what} (audit record {})", erasure.audit_id);
     let mut t = Table::new(&["what", "count"]);
     t.row(vec!["events deleted".into(), erasure.events.to_string()]);
-    t.row(vec!["user records deleted".into(), erasure.users.to_string()]);
+    t.row(vec![
+        "user records deleted".into(),
+        erasure.users.to_string(),
+    ]);
     t.row(vec![
         "decisions anonymised".into(),
         erasure.decisions.to_string(),

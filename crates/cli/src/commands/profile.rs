@@ -88,7 +88,10 @@ pub fn run(config: &Config, args: &ProfileArgs, json: bool) -> anyhow::Result<()
             redact(&config.store.url)
         );
     }
-    let catalog: Catalog = store.item_categories(&items_named(&events))?.into_iter().collect();
+    let catalog: Catalog = store
+        .item_categories(&items_named(&events))?
+        .into_iter()
+        .collect();
     let (profile, used) = profile_as_of(&user_id, &events, &catalog, as_of)?;
     let spec = FeatureSpec::base();
     let named = spec.named_values(&profile, &[])?;

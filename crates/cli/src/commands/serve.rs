@@ -223,10 +223,7 @@ pub fn bench(
     config.store.url = store_url.to_string();
     config.server.bind = "127.0.0.1:0".into();
     config.server.rate_limit_per_second = 1_000_000;
-    let mut engine = EngineConfig::from_toml_str(
-        EXAMPLE_ENGINE,
-        "benchmarks/serve/engine.toml",
-    )?;
+    let mut engine = EngineConfig::from_toml_str(EXAMPLE_ENGINE, "benchmarks/serve/engine.toml")?;
     // A budget the run cannot exhaust, so that every decision pays for its hold.
     for b in &mut engine.budgets {
         b.amount = i64::MAX / 4;

@@ -3,48 +3,40 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use discount_policy::EngineConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::app::{json, Shared};
 use crate::auth::Role;
-use crate::error::{body_bytes, parse_json, ApiError};
+use crate::error::{parse_json, ApiError, ApiResult};
 use axum::extract::rejection::BytesRejection;
-
-async fn answer(f: impl std::future::Future<Output = Result<Response, ApiError>>) -> Response {
-    f.await.unwrap_or_else(|e| e.into_response())
-}
 
 /// `GET /v1/customers/{id}/profile`: the profile the next decision for this customer will use.
 pub async fn profile(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    answer(async {
-        state.caller(&headers).await?.require(Role::Decide)?;
-        crate::error::checked_id("id", &id)?;
-        let id = state.customer_ids.stored(&id);
-        let now = state.clock.now();
-        let history = crate::routes::decisions::History::read(&state, &id, now).await?;
-        let events = &history.events;
-        let profile = history.profile(&id, now)?;
-        let features = discount_features::FeatureSpec::base()
-            .named_values(&profile, &[])
-            .map_err(|e| ApiError::internal("building the feature vector", e))?;
-        let features: serde_json::Map<String, serde_json::Value> = features
-            .into_iter()
-            .map(|(def, v)| (def.name, serde_json::json!(v)))
-            .collect();
-        Ok(json(&serde_json::json!({
-            "customer_id": id,
-            "known": !events.is_empty(),
-            "profile": profile,
-            "features": features,
-        })))
-    })
-    .await
+) -> ApiResult {
+    state.caller(&headers).await?.require(Role::Decide)?;
+    crate::error::checked_id("id", &id)?;
+    let id = state.customer_ids.stored(&id);
+    let now = state.clock.now();
+    let history = crate::routes::decisions::History::read(&state, &id, now).await?;
+    let events = &history.events;
+    let profile = history.profile(&id, now)?;
+    let features = discount_features::FeatureSpec::base()
+        .named_values(&profile, &[])
+        .map_err(|e| ApiError::internal("building the feature vector", e))?;
+    let features: serde_json::Map<String, serde_json::Value> = features
+        .into_iter()
+        .map(|(def, v)| (def.name, serde_json::json!(v)))
+        .collect();
+    Ok(json(&serde_json::json!({
+        "customer_id": id,
+        "known": !events.is_empty(),
+        "profile": profile,
+        "features": features,
+    })))
 }
 
 /// A fresh secret salt for one erasure. Drawn from the operating system, not from a seed: it
@@ -59,20 +51,17 @@ pub async fn erase(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    answer(async {
-        state.caller(&headers).await?.require(Role::Admin)?;
-        crate::error::checked_id("id", &id)?;
-        let stored = state.customer_ids.stored(&id);
-        let now = state.clock.now().0;
-        let salt = erasure_salt();
-        let erasure = state
-            .pool
-            .run(move |log| log.erase_customer(&stored, &salt, now, "request"))
-            .await?;
-        Ok(json(&erasure))
-    })
-    .await
+) -> ApiResult {
+    state.caller(&headers).await?.require(Role::Admin)?;
+    crate::error::checked_id("id", &id)?;
+    let stored = state.customer_ids.stored(&id);
+    let now = state.clock.now().0;
+    let salt = erasure_salt();
+    let erasure = state
+        .pool
+        .run(move |log| log.erase_customer(&stored, &salt, now, "request"))
+        .await?;
+    Ok(json(&erasure))
 }
 
 #[derive(Serialize)]
@@ -85,32 +74,29 @@ struct PolicyView {
     created_at: String,
 }
 
-pub async fn list_policies(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    answer(async {
-        state.caller(&headers).await?.require(Role::Admin)?;
-        let s = state.clone();
-        tokio::task::spawn_blocking(move || s.policies.refresh())
-            .await
-            .map_err(|e| ApiError::internal("a policy task", e))?
-            .map_err(|e| ApiError::internal("reading policies", e))?;
-        let views: Vec<PolicyView> = state
-            .policies
-            .rows()
-            .into_iter()
-            .map(|r| PolicyView {
-                engine_version: state
-                    .policies
-                    .engine(&r.version)
-                    .map(|e| e.policy_version()),
-                version: r.version,
-                active: r.active,
-                apprentice: r.apprentice,
-                created_at: discount_core::Timestamp(r.created_at).to_rfc3339(),
-            })
-            .collect();
-        Ok(json(&serde_json::json!({ "policies": views })))
-    })
-    .await
+pub async fn list_policies(State(state): State<Shared>, headers: HeaderMap) -> ApiResult {
+    state.caller(&headers).await?.require(Role::Admin)?;
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.policies.refresh())
+        .await
+        .map_err(|e| ApiError::internal("a policy task", e))?
+        .map_err(|e| ApiError::internal("reading policies", e))?;
+    let views: Vec<PolicyView> = state
+        .policies
+        .rows()
+        .into_iter()
+        .map(|r| PolicyView {
+            engine_version: state
+                .policies
+                .engine(&r.version)
+                .map(|e| e.policy_version()),
+            version: r.version,
+            active: r.active,
+            apprentice: r.apprentice,
+            created_at: discount_core::Timestamp(r.created_at).to_rfc3339(),
+        })
+        .collect();
+    Ok(json(&serde_json::json!({ "policies": views })))
 }
 
 /// `POST /v1/policies`: registers an engine configuration (its `name` is the version).
@@ -118,52 +104,49 @@ pub async fn register_policy(
     State(state): State<Shared>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    answer(async {
-        let body = body_bytes(body)?;
-        state.caller(&headers).await?.require(Role::Admin)?;
-        let config: EngineConfig = parse_json(&body)?;
-        if config.name.trim().is_empty() {
-            return Err(ApiError::field("name", "must not be empty"));
-        }
-        crate::policies::feature_sources(&config)
-            .map_err(|e| ApiError::field("model.features", e.to_string()))?;
-        discount_policy::DecisionEngine::new(config.clone())
-            .map_err(|e| ApiError::field("engine", e.to_string()))?;
-        let json_text =
-            serde_json::to_string(&config).map_err(|e| ApiError::internal("encoding", e))?;
-        let (name, currency) = (config.name.clone(), state.server().currency.clone());
-        let budgets: Vec<(String, i64)> = config
-            .budgets
-            .iter()
-            .map(|b| (b.campaign.clone(), b.amount))
-            .collect();
-        let created = state
-            .pool
-            .run(move |log| {
-                if log.policies()?.iter().any(|p| p.version == name) {
-                    return Ok(false);
+) -> ApiResult {
+    let body = body?;
+    state.caller(&headers).await?.require(Role::Admin)?;
+    let config: EngineConfig = parse_json(&body)?;
+    if config.name.trim().is_empty() {
+        return Err(ApiError::field("name", "must not be empty"));
+    }
+    crate::policies::feature_sources(&config)
+        .map_err(|e| ApiError::field("model.features", e.to_string()))?;
+    discount_policy::DecisionEngine::new(config.clone())
+        .map_err(|e| ApiError::field("engine", e.to_string()))?;
+    let json_text =
+        serde_json::to_string(&config).map_err(|e| ApiError::internal("encoding", e))?;
+    let (name, currency) = (config.name.clone(), state.server().currency.clone());
+    let budgets: Vec<(String, i64)> = config
+        .budgets
+        .iter()
+        .map(|b| (b.campaign.clone(), b.amount))
+        .collect();
+    let created = state
+        .pool
+        .run(move |log| {
+            if log.policies()?.iter().any(|p| p.version == name) {
+                return Ok(false);
+            }
+            for (campaign, amount) in &budgets {
+                if log.budget(campaign)?.is_none() {
+                    log.set_budget(campaign, &currency, *amount)?;
                 }
-                for (campaign, amount) in &budgets {
-                    if log.budget(campaign)?.is_none() {
-                        log.set_budget(campaign, &currency, *amount)?;
-                    }
-                }
-                log.register_policy(&name, &json_text, crate::policies::now_micros())
-            })
-            .await?;
-        if !created {
-            return Err(ApiError::conflict(format!(
-                "policy `{}` exists; register a new version under another name",
-                config.name
-            )));
-        }
-        refresh(&state).await?;
-        Ok(json(
-            &serde_json::json!({ "version": config.name, "active": false }),
-        ))
-    })
-    .await
+            }
+            log.register_policy(&name, &json_text, crate::policies::now_micros())
+        })
+        .await?;
+    if !created {
+        return Err(ApiError::conflict(format!(
+            "policy `{}` exists; register a new version under another name",
+            config.name
+        )));
+    }
+    refresh(&state).await?;
+    Ok(json(
+        &serde_json::json!({ "version": config.name, "active": false }),
+    ))
 }
 
 async fn refresh(state: &Shared) -> Result<(), ApiError> {
@@ -178,30 +161,24 @@ pub async fn activate(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(version): Path<String>,
-) -> Response {
-    answer(async {
-        state.caller(&headers).await?.require(Role::Admin)?;
-        let v = version.clone();
-        if !state.pool.run(move |log| log.activate_policy(&v)).await? {
-            return Err(ApiError::not_found(format!("no policy `{version}`")));
-        }
-        refresh(&state).await?;
-        Ok(json(&serde_json::json!({ "active": version })))
-    })
-    .await
+) -> ApiResult {
+    state.caller(&headers).await?.require(Role::Admin)?;
+    let v = version.clone();
+    if !state.pool.run(move |log| log.activate_policy(&v)).await? {
+        return Err(ApiError::not_found(format!("no policy `{version}`")));
+    }
+    refresh(&state).await?;
+    Ok(json(&serde_json::json!({ "active": version })))
 }
 
-pub async fn roll_back(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    answer(async {
-        state.caller(&headers).await?.require(Role::Admin)?;
-        let previous = state.pool.run(|log| log.roll_back_policy()).await?;
-        let Some(previous) = previous else {
-            return Err(ApiError::conflict("no earlier policy to roll back to"));
-        };
-        refresh(&state).await?;
-        Ok(json(&serde_json::json!({ "active": previous })))
-    })
-    .await
+pub async fn roll_back(State(state): State<Shared>, headers: HeaderMap) -> ApiResult {
+    state.caller(&headers).await?.require(Role::Admin)?;
+    let previous = state.pool.run(|log| log.roll_back_policy()).await?;
+    let Some(previous) = previous else {
+        return Err(ApiError::conflict("no earlier policy to roll back to"));
+    };
+    refresh(&state).await?;
+    Ok(json(&serde_json::json!({ "active": previous })))
 }
 
 #[derive(Deserialize)]
@@ -215,25 +192,22 @@ pub async fn apprentice(
     headers: HeaderMap,
     Path(version): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    answer(async {
-        let body = body_bytes(body)?;
-        state.caller(&headers).await?.require(Role::Admin)?;
-        let b: ApprenticeBody = parse_json(&body)?;
-        let v = version.clone();
-        if !state
-            .pool
-            .run(move |log| log.set_apprentice(&v, b.enabled))
-            .await?
-        {
-            return Err(ApiError::not_found(format!("no policy `{version}`")));
-        }
-        refresh(&state).await?;
-        Ok(json(
-            &serde_json::json!({ "version": version, "apprentice": b.enabled }),
-        ))
-    })
-    .await
+) -> ApiResult {
+    let body = body?;
+    state.caller(&headers).await?.require(Role::Admin)?;
+    let b: ApprenticeBody = parse_json(&body)?;
+    let v = version.clone();
+    if !state
+        .pool
+        .run(move |log| log.set_apprentice(&v, b.enabled))
+        .await?
+    {
+        return Err(ApiError::not_found(format!("no policy `{version}`")));
+    }
+    refresh(&state).await?;
+    Ok(json(
+        &serde_json::json!({ "version": version, "apprentice": b.enabled }),
+    ))
 }
 
 #[derive(Serialize)]
@@ -257,30 +231,24 @@ fn view(b: discount_store::decision_log::BudgetRow) -> BudgetView {
     }
 }
 
-pub async fn budgets(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    answer(async {
-        state.caller(&headers).await?.require(Role::Decide)?;
-        let rows = state.pool.run(|log| log.budgets()).await?;
-        let views: Vec<BudgetView> = rows.into_iter().map(view).collect();
-        Ok(json(&serde_json::json!({ "budgets": views })))
-    })
-    .await
+pub async fn budgets(State(state): State<Shared>, headers: HeaderMap) -> ApiResult {
+    state.caller(&headers).await?.require(Role::Decide)?;
+    let rows = state.pool.run(|log| log.budgets()).await?;
+    let views: Vec<BudgetView> = rows.into_iter().map(view).collect();
+    Ok(json(&serde_json::json!({ "budgets": views })))
 }
 
 pub async fn budget(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    answer(async {
-        state.caller(&headers).await?.require(Role::Decide)?;
-        let key = id.clone();
-        let row = state
-            .pool
-            .run(move |log| log.budget(&key))
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no budget `{id}`")))?;
-        Ok(json(&view(row)))
-    })
-    .await
+) -> ApiResult {
+    state.caller(&headers).await?.require(Role::Decide)?;
+    let key = id.clone();
+    let row = state
+        .pool
+        .run(move |log| log.budget(&key))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no budget `{id}`")))?;
+    Ok(json(&view(row)))
 }

@@ -10,7 +10,7 @@ use discount_core::{Offer, Timestamp};
 use std::collections::BTreeMap;
 
 use discount_features::{items_named, profile_as_of, Catalog, Profile};
-use discount_policy::{BasketLine, CustomerFacts, DecisionContext, DecisionRequest, PolicyError};
+use discount_policy::{BasketLine, CustomerFacts, DecisionContext, DecisionRequest};
 use discount_store::decision_log::{DecisionRow, Recorded};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::{json, Shared};
 use crate::auth::Role;
-use crate::error::{body_bytes, parse_json, ApiError};
+use crate::error::{parse_json, ApiError, ApiResult};
 use crate::policies::FeatureSource;
 use axum::extract::rejection::BytesRejection;
 
@@ -306,18 +306,11 @@ pub async fn create(
     State(state): State<Shared>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body_bytes(body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    match decide(&state, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+) -> ApiResult {
+    decide(&state, &headers, &body?).await
 }
 
-async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
     let caller = state.caller(headers).await?;
     caller.require(Role::Decide)?;
     let mut body: DecisionBody = parse_json(body)?;
@@ -376,27 +369,11 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let decided = if state.blocking_ledger {
         let (engine, facts) = (Arc::clone(&policy.engine), facts.clone());
-        tokio::task::spawn_blocking(move || {
-            let r = engine.decide(&request, &facts, &mut rng);
-            (request, r)
-        })
-        .await
-        .map_err(|e| ApiError::internal("a decision task", e))?
-        .1
+        tokio::task::spawn_blocking(move || engine.decide(&request, &facts, &mut rng)).await?
     } else {
         policy.engine.decide(&request, &facts, &mut rng)
     };
-    let mut decision = decided.map_err(|e| match e {
-        PolicyError::UnknownOffer(o) => ApiError::field(
-            "candidate_offers",
-            format!("unknown offer id `{o}`: it is not in the active policy's ladder"),
-        ),
-        PolicyError::UnknownCampaign(c) => ApiError::field(
-            "campaign",
-            format!("unknown campaign `{c}`: the active policy has no budget for it"),
-        ),
-        other => ApiError::internal("deciding", other),
-    })?;
+    let mut decision = decided?;
     let ledger = state.policies.ledger_of(&decision.campaign);
     let mut apprentice_choice = None;
     if policy.apprentice {
@@ -558,26 +535,21 @@ pub async fn read(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let result: Result<Response, ApiError> = async {
-        let caller = state.caller(&headers).await?;
-        caller.require(Role::Decide)?;
-        crate::error::checked_id("id", &id)?;
-        let key = id.clone();
-        let (decision, outcome) = state
-            .pool
-            .run(move |log| Ok((log.decision(&key)?, log.outcome(&key)?)))
-            .await?;
-        let decision =
-            decision.ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
-        let body: serde_json::Value = serde_json::from_str(&decision.response)
-            .map_err(|e| ApiError::internal("reading the logged response", e))?;
-        Ok(json(&DecisionView {
-            decision: body,
-            status: if decision.joined { "joined" } else { "open" },
-            outcome,
-        }))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.into_response())
+) -> ApiResult {
+    let caller = state.caller(&headers).await?;
+    caller.require(Role::Decide)?;
+    crate::error::checked_id("id", &id)?;
+    let key = id.clone();
+    let (decision, outcome) = state
+        .pool
+        .run(move |log| Ok((log.decision(&key)?, log.outcome(&key)?)))
+        .await?;
+    let decision = decision.ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
+    let body: serde_json::Value = serde_json::from_str(&decision.response)
+        .map_err(|e| ApiError::internal("reading the logged response", e))?;
+    Ok(json(&DecisionView {
+        decision: body,
+        status: if decision.joined { "joined" } else { "open" },
+        outcome,
+    }))
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use discount_core::Record;
 use discount_ingest::source::Location;
 use discount_store::Outcome;
@@ -15,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{json, Shared};
 use crate::auth::Role;
-use crate::error::{body_bytes, parse_json, ApiError};
+use crate::error::{parse_json, ApiError, ApiResult};
 use axum::extract::rejection::BytesRejection;
 
 /// Most records in one request.
@@ -57,18 +56,11 @@ pub async fn ingest(
     State(state): State<Shared>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body_bytes(body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    match run(&state, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+) -> ApiResult {
+    run(&state, &headers, &body?).await
 }
 
-async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
     let caller = state.caller(headers).await?;
     caller.require(Role::Ingest)?;
     let body: EventsBody = parse_json(body)?;
@@ -117,8 +109,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Respons
         };
         (records, outcomes)
     })
-    .await
-    .map_err(|e| ApiError::internal("an ingest task", e))?;
+    .await?;
     let outcomes = outcomes?;
     let mut orders = Vec::new();
     for ((record, index), outcome) in records.iter().zip(&positions).zip(outcomes) {

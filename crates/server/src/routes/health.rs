@@ -7,25 +7,26 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::{json, Shared};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 pub async fn healthz() -> Response {
     json(&serde_json::json!({ "status": "ok" }))
 }
 
 /// Ready when the store answers, a policy is active and the service is not shutting down.
-pub async fn readyz(State(state): State<Shared>) -> Response {
+pub async fn readyz(State(state): State<Shared>) -> ApiResult {
     if state.shutting_down.load(Ordering::Acquire) {
-        return ApiError::unavailable("shutting down").into_response();
+        return Err(ApiError::unavailable("shutting down"));
     }
     if state.policies.active().is_none() {
-        return ApiError::unavailable("no policy is active").into_response();
+        return Err(ApiError::unavailable("no policy is active"));
     }
-    match state.pool.run(|log| log.budgets()).await {
-        Ok(_) => json(&serde_json::json!({ "status": "ready" })),
-        Err(e) => ApiError::unavailable(format!("the store does not answer: {}", e.message))
-            .into_response(),
-    }
+    state
+        .pool
+        .run(|log| log.budgets())
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the store does not answer: {}", e.message)))?;
+    Ok(json(&serde_json::json!({ "status": "ready" })))
 }
 
 pub async fn metrics(State(state): State<Shared>) -> Response {
