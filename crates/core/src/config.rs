@@ -56,6 +56,9 @@ pub struct ServerConfig {
     /// On PostgreSQL, budget held by a process that has not been heard from for this long (it
     /// died between holding and logging a decision) is given back to the budget.
     pub hold_expiry_seconds: f64,
+    /// How often the active policy's budgets with a period are paced (their shadow price moved
+    /// toward the even spend curve).
+    pub pacing_interval_seconds: f64,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             header_timeout_seconds: 10.0,
             request_timeout_seconds: 30.0,
             hold_expiry_seconds: 60.0,
+            pacing_interval_seconds: 60.0,
         }
     }
 }

@@ -48,6 +48,8 @@ pub fn bench_engine(
                 campaign: "default".into(),
                 amount,
                 initial_lambda: 0.5,
+                period_start: None,
+                period_days: None,
             })
             .into_iter()
             .collect(),

@@ -178,6 +178,37 @@ pub struct BudgetConfig {
     /// Shadow price at the start (from `discount plan`); 0 spends freely until pacing says not.
     #[serde(default)]
     pub initial_lambda: f64,
+    /// When the period starts (RFC 3339). With `period_days`, the service paces spend along the
+    /// even curve over the period: its shadow price rises when spend runs ahead, falls behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_start: Option<String>,
+    /// The period's length in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_days: Option<f64>,
+}
+
+impl BudgetConfig {
+    /// The period as `[start, end)` microseconds, if the budget has one.
+    fn period(&self, index: usize) -> Result<Option<(i64, i64)>, PolicyError> {
+        let invalid = |value: String, rule: &'static str| PolicyError::Config {
+            field: format!("budgets[{index}].period_start / period_days"),
+            value,
+            rule,
+        };
+        match (&self.period_start, self.period_days) {
+            (None, None) => Ok(None),
+            (Some(start), Some(days)) if days.is_finite() && days > 0.0 => {
+                let start = discount_core::Timestamp::parse("period_start", start)
+                    .map_err(|e| invalid(e.to_string(), "period_start must be a time"))?;
+                let length = (days * discount_core::time::MICROS_PER_DAY as f64) as i64;
+                Ok(Some((start.0, start.0.saturating_add(length))))
+            }
+            (start, days) => Err(invalid(
+                format!("{start:?} / {days:?}"),
+                "give both, with period_days > 0",
+            )),
+        }
+    }
 }
 
 fn default_campaign() -> String {
@@ -278,6 +309,8 @@ impl EngineConfig {
 struct CampaignBudget {
     ledger: Arc<dyn BudgetLedger>,
     pacer: Pacer,
+    /// `[start, end)` in microseconds, for pacing by the clock.
+    period: Option<(i64, i64)>,
 }
 
 struct Models {
@@ -376,6 +409,7 @@ impl DecisionEngine {
                     CampaignBudget {
                         ledger,
                         pacer: Pacer::new(b.initial_lambda, config.pacing),
+                        period: b.period(i)?,
                     },
                 )
                 .is_some()
@@ -497,6 +531,32 @@ impl DecisionEngine {
             b.ledger.total(),
             step_share,
         ))
+    }
+
+    /// One pacing step, at `now` (microseconds), for every budget with a period under way;
+    /// `step` is the time between steps. Returns each paced campaign with its new shadow price.
+    /// This is what `discount serve` calls on a timer.
+    pub fn pace_by_clock(&self, now: i64, step: i64) -> Vec<(String, f64)> {
+        let mut paced: Vec<(String, f64)> = self
+            .budgets
+            .iter()
+            .filter_map(|(campaign, b)| {
+                let (start, end) = b.period?;
+                if now < start || end <= start {
+                    return None;
+                }
+                let length = (end - start) as f64;
+                let lambda = b.pacer.step(
+                    (now - start) as f64 / length,
+                    b.ledger.spent() + b.ledger.reserved(),
+                    b.ledger.total(),
+                    step as f64 / length,
+                );
+                Some((campaign.clone(), lambda))
+            })
+            .collect();
+        paced.sort_by(|a, b| a.0.cmp(&b.0));
+        paced
     }
 
     /// Settles a decision's reservation with the discount actually paid (0 releases it).
@@ -942,6 +1002,8 @@ mod tests {
                 campaign: "default".into(),
                 amount: 10_000,
                 initial_lambda: 0.0,
+                period_start: None,
+                period_days: None,
             }],
             pacing: PacingConfig::default(),
             exploration: Exploration::EpsilonGreedy { epsilon: 0.1 },

@@ -205,6 +205,8 @@ pub fn sim_engine_config(
                 campaign: "default".into(),
                 amount,
                 initial_lambda: 0.0,
+                period_start: None,
+                period_days: None,
             })
             .into_iter()
             .collect(),

@@ -57,6 +57,8 @@ fn config(exploration: Exploration, budget: Option<i64>) -> EngineConfig {
                 campaign: "default".into(),
                 amount,
                 initial_lambda: 0.0,
+                period_start: None,
+                period_days: None,
             })
             .into_iter()
             .collect(),

@@ -351,10 +351,45 @@ fn spawn_background(state: Shared) {
     if state.background_join {
         spawn_join(Arc::clone(&state));
     }
+    spawn_pacing(Arc::clone(&state));
     if let Some(days) = state.config.privacy.retention_days {
         spawn_retention(Arc::clone(&state), days);
     }
     spawn_refresh(state);
+}
+
+/// Paces the active policy's budgets that have a period, every `server.pacing_interval_seconds`:
+/// the shadow price each decision weighs spend with follows spend against the even curve.
+fn spawn_pacing(state: Shared) {
+    let interval = Duration::from_secs_f64(state.server().pacing_interval_seconds.max(0.05));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            if state.shutting_down.load(Ordering::Acquire) {
+                break;
+            }
+            pace(&state, interval);
+        }
+    });
+}
+
+/// One pacing step of the active policy at the service's clock; the new prices go to `/metrics`.
+pub fn pace(state: &AppState, interval: Duration) {
+    let Some(policy) = state.policies.active() else {
+        return;
+    };
+    let now = state.clock.now().0;
+    for (campaign, lambda) in policy
+        .engine
+        .pace_by_clock(now, interval.as_micros() as i64)
+    {
+        state
+            .metrics
+            .shadow_price
+            .with_label_values(&[&campaign])
+            .set(lambda);
+    }
 }
 
 /// Erases what is older than `days` once an hour (privacy.retention_days).

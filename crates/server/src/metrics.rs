@@ -1,8 +1,8 @@
 //! Prometheus metrics, served as text at `/metrics`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -13,6 +13,8 @@ pub struct Metrics {
     pub budget_spent: IntGaugeVec,
     pub budget_reserved: IntGaugeVec,
     pub budget_remaining: IntGaugeVec,
+    /// Each budget's shadow price as pacing last set it.
+    pub shadow_price: GaugeVec,
     /// Seconds from a decision to the outcome joined to it.
     pub join_lag: HistogramVec,
     pub open_decisions: IntGauge,
@@ -58,6 +60,13 @@ impl Metrics {
             "Budget held by open decisions, minor units",
         );
         let budget_remaining = gauge("discount_budget_remaining", "Budget remaining, minor units");
+        let shadow_price = must(GaugeVec::new(
+            Opts::new(
+                "discount_budget_shadow_price",
+                "Shadow price of a unit of budget, as pacing last set it",
+            ),
+            &["campaign"],
+        ));
         let join_lag = must(HistogramVec::new(
             HistogramOpts::new(
                 "discount_join_lag_seconds",
@@ -96,6 +105,7 @@ impl Metrics {
             Box::new(budget_spent.clone()),
             Box::new(budget_reserved.clone()),
             Box::new(budget_remaining.clone()),
+            Box::new(shadow_price.clone()),
             Box::new(join_lag.clone()),
             Box::new(open_decisions.clone()),
             Box::new(model_version.clone()),
@@ -111,6 +121,7 @@ impl Metrics {
             budget_spent,
             budget_reserved,
             budget_remaining,
+            shadow_price,
             join_lag,
             open_decisions,
             model_version,

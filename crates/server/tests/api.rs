@@ -645,3 +645,51 @@ fn graceful_shutdown_keeps_every_answered_decision() {
         );
     }
 }
+
+/// Pacing moves the shadow price in the running service: spend ahead of the even curve raises
+/// it, spend behind lowers it; `/v1/budgets` and `/metrics` show it.
+fn pacing_steers_the_shadow_price(backend: &str) {
+    let Some((url, dir)) = common::store_url(backend, "pacing") else {
+        return;
+    };
+    let mut engine = common::engine(100_000);
+    engine.budgets[0].period_start = Some(common::START.into());
+    engine.budgets[0].period_days = Some(10.0);
+    let s = TestServer::start_with(&url, dir, engine, |c| {
+        c.server.pacing_interval_seconds = 0.05;
+    })
+    .unwrap();
+    let mut api = s.client();
+    let admin = s.key(Role::Admin);
+    let price = |api: &mut common::Api| {
+        api.get("/v1/budgets/default", &admin).json()["shadow_price"]
+            .as_f64()
+            .unwrap()
+    };
+    // Day 1 of 10: the even curve has 10,000 of 100,000 spent; 30,000 is held.
+    s.clock.advance_days(1.0);
+    let ledger = s.state.policies.ledger_of("default").unwrap();
+    assert!(ledger.reserve(30_000));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let first = price(&mut api);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let rising = price(&mut api);
+    assert!(first > 0.0 && rising > first, "{first} -> {rising}");
+    // Day 9: the curve is at 90,000 and spend lags far behind: the price falls.
+    s.clock.advance_days(8.0);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let later = price(&mut api);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let falling = price(&mut api);
+    assert!(
+        falling < later && later < rising,
+        "{rising} -> {later} -> {falling}"
+    );
+    let metrics = api.call("GET", "/metrics", None, "").text();
+    assert!(
+        metrics.contains("discount_budget_shadow_price{campaign=\"default\"}"),
+        "{metrics}"
+    );
+    ledger.release(30_000);
+}
+on_both!(pacing_steers_the_shadow_price);

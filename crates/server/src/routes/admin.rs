@@ -218,10 +218,18 @@ struct BudgetView {
     spent: i64,
     reserved: i64,
     remaining: i64,
+    /// The active policy's shadow price for this budget (what a unit of spend costs a decision).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadow_price: Option<f64>,
 }
 
-fn view(b: discount_store::decision_log::BudgetRow) -> BudgetView {
+fn view(state: &Shared, b: discount_store::decision_log::BudgetRow) -> BudgetView {
     BudgetView {
+        shadow_price: state
+            .policies
+            .active()
+            .filter(|p| p.engine.ledger(Some(&b.id)).is_some())
+            .map(|p| p.engine.lambda(Some(&b.id))),
         remaining: b.remaining(),
         id: b.id,
         currency: b.currency,
@@ -234,7 +242,7 @@ fn view(b: discount_store::decision_log::BudgetRow) -> BudgetView {
 pub async fn budgets(State(state): State<Shared>, headers: HeaderMap) -> ApiResult {
     state.caller(&headers).await?.require(Role::Decide)?;
     let rows = state.pool.run(|log| log.budgets()).await?;
-    let views: Vec<BudgetView> = rows.into_iter().map(view).collect();
+    let views: Vec<BudgetView> = rows.into_iter().map(|b| view(&state, b)).collect();
     Ok(json(&serde_json::json!({ "budgets": views })))
 }
 
@@ -250,5 +258,5 @@ pub async fn budget(
         .run(move |log| log.budget(&key))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no budget `{id}`")))?;
-    Ok(json(&view(row)))
+    Ok(json(&view(&state, row)))
 }
