@@ -358,10 +358,12 @@ fn spawn_background(state: Shared) {
     spawn_refresh(state);
 }
 
-/// Paces the active policy's budgets that have a period, every `server.pacing_interval_seconds`:
-/// the shadow price each decision weighs spend with follows spend against the even curve.
-fn spawn_pacing(state: Shared) {
-    let interval = Duration::from_secs_f64(state.server().pacing_interval_seconds.max(0.05));
+/// Runs `work` every `interval` on the runtime until the service shuts down.
+fn spawn_every<F, Fut>(state: Shared, interval: Duration, work: F)
+where
+    F: Fn(Shared) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         loop {
@@ -369,8 +371,17 @@ fn spawn_pacing(state: Shared) {
             if state.shutting_down.load(Ordering::Acquire) {
                 break;
             }
-            pace(&state, interval);
+            work(Arc::clone(&state)).await;
         }
+    });
+}
+
+/// Paces the active policy's budgets that have a period, every `server.pacing_interval_seconds`:
+/// the shadow price each decision weighs spend with follows spend against the even curve.
+fn spawn_pacing(state: Shared) {
+    let interval = Duration::from_secs_f64(state.server().pacing_interval_seconds.max(0.05));
+    spawn_every(state, interval, move |state| async move {
+        pace(&state, interval)
     });
 }
 
@@ -394,44 +405,30 @@ pub fn pace(state: &AppState, interval: Duration) {
 
 /// Erases what is older than `days` once an hour (privacy.retention_days).
 fn spawn_retention(state: Shared, days: u32) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            if state.shutting_down.load(Ordering::Acquire) {
-                break;
-            }
-            let now = state.clock.now().0;
-            let cutoff = now - i64::from(days) * discount_core::time::MICROS_PER_DAY;
-            let salt = crate::routes::admin::erasure_salt();
-            match state
-                .pool
-                .run(move |log| log.erase_before(cutoff, &salt, now))
-                .await
-            {
-                Ok(e) if e.events + e.decisions > 0 => eprintln!(
-                    "discount serve: retention ({days} days): deleted {} events, anonymised {} decisions (audit {})",
-                    e.events, e.decisions, e.audit_id
-                ),
-                Ok(_) => {}
-                Err(e) => eprintln!("discount serve: retention: {}", e.message),
-            }
+    spawn_every(state, Duration::from_secs(3600), move |state| async move {
+        let now = state.clock.now().0;
+        let cutoff = now - i64::from(days) * discount_core::time::MICROS_PER_DAY;
+        let salt = crate::routes::admin::erasure_salt();
+        match state
+            .pool
+            .run(move |log| log.erase_before(cutoff, &salt, now))
+            .await
+        {
+            Ok(e) if e.events + e.decisions > 0 => eprintln!(
+                "discount serve: retention ({days} days): deleted {} events, anonymised {} decisions (audit {})",
+                e.events, e.decisions, e.audit_id
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("discount serve: retention: {}", e.message),
         }
     });
 }
 
 fn spawn_join(state: Shared) {
     let interval = Duration::from_secs_f64(state.server().join_interval_seconds.max(0.05));
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        loop {
-            tick.tick().await;
-            if state.shutting_down.load(Ordering::Acquire) {
-                break;
-            }
-            if let Err(e) = crate::join::settle_due(&state).await {
-                eprintln!("discount serve: settling closed windows: {}", e.message);
-            }
+    spawn_every(state, interval, |state| async move {
+        if let Err(e) = crate::join::settle_due(&state).await {
+            eprintln!("discount serve: settling closed windows: {}", e.message);
         }
     });
 }
@@ -440,24 +437,16 @@ fn spawn_refresh(state: Shared) {
     // Other processes activate policies and move shared budgets: follow them. On a shared
     // store, also say this process is alive and give back the in-flight holds of processes that
     // are not (killed between holding budget and logging the decision).
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            if state.shutting_down.load(Ordering::Acquire) {
-                break;
+    spawn_every(state, Duration::from_secs(1), |s| async move {
+        let refreshed = tokio::task::spawn_blocking(move || {
+            if s.blocking_ledger {
+                expire_holds(&s);
             }
-            let s = Arc::clone(&state);
-            let refreshed = tokio::task::spawn_blocking(move || {
-                if s.blocking_ledger {
-                    expire_holds(&s);
-                }
-                s.policies.refresh()
-            })
-            .await;
-            if let Ok(Err(e)) = refreshed {
-                eprintln!("discount serve: refreshing policies: {e}");
-            }
+            s.policies.refresh()
+        })
+        .await;
+        if let Ok(Err(e)) = refreshed {
+            eprintln!("discount serve: refreshing policies: {e}");
         }
     });
 }

@@ -8,21 +8,6 @@ use std::collections::HashSet;
 use common::{expect_error, TestServer};
 use discount_server::auth::Role;
 
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name("sqlite")
-            }
-            #[test]
-            fn postgres() {
-                super::$name("postgres")
-            }
-        }
-    };
-}
-
 fn start(backend: &str, label: &str, budget: i64) -> Option<TestServer> {
     TestServer::start(backend, label, budget)
 }

@@ -13,21 +13,6 @@ use common::{engine, expect_error, store_url, TestServer, TEST_ENGINE};
 use discount_policy::EngineConfig;
 use discount_server::auth::Role;
 
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name("sqlite")
-            }
-            #[test]
-            fn postgres() {
-                super::$name("postgres")
-            }
-        }
-    };
-}
-
 const KEY: &str = "0123456789abcdef-a-test-key";
 
 fn start(
@@ -47,10 +32,15 @@ fn events_body(events: &[String]) -> String {
     format!(r#"{{"events":[{}]}}"#, events.join(","))
 }
 
-fn pseudonymised_ids_meet_everywhere(backend: &str) {
-    let Some(s) = start(backend, "pseudo", engine(1_000_000), |c| {
+/// A service with pseudonymised ids and a budget it will not run out of.
+fn start_pseudonymised(backend: &str, label: &str) -> Option<TestServer> {
+    start(backend, label, engine(1_000_000), |c| {
         c.privacy.pseudonymise_key = Some(KEY.into());
-    }) else {
+    })
+}
+
+fn pseudonymised_ids_meet_everywhere(backend: &str) {
+    let Some(s) = start_pseudonymised(backend, "pseudo") else {
         return;
     };
     let mut api = s.client();
@@ -410,9 +400,7 @@ fn half_sent_requests_are_cut_off() {
 }
 
 fn erasure_removes_the_customer_and_keeps_the_aggregates(backend: &str) {
-    let Some(s) = start(backend, "erase", engine(1_000_000), |c| {
-        c.privacy.pseudonymise_key = Some(KEY.into());
-    }) else {
+    let Some(s) = start_pseudonymised(backend, "erase") else {
         return;
     };
     let mut api = s.client();

@@ -3,6 +3,23 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+
+/// Runs a test function `fn name(backend: &str)` as two tests, `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name("sqlite")
+            }
+            #[test]
+            fn postgres() {
+                super::$name("postgres")
+            }
+        }
+    };
+}
 use std::sync::Arc;
 
 use discount_core::{Config, Timestamp};
