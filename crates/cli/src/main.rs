@@ -88,6 +88,8 @@ enum Command {
     Keys(commands::keys::KeysCommand),
     #[command(subcommand)]
     Customers(commands::customers::CustomersCommand),
+    #[command(subcommand)]
+    Export(commands::export::ExportCommand),
     Decide(commands::decide::DecideArgs),
     Plan(commands::plan::PlanArgs),
     EvaluatePolicy(commands::evaluate_policy::EvaluatePolicyArgs),
@@ -147,6 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => commands::serve::run(&config, &args, cli.json),
         Command::Keys(cmd) => commands::keys::run(&config, &cmd, cli.json),
         Command::Customers(cmd) => commands::customers::run(&config, &cmd, cli.json),
+        Command::Export(cmd) => commands::export::run(&config, &cmd, cli.json),
         Command::Decide(args) => commands::decide::run(&args, cli.json),
         Command::Plan(args) => commands::plan::run(&args, cli.json),
         Command::EvaluatePolicy(args) => commands::evaluate_policy::run(&args, cli.json),

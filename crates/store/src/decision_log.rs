@@ -369,6 +369,14 @@ pub trait DecisionStore {
 
     fn outcome(&mut self, decision_id: &str) -> Result<Option<OutcomeRow>, StoreError>;
 
+    /// The joined log: decisions with `from <= at < to` in time order, each with its outcome
+    /// when known. What every learner and evaluator reads.
+    fn joined_decisions(
+        &mut self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(DecisionRow, Option<OutcomeRow>)>, StoreError>;
+
     /// Decisions and outcomes recorded: `(decisions, open, outcomes)`.
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError>;
 
@@ -466,4 +474,22 @@ pub fn open_decision_log(url: &str) -> Result<Box<dyn DecisionLog>, StoreError> 
         }
         crate::Backend::Sqlite(path) => Box::new(crate::sqlite_log::SqliteDecisionLog::open(path)?),
     })
+}
+
+/// Pairs decisions (in order) with the outcomes found for them.
+pub(crate) fn join_outcomes(
+    decisions: Vec<DecisionRow>,
+    outcomes: Vec<OutcomeRow>,
+) -> Vec<(DecisionRow, Option<OutcomeRow>)> {
+    let mut by_id: std::collections::HashMap<String, OutcomeRow> = outcomes
+        .into_iter()
+        .map(|o| (o.decision_id.clone(), o))
+        .collect();
+    decisions
+        .into_iter()
+        .map(|d| {
+            let o = by_id.remove(&d.id);
+            (d, o)
+        })
+        .collect()
 }

@@ -288,25 +288,32 @@ impl DecisionStore for PostgresDecisionLog {
 
     fn outcome(&mut self, decision_id: &str) -> Result<Option<OutcomeRow>, StoreError> {
         let row = self.client.query_opt(
-            "SELECT decision_id, at, source, event_id, converted, revenue, discount, profit,
-               charged, recorded_at FROM decision_outcomes WHERE decision_id = $1",
+            &format!("SELECT {OUTCOME_COLUMNS} FROM decision_outcomes WHERE decision_id = $1"),
             &[&decision_id],
         )?;
-        Ok(row.map(|r| {
-            let source: String = r.get(2);
-            OutcomeRow {
-                decision_id: r.get(0),
-                at: r.get(1),
-                source: OutcomeSource::parse(&source).unwrap_or(OutcomeSource::Reported),
-                event_id: r.get(3),
-                converted: r.get::<_, i32>(4) != 0,
-                revenue: r.get(5),
-                discount: r.get(6),
-                profit: r.get(7),
-                charged: r.get(8),
-                recorded_at: r.get(9),
-            }
-        }))
+        Ok(row.as_ref().map(outcome_of))
+    }
+
+    fn joined_decisions(
+        &mut self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(DecisionRow, Option<OutcomeRow>)>, StoreError> {
+        let decisions =
+            self.decisions_where("at >= $1 AND at < $2 ORDER BY at, id", &[&from, &to])?;
+        let outcomes: Vec<OutcomeRow> = self
+            .client
+            .query(
+                &format!(
+                    "SELECT {OUTCOME_COLUMNS} FROM decision_outcomes o
+                     WHERE o.decision_id IN (SELECT id FROM decisions WHERE at >= $1 AND at < $2)"
+                ),
+                &[&from, &to],
+            )?
+            .iter()
+            .map(outcome_of)
+            .collect();
+        Ok(crate::decision_log::join_outcomes(decisions, outcomes))
     }
 
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError> {
@@ -631,4 +638,23 @@ fn postgres_audit(
         &[&e.audit_id, &at, &reason, &e.events, &e.users, &e.decisions],
     )?;
     Ok(())
+}
+
+const OUTCOME_COLUMNS: &str =
+    "decision_id, at, source, event_id, converted, revenue, discount, profit, charged, recorded_at";
+
+fn outcome_of(r: &postgres::Row) -> OutcomeRow {
+    let source: String = r.get(2);
+    OutcomeRow {
+        decision_id: r.get(0),
+        at: r.get(1),
+        source: OutcomeSource::parse(&source).unwrap_or(OutcomeSource::Reported),
+        event_id: r.get(3),
+        converted: r.get::<_, i32>(4) != 0,
+        revenue: r.get(5),
+        discount: r.get(6),
+        profit: r.get(7),
+        charged: r.get(8),
+        recorded_at: r.get(9),
+    }
 }

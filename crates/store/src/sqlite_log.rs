@@ -298,26 +298,29 @@ impl DecisionStore for SqliteDecisionLog {
         Ok(self
             .conn
             .query_row(
-                "SELECT decision_id, at, source, event_id, converted, revenue, discount, profit,
-                   charged, recorded_at FROM decision_outcomes WHERE decision_id = ?1",
+                &format!("SELECT {OUTCOME_COLUMNS} FROM decision_outcomes WHERE decision_id = ?1"),
                 [decision_id],
-                |r| {
-                    let source: String = r.get(2)?;
-                    Ok(OutcomeRow {
-                        decision_id: r.get(0)?,
-                        at: r.get(1)?,
-                        source: OutcomeSource::parse(&source).unwrap_or(OutcomeSource::Reported),
-                        event_id: r.get(3)?,
-                        converted: r.get::<_, i64>(4)? != 0,
-                        revenue: r.get(5)?,
-                        discount: r.get(6)?,
-                        profit: r.get(7)?,
-                        charged: r.get(8)?,
-                        recorded_at: r.get(9)?,
-                    })
-                },
+                outcome_of,
             )
             .optional()?)
+    }
+
+    fn joined_decisions(
+        &mut self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(DecisionRow, Option<OutcomeRow>)>, StoreError> {
+        let decisions =
+            self.decisions_where("at >= ?1 AND at < ?2 ORDER BY at, id", params![from, to])?;
+        let outcomes: Vec<OutcomeRow> = self
+            .conn
+            .prepare(&format!(
+                "SELECT {OUTCOME_COLUMNS} FROM decision_outcomes o
+                 WHERE o.decision_id IN (SELECT id FROM decisions WHERE at >= ?1 AND at < ?2)"
+            ))?
+            .query_map(params![from, to], outcome_of)?
+            .collect::<Result<_, _>>()?;
+        Ok(crate::decision_log::join_outcomes(decisions, outcomes))
     }
 
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError> {
@@ -663,4 +666,23 @@ fn sqlite_audit(
         params![e.audit_id, at, reason, e.events, e.users, e.decisions],
     )?;
     Ok(())
+}
+
+const OUTCOME_COLUMNS: &str =
+    "decision_id, at, source, event_id, converted, revenue, discount, profit, charged, recorded_at";
+
+fn outcome_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutcomeRow> {
+    let source: String = r.get(2)?;
+    Ok(OutcomeRow {
+        decision_id: r.get(0)?,
+        at: r.get(1)?,
+        source: OutcomeSource::parse(&source).unwrap_or(OutcomeSource::Reported),
+        event_id: r.get(3)?,
+        converted: r.get::<_, i64>(4)? != 0,
+        revenue: r.get(5)?,
+        discount: r.get(6)?,
+        profit: r.get(7)?,
+        charged: r.get(8)?,
+        recorded_at: r.get(9)?,
+    })
 }

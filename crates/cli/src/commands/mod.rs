@@ -5,6 +5,7 @@ pub mod decide;
 pub mod demo;
 pub mod evaluate_policy;
 pub mod experiment;
+pub mod export;
 pub mod fraud;
 pub mod ingest;
 pub mod keys;

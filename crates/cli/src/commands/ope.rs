@@ -33,6 +33,10 @@ use crate::output::{print_json, Table};
 ///   # Your own log and policy (action,position,probability CSV), a few estimators, JSON output:
 ///   discount ope --log mylog.csv --policy policy.csv --estimators ips,snips,dr --json
 ///
+///   # This shop's own log: what would "always no offer" have earned, in profit per decision?
+///   discount export decisions --out decisions.jsonl
+///   discount ope --decisions decisions.jsonl --policy offer:none --estimators ips,snips,dr
+///
 ///   # Write an HTML report with the estimates and their intervals:
 ///   discount ope --dataset obd --behavior random --policy bts --report ope.html
 #[derive(clap::Args, Debug)]
@@ -41,6 +45,16 @@ pub struct OpeArgs {
     /// Logged data: CSV in the Open Bandit Dataset layout.
     #[arg(long, conflicts_with = "dataset")]
     pub log: Option<PathBuf>,
+
+    /// This shop's decision log as `discount export decisions` writes it (JSON Lines or CSV):
+    /// the rounds are the decisions with an outcome, the actions the rungs served (in name
+    /// order), the context their feature vectors. Evaluate `--policy uniform` or `offer:ID`.
+    #[arg(long, conflicts_with_all = ["log", "dataset"])]
+    pub decisions: Option<PathBuf>,
+
+    /// With --decisions: the reward, `profit` (minor units) or `converted` (0 or 1).
+    #[arg(long, default_value = "profit", value_parser = ["profit", "converted"])]
+    pub reward: String,
 
     /// A public dataset instead of --log. Only `obd` (Open Bandit Dataset) is known.
     #[arg(long, value_parser = ["obd"])]
@@ -59,8 +73,8 @@ pub struct OpeArgs {
     pub data_dir: Option<PathBuf>,
 
     /// The policy to evaluate: `bts` (Thompson Sampling with the dataset's prior), `random` or `uniform`
-    /// (1/n_actions everywhere), or a CSV file with columns action,position,probability
-    /// (or round,action,position,probability).
+    /// (1/n_actions everywhere), `offer:ID` (always the action named ID; with --decisions), or a
+    /// CSV file with columns action,position,probability (or round,action,position,probability).
     #[arg(long, default_value = "bts")]
     pub policy: String,
 
@@ -125,10 +139,21 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
     }
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let paths = ObdPaths::new(&data_dir, &args.campaign);
-    let (obd_log, log_name, behavior) = match (&args.log, &args.dataset) {
+    let mut action_names: Vec<String> = Vec::new();
+    let (log, log_name, behavior) = match (&args.log, &args.dataset) {
+        _ if args.decisions.is_some() => {
+            let path = args
+                .decisions
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""));
+            let (log, names) = decisions_log(path, &args.reward)?;
+            action_names = names;
+            (log, path.display().to_string(), None)
+        }
         (Some(path), _) => (
             read_obd_log(path, None)
-                .with_context(|| format!("reading the log {}", path.display()))?,
+                .with_context(|| format!("reading the log {}", path.display()))?
+                .log,
             path.display().to_string(),
             None,
         ),
@@ -137,14 +162,15 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
             (
                 load_campaign_log(&paths, behavior).with_context(|| {
                     format!("reading the Open Bandit Dataset under {} (set --data-dir or DISCOUNT_DATA_DIR)", data_dir.display())
-                })?,
+                })?
+                .log,
                 format!("obd/{}/{}", behavior.as_str(), args.campaign),
                 Some(behavior),
             )
         }
-        (None, None) => bail!("give a log with --log FILE or --dataset obd"),
+        (None, None) => bail!("give a log with --log FILE, --decisions FILE or --dataset obd"),
     };
-    let log = &obd_log.log;
+    let log = &log;
     let (action_dist, evaluated): (RoundTensor, Option<BehaviorPolicy>) = match args.policy.as_str()
     {
         "uniform" => (
@@ -170,6 +196,21 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
                     .context("computing the BTS action distribution (needs the dataset's bts_prior file or --bts-prior)")?,
             };
             (table, Some(BehaviorPolicy::Bts))
+        }
+        named if named.starts_with("offer:") => {
+            let id = &named["offer:".len()..];
+            let Some(index) = action_names.iter().position(|a| a == id) else {
+                bail!(
+                    "--policy {named}: no decision in the log served `{id}` (actions: {}); offer:ID needs --decisions",
+                    action_names.join(", ")
+                );
+            };
+            let mut table = vec![0.0; log.n_actions * log.n_positions];
+            table[index * log.n_positions] = 1.0;
+            (
+                RoundTensor::shared(log.n_rounds(), log.n_actions, log.n_positions, table)?,
+                None,
+            )
         }
         file => (
             ope::read_action_dist_csv(
@@ -285,4 +326,54 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A bandit log from an exported decision log: the decisions with an outcome, one position, the
+/// rungs served as actions (in name order, returned), the reward chosen, the features as context.
+fn decisions_log(
+    path: &std::path::Path,
+    reward: &str,
+) -> anyhow::Result<(discount_eval::ope::BanditLog, Vec<String>)> {
+    let rows: Vec<_> = super::export::read_decisions(path)?
+        .into_iter()
+        .filter(|r| r.joined)
+        .collect();
+    if rows.is_empty() {
+        bail!(
+            "{}: no decision with a known outcome to evaluate (outcomes are joined when their attribution window closes)",
+            path.display()
+        );
+    }
+    let mut names: Vec<String> = rows.iter().map(|r| r.action.clone()).collect();
+    names.sort();
+    names.dedup();
+    let index = |a: &str| names.iter().position(|n| n == a).unwrap_or(0) as u32;
+    let width = rows[0].features.len();
+    let context = (width > 0 && rows.iter().all(|r| r.features.len() == width))
+        .then(|| {
+            discount_eval::ope::Matrix::new(
+                rows.len(),
+                width,
+                rows.iter()
+                    .flat_map(|r| r.features.iter().copied())
+                    .collect(),
+            )
+        })
+        .transpose()?;
+    let log = discount_eval::ope::BanditLog::new(
+        names.len(),
+        1,
+        rows.iter().map(|r| index(&r.action)).collect(),
+        None,
+        rows.iter()
+            .map(|r| match reward {
+                "converted" => f64::from(u8::from(r.converted.unwrap_or(false))),
+                _ => r.profit.unwrap_or(0) as f64,
+            })
+            .collect(),
+        rows.iter().map(|r| r.propensity).collect(),
+        context,
+    )
+    .with_context(|| format!("{}: building the log", path.display()))?;
+    Ok((log, names))
 }
