@@ -332,9 +332,9 @@ fn holds_of_a_process_killed_mid_decision_expire() {
         .pool
         .with(|log| log.reserve("killed-process", "default", 700, 0))
         .unwrap();
+    // The hold was taken (the sweep may give it back before the next line reads the budget).
     assert!(taken.is_some());
     let row = |api: &mut common::Api| api.get("/v1/budgets/default", &admin).json();
-    assert_eq!(row(&mut api)["reserved"], 700);
     let mut released = false;
     for _ in 0..50 {
         std::thread::sleep(Duration::from_millis(100));
