@@ -37,6 +37,7 @@ pub use error::{EvalError, Result};
 pub mod ab;
 pub mod bench;
 pub mod calibration;
+pub mod drift;
 pub mod experiment;
 pub mod ranking;
 pub mod report;
