@@ -38,6 +38,10 @@ use discount_core::Config;
 ///   discount experiment analyze ab.csv --control A
 ///   discount report --experiment ab.csv
 ///
+/// Set shelf prices, forecast demand, plan markdowns (docs/pricing.md):
+///   discount price elasticity --dataset orange-juice
+///   discount price markdown --stock 60 --weeks 8
+///
 /// Settings come from discount.toml (or --config FILE); every key can be overridden by an
 /// environment variable DISCOUNT_<SECTION>__<KEY>, e.g. DISCOUNT_STORE__URL.
 #[derive(Parser, Debug)]
@@ -84,6 +88,8 @@ enum Command {
     Keys(commands::keys::KeysCommand),
     Decide(commands::decide::DecideArgs),
     Plan(commands::plan::PlanArgs),
+    #[command(subcommand)]
+    Price(commands::price::PriceCommand),
     EvaluatePolicy(commands::evaluate_policy::EvaluatePolicyArgs),
 }
 
@@ -142,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => commands::keys::run(&config, &cmd, cli.json),
         Command::Decide(args) => commands::decide::run(&args, cli.json),
         Command::Plan(args) => commands::plan::run(&args, cli.json),
+        Command::Price(cmd) => commands::price::run(&cmd, cli.json),
         Command::EvaluatePolicy(args) => commands::evaluate_policy::run(&args, cli.json),
     }
 }

@@ -26,13 +26,19 @@
 //! # Ok::<(), discount_pricing::PricingError>(())
 //! ```
 
+pub mod bandit;
+pub mod choice;
 pub mod csv_input;
 pub mod datasets;
+pub mod dml;
 pub mod elasticity;
 pub mod error;
 pub mod fixed_effects;
+pub mod forecast;
 pub mod linalg;
+pub mod markdown;
 pub mod occasions;
+pub mod optimize;
 pub mod panel;
 pub mod weekly;
 
