@@ -212,10 +212,13 @@ fn fit_product(
     if rows.is_empty() {
         return Err(not_identified(&model_name, "no rows"));
     }
-    let names = regressor_names(panel, product, config.cross_prices);
+    // Pooled over a single market, the mean of the other products' prices is the week's total less the own
+    // price: the week effects absorb the total, so the cross term would repeat the own price.
+    let cross = config.cross_prices && (product.is_some() || panel.markets.len() > 1);
+    let names = regressor_names(panel, product, cross);
     let raw: Vec<Vec<f64>> = rows
         .iter()
-        .map(|r| regressors(panel, r, product, config.cross_prices))
+        .map(|r| regressors(panel, r, product, cross))
         .collect();
     let series_ids = dense_index(rows.iter().map(|r| r.series));
     let week_ids = dense_index(rows.iter().map(|r| r.week));

@@ -5,9 +5,13 @@
 //! one of the allowed endings), within a maximum change from the current price and above a minimum margin
 //! over unit cost. Demand of product j: `ln q_j = level_j + e_jj ln p_j + sum_k e_jk ln p_k` (no promotion),
 //! with the lognormal mean correction. Cross-effects couple the products, so prices are chosen jointly by
-//! coordinate ascent on the category's total profit. Uncertainty: coefficient vectors are drawn from each
-//! product's estimated normal distribution, and the objective is the mean (or a lower quantile) of the total
-//! profit over the draws. The current price is the median of the last `recent_weeks` weeks.
+//! coordinate ascent on the category's total profit; cross-effects whose interval includes zero are left out
+//! (a noisy cross term would otherwise steer every price). A product whose own-price elasticity is not
+//! clearly negative keeps its current price: its demand curve gives no interior optimum. Uncertainty:
+//! coefficient vectors are drawn from each product's estimated normal distribution, and the objective is a
+//! quantile of the total profit over the draws (the median by default; 0.1 for a cautious merchant) — the
+//! mean would be dominated by the few draws with extreme elasticities. The current price is the median of
+//! the last `recent_weeks` weeks.
 
 use nalgebra::DMatrix;
 use rand::SeedableRng;
@@ -29,8 +33,10 @@ pub struct PricingRules {
     pub min_margin: f64,
     /// Draws of the coefficients.
     pub draws: usize,
-    /// Objective: the mean over draws (`None`) or this quantile of the total profit (e.g. 0.1).
-    pub quantile: Option<f64>,
+    /// Objective: this quantile of the total profit over the draws (0.5: the median; 0.1: cautious).
+    pub quantile: f64,
+    /// z-score a cross-effect needs to be used (1.96: its 95% interval excludes zero).
+    pub cross_min_z: f64,
     /// Weeks whose median price is the current price.
     pub recent_weeks: usize,
     pub seed: u64,
@@ -45,7 +51,8 @@ impl Default for PricingRules {
             max_change: 0.15,
             min_margin: 0.1,
             draws: 200,
-            quantile: None,
+            quantile: 0.5,
+            cross_min_z: 1.96,
             recent_weeks: 13,
             seed: 1,
             minor_per_unit: 100.0,
@@ -78,7 +85,7 @@ pub struct PriceRecommendation {
 pub struct MarketRecommendation {
     pub market: String,
     pub products: Vec<PriceRecommendation>,
-    /// Total expected profit per week over the coefficient draws: mean and 5%/95% quantiles.
+    /// Total expected profit per week over the coefficient draws: median and 5%/95% quantiles.
     pub profit_current: ProfitSummary,
     pub profit_recommended: ProfitSummary,
     /// Mean weekly profit actually earned over the recent weeks at the historic prices.
@@ -90,7 +97,7 @@ pub struct MarketRecommendation {
 /// A profit distribution over coefficient draws.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProfitSummary {
-    pub mean: f64,
+    pub median: f64,
     pub q05: f64,
     pub q95: f64,
 }
@@ -134,11 +141,21 @@ pub fn optimize(
     markets.sort();
     markets.dedup();
     let mut rng = rand::rngs::StdRng::seed_from_u64(rules.seed);
-    // Coefficient draws per product (same draws for every market).
-    let draws: Vec<Vec<Vec<f64>>> = elasticities
+    let models: Vec<DemandModel> = elasticities
         .per_product
         .iter()
-        .map(|p| draw_coefficients(&p.model, rules.draws, &mut rng))
+        .map(|p| without_weak_cross_effects(&p.model, rules.cross_min_z))
+        .collect();
+    // A product's own-price elasticity is usable when its upper 95% bound is below zero.
+    let usable: Vec<bool> = elasticities
+        .per_product
+        .iter()
+        .map(|p| p.own_price.upper < 0.0)
+        .collect();
+    // Coefficient draws per product (same draws for every market).
+    let draws: Vec<Vec<Vec<f64>>> = models
+        .iter()
+        .map(|m| draw_coefficients(m, rules.draws, &mut rng))
         .collect::<Result<_>>()?;
     let by_series = sales.by_series();
     let mut out = Vec::new();
@@ -173,7 +190,20 @@ pub fn optimize(
                 .map(|r| (r.price - r.cost.unwrap_or(cost)) * r.units)
                 .sum::<f64>()
                 / recent.len() as f64;
-            let candidates = ladder(current, cost, rules);
+            let mut candidates = ladder(current, cost, rules);
+            if !usable[model_index] {
+                // Held: the nearest allowed price to the current one.
+                let nearest = candidates
+                    .iter()
+                    .copied()
+                    .min_by(|a, b| {
+                        (*a as f64 - current * rules.minor_per_unit)
+                            .abs()
+                            .total_cmp(&(*b as f64 - current * rules.minor_per_unit).abs())
+                    })
+                    .unwrap_or((current * rules.minor_per_unit).round() as i64);
+                candidates = vec![nearest];
+            }
             if candidates.is_empty() {
                 return Err(not_identified(
                     "price optimisation",
@@ -195,12 +225,7 @@ pub fn optimize(
             continue;
         }
         out.push(optimize_market(
-            market,
-            &items,
-            &products,
-            elasticities,
-            &draws,
-            rules,
+            market, &items, &products, &models, &draws, rules,
         )?);
     }
     Ok(out)
@@ -294,14 +319,11 @@ fn optimize_market(
     market: &str,
     items: &[Item],
     products: &[String],
-    elasticities: &ElasticityResult,
+    all_models: &[DemandModel],
     draws: &[Vec<Vec<f64>>],
     rules: &PricingRules,
 ) -> Result<MarketRecommendation> {
-    let models: Vec<&DemandModel> = items
-        .iter()
-        .map(|it| &elasticities.per_product[it.model_index].model)
-        .collect();
+    let models: Vec<&DemandModel> = items.iter().map(|it| &all_models[it.model_index]).collect();
     let n_draws = rules.draws;
     let profits_over_draws = |prices: &[f64]| -> Vec<f64> {
         (0..n_draws)
@@ -316,10 +338,7 @@ fn optimize_market(
     };
     let objective = |prices: &[f64]| -> f64 {
         let mut values = profits_over_draws(prices);
-        match rules.quantile {
-            None => values.iter().sum::<f64>() / values.len() as f64,
-            Some(q) => quantile(&mut values, q),
-        }
+        quantile(&mut values, rules.quantile)
     };
     let to_price = |minor: i64| minor as f64 / rules.minor_per_unit;
     // Start from the ladder point nearest the current price.
@@ -370,7 +389,7 @@ fn optimize_market(
     let summary = |prices: &[f64]| {
         let mut values = profits_over_draws(prices);
         ProfitSummary {
-            mean: values.iter().sum::<f64>() / values.len() as f64,
+            median: quantile(&mut values, 0.5),
             q05: quantile(&mut values, 0.05),
             q95: quantile(&mut values, 0.95),
         }
@@ -384,7 +403,9 @@ fn optimize_market(
                 (prices[i] - it.cost) * units(items, i, prices, products, model, &model.beta)
             };
             let c = choice[i];
-            let bound = if c == 0 || c + 1 == it.candidates.len() {
+            let bound = if it.candidates.len() == 1 {
+                Some("held: own elasticity not clearly negative".to_string())
+            } else if c == 0 || c + 1 == it.candidates.len() {
                 Some(
                     if c == 0 {
                         "lowest allowed price"
@@ -444,6 +465,24 @@ fn optimize_market(
     })
 }
 
+/// The model with its cross-price terms set to zero (with no variance) unless |estimate / error| >= `min_z`.
+fn without_weak_cross_effects(model: &DemandModel, min_z: f64) -> DemandModel {
+    let p = model.beta.len();
+    let mut out = model.clone();
+    for j in 0..p {
+        let cross = model.names[j].starts_with("ln_price[") || model.names[j] == "ln_price_others";
+        let se = model.covariance[j * p + j].max(0.0).sqrt();
+        if cross && !(se > 0.0 && (model.beta[j] / se).abs() >= min_z) {
+            out.beta[j] = 0.0;
+            for k in 0..p {
+                out.covariance[j * p + k] = 0.0;
+                out.covariance[k * p + j] = 0.0;
+            }
+        }
+    }
+    out
+}
+
 fn quantile(values: &mut [f64], q: f64) -> f64 {
     values.sort_by(f64::total_cmp);
     let position = ((values.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
@@ -484,7 +523,7 @@ mod tests {
         let result = optimize(&sales, &elasticities, &rules).unwrap();
         let rec = &result[0].products[0];
         assert!((rec.recommended_price_minor - 150).abs() <= 3, "{rec:?}");
-        assert!(result[0].profit_recommended.mean >= result[0].profit_current.mean - 1e-9);
+        assert!(result[0].profit_recommended.median >= result[0].profit_current.median - 1e-9);
 
         // A 45% minimum margin forbids 1.50 (33%): the lowest allowed price, 1.82, is chosen.
         let strict = PricingRules {
