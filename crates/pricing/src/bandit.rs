@@ -7,6 +7,9 @@
 //! Each week the policy draws every price's demand from its posterior and charges the price whose drawn
 //! profit `(price - cost) * demand` is largest.
 
+// Index loops over rows, columns and states read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 use rand::SeedableRng;
 use rand_distr::{Distribution, Gamma, Poisson};
 use serde::Serialize;
@@ -65,7 +68,7 @@ enum Policy {
 
 /// Runs Thompson sampling with the demand-model prior and a flat prior, and the historic price.
 pub fn run(config: &BanditConfig) -> Result<BanditResult> {
-    if config.grid.len() < 2 || config.grid.iter().any(|p| !(*p > 0.0)) {
+    if config.grid.len() < 2 || config.grid.iter().any(|p| p.is_nan() || *p <= 0.0) {
         return Err(invalid("grid", "at least two prices above zero"));
     }
     if config.historic >= config.grid.len() {

@@ -2,8 +2,8 @@
 //!
 //! Utility of alternative j at an occasion: `a_j + b_price price_j + b_feature feature_j + b_display display_j
 //! + b_loyalty loyalty_hj`, with brand constants `a_j` (the first alternative is the base) and loyalty the
-//! exponentially smoothed past choices of the household (Guadagni and Little: `L <- decay L + (1 - decay)
-//! 1[chosen]`, starting from equal loyalty to every alternative). Models:
+//! exponentially smoothed past choices of the household (Guadagni and Little:
+//! `L <- decay L + (1 - decay) 1[chosen]`, starting from equal loyalty to every alternative). Models:
 //! - `shares`: each alternative's share of the training choices (the baseline);
 //! - `logit`: one pooled conditional logit (by Newton's method);
 //! - `latent classes`: C classes of households, each with its own coefficients, fitted by EM; a household's
@@ -521,11 +521,10 @@ mod tests {
                 let chosen = (0..3)
                     .max_by(|a, b| utilities[*a].total_cmp(&utilities[*b]))
                     .unwrap();
-                for j in 0..3 {
+                for (j, price) in prices.iter().enumerate() {
                     text += &format!(
-                        "{occasion},h{h},brand{j},{},{:.4}\n",
-                        u8::from(j == chosen),
-                        prices[j]
+                        "{occasion},h{h},brand{j},{},{price:.4}\n",
+                        u8::from(j == chosen)
                     );
                 }
             }

@@ -7,6 +7,9 @@
 //!
 //! Nuisance models: gradient-boosted trees (forust-ml, squared loss) or ridge regression.
 
+// Index loops over rows, columns and states read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;

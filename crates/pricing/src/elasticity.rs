@@ -8,6 +8,9 @@
 //! single series they would absorb the prices). Errors are clustered by market when there are enough markets
 //! (`min_clusters`), Newey-West for a single series, HC1 otherwise.
 
+// Index loops over rows, columns and states read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 use serde::Serialize;
 
 use crate::error::{invalid, not_identified, Result};

@@ -380,10 +380,11 @@ pub fn backtest(sales: &WeeklySales, config: &ForecastConfig) -> Result<Backtest
         origins: origins
             .iter()
             .map(|w| {
-                date_of
-                    .get(w)
-                    .cloned()
-                    .unwrap_or_else(|| format!("week {w}"))
+                date_of.get(w).cloned().unwrap_or_else(|| {
+                    // Week indices count weeks from 1970-01-01.
+                    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+                    (epoch + chrono::Duration::days(7 * w)).to_string()
+                })
             })
             .collect(),
         series: per_series.len(),

@@ -1,6 +1,9 @@
 //! Least squares with heteroskedasticity-robust, cluster-robust and Newey-West covariances, and the normal
 //! quantiles of intervals.
 
+// Index loops over rows, columns and states read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 use nalgebra::{DMatrix, DVector};
 use statrs::distribution::{ContinuousCDF, Normal};
 

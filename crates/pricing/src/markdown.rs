@@ -8,6 +8,9 @@
 //!
 //! Money is in integer minor units (prices, salvage); expected revenues are `f64` minor units.
 
+// Index loops over rows, columns and states read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 use rand::SeedableRng;
 use rand_distr::{Distribution, Poisson};
 use serde::Serialize;

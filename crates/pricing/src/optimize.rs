@@ -13,6 +13,9 @@
 //! mean would be dominated by the few draws with extreme elasticities. The current price is the median of
 //! the last `recent_weeks` weeks.
 
+// Index loops over rows, columns and states read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -111,6 +114,8 @@ struct Item {
     level: f64,
     candidates: Vec<i64>,
     historic_profit: f64,
+    /// Kept at its current price (own elasticity not clearly negative).
+    held: bool,
 }
 
 /// Recommends prices for every market of the sales data.
@@ -219,6 +224,7 @@ pub fn optimize(
                 level,
                 candidates,
                 historic_profit,
+                held: !usable[model_index],
             });
         }
         if items.is_empty() {
@@ -403,8 +409,10 @@ fn optimize_market(
                 (prices[i] - it.cost) * units(items, i, prices, products, model, &model.beta)
             };
             let c = choice[i];
-            let bound = if it.candidates.len() == 1 {
+            let bound = if it.held {
                 Some("held: own elasticity not clearly negative".to_string())
+            } else if it.candidates.len() == 1 {
+                Some("only allowed price".to_string())
             } else if c == 0 || c + 1 == it.candidates.len() {
                 Some(
                     if c == 0 {
