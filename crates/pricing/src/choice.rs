@@ -1,8 +1,9 @@
 //! Household price sensitivity: conditional logit models of which alternative a household buys.
 //!
 //! Utility of alternative j at an occasion:
-//! `a_j + b_price price_j + b_feature feature_j + b_display display_j + b_loyalty loyalty_hj`, with brand constants `a_j` (the first alternative is the base) and loyalty the
-//! exponentially smoothed past choices of the household (Guadagni and Little:
+//! `a_j + b_price price_j + b_feature feature_j + b_display display_j + b_loyalty loyalty_hj`, with brand
+//! constants `a_j` (the first alternative is the base) and loyalty the exponentially smoothed past choices
+//! of the household (Guadagni and Little:
 //! `L <- decay L + (1 - decay) 1[chosen]`, starting from equal loyalty to every alternative). Models:
 //! - `shares`: each alternative's share of the training choices (the baseline);
 //! - `logit`: one pooled conditional logit (by Newton's method);
