@@ -42,6 +42,10 @@ use discount_core::Config;
 ///   discount experiment analyze ab.csv --control A
 ///   discount report --experiment ab.csv
 ///
+/// Set shelf prices, forecast demand, plan markdowns (docs/pricing.md):
+///   discount price elasticity --dataset orange-juice
+///   discount price markdown --stock 60 --weeks 8
+///
 /// Settings come from discount.toml (or --config FILE); every key can be overridden by an
 /// environment variable DISCOUNT_<SECTION>__<KEY>, e.g. DISCOUNT_STORE__URL.
 #[derive(Parser, Debug)]
@@ -92,6 +96,8 @@ enum Command {
     Export(commands::export::ExportCommand),
     Decide(commands::decide::DecideArgs),
     Plan(commands::plan::PlanArgs),
+    #[command(subcommand)]
+    Price(commands::price::PriceCommand),
     EvaluatePolicy(commands::evaluate_policy::EvaluatePolicyArgs),
 }
 
@@ -152,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(cmd) => commands::export::run(&config, &cmd, cli.json),
         Command::Decide(args) => commands::decide::run(&args, cli.json),
         Command::Plan(args) => commands::plan::run(&args, cli.json),
+        Command::Price(cmd) => commands::price::run(&cmd, cli.json),
         Command::EvaluatePolicy(args) => commands::evaluate_policy::run(&args, cli.json),
     }
 }

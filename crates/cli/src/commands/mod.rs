@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod keys;
 pub mod ope;
 pub mod plan;
+pub mod price;
 pub mod profile;
 pub mod report;
 pub mod serve;
