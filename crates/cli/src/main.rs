@@ -94,6 +94,7 @@ enum Command {
     Customers(commands::customers::CustomersCommand),
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
+    Monitor(commands::monitor::MonitorArgs),
     Decide(commands::decide::DecideArgs),
     Plan(commands::plan::PlanArgs),
     #[command(subcommand)]
@@ -156,6 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => commands::keys::run(&config, &cmd, cli.json),
         Command::Customers(cmd) => commands::customers::run(&config, &cmd, cli.json),
         Command::Export(cmd) => commands::export::run(&config, &cmd, cli.json),
+        Command::Monitor(args) => commands::monitor::run(&config, &args, cli.json),
         Command::Decide(args) => commands::decide::run(&args, cli.json),
         Command::Plan(args) => commands::plan::run(&args, cli.json),
         Command::Price(cmd) => commands::price::run(&cmd, cli.json),

@@ -144,6 +144,31 @@ fn exported_decisions_round_trip_into_ope() {
             "{file}: ips {ips} vs {expected}"
         );
     }
+    // The monitor reads the same log: one day, every decision joined, the offer share as exported.
+    let out = run(
+        dir.path(),
+        &url,
+        &["--json", "monitor", "--days", "3", "--recent", "1"],
+    );
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let days = m["days"].as_array().unwrap();
+    assert_eq!(days.len(), 1, "{m}");
+    assert_eq!(days[0]["decisions"], 120);
+    assert_eq!(days[0]["joined"], 120);
+    let offered = rows
+        .iter()
+        .filter(|r| r["reserved"].as_i64().unwrap() > 0)
+        .count();
+    let share = days[0]["offer_share"].as_f64().unwrap();
+    assert!((share - offered as f64 / 120.0).abs() < 1e-12, "{m}");
+    let profit: f64 = rows
+        .iter()
+        .map(|r| r["profit"].as_f64().unwrap())
+        .sum::<f64>()
+        / 120.0;
+    assert!((days[0]["profit_per_decision"].as_f64().unwrap() - profit).abs() < 1e-9);
+    assert_eq!(m["budgets"][0]["id"], "default");
+
     // An offer nobody received is a clear error.
     let bad = Command::new(bin())
         .current_dir(dir.path())

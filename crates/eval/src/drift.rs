@@ -23,7 +23,10 @@ pub fn psi(reference: &[f64], current: &[f64], bins: usize) -> Result<f64> {
         )));
     }
     if bins < 2 {
-        return Err(EvalError::setting("bins", format!("must be at least 2, got {bins}")));
+        return Err(EvalError::setting(
+            "bins",
+            format!("must be at least 2, got {bins}"),
+        ));
     }
     if reference.iter().chain(current).any(|v| !v.is_finite()) {
         return Err(EvalError::setting("values", "must be finite numbers"));

@@ -155,4 +155,35 @@ mod tests {
             .inc();
         assert!(m.render().contains("discount_http_requests_total"));
     }
+
+    /// Every metric the shipped alert rules use is one this service exports.
+    #[test]
+    fn alert_rules_name_exported_metrics() {
+        let rules = include_str!("../../../deploy/prometheus/alerts.yml");
+        let exported: Vec<String> = super::Metrics::new()
+            .registry
+            .gather()
+            .iter()
+            .map(|f| f.get_name().to_string())
+            .collect();
+        let mut checked = 0;
+        for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !word.starts_with("discount_") {
+                continue;
+            }
+            let base = ["_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|s| word.strip_suffix(s))
+                .unwrap_or(word);
+            assert!(
+                exported.iter().any(|e| e == base || e == word),
+                "alerts.yml uses {word}, which /metrics does not export ({exported:?})"
+            );
+            checked += 1;
+        }
+        assert!(
+            checked >= 6,
+            "only {checked} metric names found in the rules"
+        );
+    }
 }
