@@ -160,7 +160,19 @@ mod tests {
     #[test]
     fn alert_rules_name_exported_metrics() {
         let rules = include_str!("../../../deploy/prometheus/alerts.yml");
-        let exported: Vec<String> = super::Metrics::new()
+        let m = super::Metrics::new();
+        // Families are gathered once they have a sample: give each labelled family one.
+        m.requests.with_label_values(&["/r", "200"]).inc();
+        m.latency.with_label_values(&["/r", "200"]).observe(0.1);
+        m.decisions.with_label_values(&["none"]).inc();
+        for g in [&m.budget_spent, &m.budget_reserved, &m.budget_remaining] {
+            g.with_label_values(&["c"]).set(1);
+        }
+        m.shadow_price.with_label_values(&["c"]).set(1.0);
+        m.join_lag.with_label_values(&["order"]).observe(1.0);
+        m.model_version.with_label_values(&["p"]).set(1);
+        m.events.with_label_values(&["stored"]).inc();
+        let exported: Vec<String> = m
             .registry
             .gather()
             .iter()
