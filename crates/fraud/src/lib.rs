@@ -13,7 +13,6 @@
 //! - [`source`]: reading event files and public data sets.
 
 pub mod activity;
-pub mod bench;
 pub mod calibration;
 pub mod error;
 pub mod features;

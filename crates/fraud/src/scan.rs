@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use discount_core::RiskAssessment;
-use discount_sim::{FraudKind, FraudLabel};
+use discount_core::{FraudKind, FraudLabel};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::Activity;
@@ -264,7 +264,7 @@ pub struct ScanReport {
 
 fn fold_of(component: u32) -> usize {
     // Accounts of one ring share a fold, so a ring never trains its own score.
-    (discount_sim::rng::mix64(u64::from(component) ^ 0x9e37_79b9) & 1) as usize
+    (discount_core::hash::mix64(u64::from(component) ^ 0x9e37_79b9) & 1) as usize
 }
 
 /// Runs the whole scan over a filled [`Activity`].

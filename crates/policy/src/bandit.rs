@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::PolicyError;
+use crate::error::PolicyError;
 
 /// Targets of each regression.
 pub const PROFIT: usize = 0;

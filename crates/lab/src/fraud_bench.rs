@@ -7,9 +7,11 @@ use discount_core::{Pseudonymiser, RiskScores};
 use discount_sim::{policy_from_spec, simulate, SimConfig};
 use serde::Serialize;
 
-use crate::scan::ScanConfig;
-use crate::source::new_activity;
-use crate::{scan, FraudError, GateAction, GateConfig, Labels};
+use discount_fraud::scan::ScanConfig;
+use discount_fraud::source::new_activity;
+use discount_fraud::{scan, GateAction, GateConfig, Labels};
+
+use crate::error::LabError;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FraudBench {
@@ -32,7 +34,7 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, FraudError> {
+pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, LabError> {
     let sim = SimConfig {
         users,
         days,
@@ -44,14 +46,13 @@ pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, FraudError>
     let mut activity = new_activity(&config.link_attributes, Pseudonymiser::new(&key)?);
     let mut records = 0u64;
     let started = Instant::now();
-    let mut policy =
-        policy_from_spec("random", seed).map_err(|e| FraudError::Input(e.to_string()))?;
+    let mut policy = policy_from_spec("random", seed)?;
     let out = {
         let mut sink = |r: discount_core::Record| {
             records += 1;
             activity.add(&r);
         };
-        simulate(&sim, policy.as_mut(), &mut sink).map_err(|e| FraudError::Input(e.to_string()))?
+        simulate(&sim, policy.as_mut(), &mut sink)?
     };
     let collected = started.elapsed().as_secs_f64();
     let labels = Labels::from_labels(out.truth.fraud);
