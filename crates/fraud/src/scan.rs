@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::activity::Activity;
 use crate::calibration::{Calibration, Isotonic, Platt};
 use crate::features::{self, FeatureRow, N_BEHAVIOUR, N_FEATURES};
-use crate::gate::{threshold_for_budget, threshold_for_labels};
 use crate::identity::{Rings, DEFAULT_LINK_ATTRIBUTES};
 use crate::iforest::{IsolationForest, IsolationForestConfig};
 use crate::logistic::{Logistic, LogisticConfig};
 use crate::rules::{self, RuleHit, RulesConfig, RULE_NAMES};
 use crate::scores::ScoreTable;
+use crate::threshold::{threshold_for_budget, threshold_for_labels};
 use crate::FraudError;
 
 /// How scores become probabilities.

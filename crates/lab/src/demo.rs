@@ -78,21 +78,21 @@ fn run_one(config: &SimConfig, policy: &mut dyn Policy) -> Result<SimSummary, La
 /// Runs the demo; `progress` is told each phase as it starts.
 pub fn run(options: &DemoOptions, mut progress: impl FnMut(&str)) -> Result<DemoResult, LabError> {
     if options.learn_days == 0 || options.test_days == 0 {
-        return Err(LabError::Config {
+        return Err(LabError::Policy(discount_policy::PolicyError::Config {
             field: "learn_days/test_days".into(),
             value: format!("{}/{}", options.learn_days, options.test_days),
             rule: "must be at least 1",
-        });
+        }));
     }
     let budget = options
         .budget
         .unwrap_or_else(|| 10i64.saturating_mul(options.users as i64));
     if budget < 0 {
-        return Err(LabError::Config {
+        return Err(LabError::Policy(discount_policy::PolicyError::Config {
             field: "budget".into(),
             value: budget.to_string(),
             rule: "must be >= 0 minor units",
-        });
+        }));
     }
     let base = SimConfig {
         users: options.users,
@@ -183,6 +183,37 @@ pub fn run(options: &DemoOptions, mut progress: impl FnMut(&str)) -> Result<Demo
     })
 }
 
+/// The figures as a table: header and one row per policy, money in `currency`.
+pub fn table(result: &DemoResult, currency: Currency) -> (Vec<String>, Vec<Vec<String>>) {
+    let money = |minor: i64| format_minor(minor, currency);
+    let header = [
+        "policy",
+        "revenue",
+        "discount spend",
+        "incremental profit",
+        "% of oracle",
+        "budget used",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows = result
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.policy.clone(),
+                money(r.revenue),
+                money(r.discount_spend),
+                money(r.incremental_profit),
+                r.share_of_oracle
+                    .map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
+                format!("{:.0}%", 100.0 * r.budget_used),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
 /// The demo's HTML report: what was simulated, a bar chart of incremental profit per policy,
 /// the figures, and how to read them.
 pub fn report(result: &DemoResult) -> Result<Report, LabError> {
@@ -217,31 +248,7 @@ pub fn report(result: &DemoResult) -> Result<Report, LabError> {
     for r in &result.rows {
         chart = chart.with_bar(&r.policy, r.incremental_profit as f64 / scale, None);
     }
-    let header = [
-        "policy",
-        "revenue",
-        "discount spend",
-        "incremental profit",
-        "% of oracle",
-        "budget used",
-    ]
-    .map(String::from)
-    .to_vec();
-    let rows = result
-        .rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.policy.clone(),
-                money(r.revenue),
-                money(r.discount_spend),
-                money(r.incremental_profit),
-                r.share_of_oracle
-                    .map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
-                format!("{:.0}%", 100.0 * r.budget_used),
-            ]
-        })
-        .collect();
+    let (header, rows) = table(result, currency);
     report.push(Section {
         heading: "Incremental profit per policy".into(),
         explanation: "No discounts is the baseline: its incremental profit is zero by definition. 10% to \
@@ -268,6 +275,7 @@ pub fn report(result: &DemoResult) -> Result<Report, LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use discount_policy::PolicyError;
 
     #[test]
     fn bad_periods_and_budgets_are_refused() {
@@ -275,14 +283,17 @@ mod tests {
             learn_days: 0,
             ..DemoOptions::default()
         };
-        assert!(matches!(run(&zero, |_| {}), Err(LabError::Config { .. })));
+        assert!(matches!(
+            run(&zero, |_| {}),
+            Err(LabError::Policy(PolicyError::Config { .. }))
+        ));
         let negative = DemoOptions {
             budget: Some(-1),
             ..DemoOptions::default()
         };
         assert!(matches!(
             run(&negative, |_| {}),
-            Err(LabError::Config { .. })
+            Err(LabError::Policy(PolicyError::Config { .. }))
         ));
     }
 }

@@ -44,7 +44,11 @@ impl Default for DqnHyper {
 impl DqnHyper {
     pub fn validate(&self) -> Result<(), LabError> {
         let bad = |name: &'static str, value: f64, rule: &'static str| {
-            Err(LabError::Hyper { name, value, rule })
+            Err(LabError::Policy(discount_policy::PolicyError::Hyper {
+                name,
+                value,
+                rule,
+            }))
         };
         if self.hidden == 0 {
             return bad("dqn.hidden", 0.0, "must be at least 1");
@@ -128,11 +132,11 @@ impl QNetwork {
 }
 
 fn candle(e: candle_core::Error) -> LabError {
-    LabError::Config {
+    LabError::Policy(discount_policy::PolicyError::Config {
         field: "dqn".into(),
         value: e.to_string(),
         rule: "tensor computation failed",
-    }
+    })
 }
 
 /// Transitions over feature vectors logged by random offers over `config` (budget removed).

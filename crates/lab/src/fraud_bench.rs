@@ -1,15 +1,16 @@
 //! `discount bench fraud`: scan time and peak memory on a simulated shop, and the gate's lookup
-//! latency from the precomputed score table.
+//! latency through the engine's gate reading the precomputed score table.
 
 use std::time::Instant;
 
-use discount_core::{Pseudonymiser, RiskScores};
+use discount_core::Pseudonymiser;
 use discount_sim::{policy_from_spec, simulate, SimConfig};
 use serde::Serialize;
 
 use discount_fraud::scan::ScanConfig;
 use discount_fraud::source::new_activity;
-use discount_fraud::{scan, GateAction, GateConfig, Labels};
+use discount_fraud::{scan, Labels};
+use discount_policy::gate::{GateAction, GateConfig, RiskGate};
 
 use crate::error::LabError;
 
@@ -60,13 +61,18 @@ pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, LabError> {
     let result = scan(activity, Some(&labels), &config)?;
     let table = result.score_table();
     let scan_seconds = started.elapsed().as_secs_f64();
-    let gate = GateConfig::new(result.threshold, GateAction::Withhold)?;
+    // The engine's gate, withholding at the scan's threshold.
+    let gate = RiskGate::new(GateConfig {
+        withhold_above: result.threshold,
+        cap_above: result.threshold,
+        ..GateConfig::default()
+    })?
+    .with_scores(std::sync::Arc::new(table));
     let ids: Vec<&String> = result.account_ids.iter().step_by(7).take(200_000).collect();
     let started = Instant::now();
     let mut withheld = 0usize;
     for id in &ids {
-        let v = gate.verdict(table.assess(id).as_ref());
-        withheld += usize::from(!v.allowed);
+        withheld += usize::from(gate.check(id).action == GateAction::Withhold);
     }
     let lookup = started.elapsed().as_secs_f64();
     std::hint::black_box(withheld);

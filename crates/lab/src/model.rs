@@ -34,18 +34,18 @@ impl Hyper {
     /// Checks every value.
     pub fn validate(&self) -> Result<(), LabError> {
         if !(self.shrinkage.is_finite() && self.shrinkage >= 0.0) {
-            return Err(LabError::Hyper {
+            return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
                 name: "shrinkage",
                 value: self.shrinkage,
                 rule: "must be a finite number >= 0",
-            });
+            }));
         }
         if !(0.0..1.0).contains(&self.epsilon) {
-            return Err(LabError::Hyper {
+            return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
                 name: "epsilon",
                 value: self.epsilon,
                 rule: "must be in [0, 1)",
-            });
+            }));
         }
         Ok(())
     }
@@ -109,7 +109,7 @@ impl UpliftModel {
         let baseline = ladder
             .iter()
             .position(|o| *o == Offer::NoOffer)
-            .ok_or(LabError::NoBaseline)?;
+            .ok_or(LabError::Policy(discount_policy::PolicyError::NoBaseline))?;
         if log.is_empty() || days == 0 {
             return Err(LabError::EmptyLog);
         }
@@ -222,8 +222,9 @@ impl UpliftModel {
     }
 }
 
-/// The smallest shadow price whose planned spend over `days` is at most `budget` (bisection), and
-/// that planned spend. Without a budget, 0.
+/// The smallest shadow price whose planned spend over `days` is at most `budget` (the engine's
+/// bisection, `discount_policy::knapsack::shadow_price`), and that planned spend. Without a
+/// budget, 0.
 pub fn plan_lambda(
     model: &UpliftModel,
     budget: Option<i64>,
@@ -238,20 +239,9 @@ pub fn plan_lambda(
     if spend0 <= budget {
         return (0.0, spend0);
     }
-    let mut lo = 0.0;
-    let mut hi = 1.0;
-    while model.planned_spend(hi, days, epsilon) > budget && hi < 1e12 {
-        lo = hi;
-        hi *= 2.0;
-    }
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if model.planned_spend(mid, days, epsilon) > budget {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
+    let (_, hi) = discount_policy::knapsack::shadow_price(budget, |lambda| {
+        model.planned_spend(lambda, days, epsilon)
+    });
     (hi, model.planned_spend(hi, days, epsilon))
 }
 
@@ -442,7 +432,7 @@ mod tests {
         assert!(UpliftModel::fit(&ladder(), &synthetic_log(10), 1, &bad).is_err());
         assert!(matches!(
             UpliftModel::fit(&ladder()[1..], &synthetic_log(10), 1, &Hyper::default()),
-            Err(LabError::NoBaseline)
+            Err(LabError::Policy(discount_policy::PolicyError::NoBaseline))
         ));
     }
 

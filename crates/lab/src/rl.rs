@@ -91,11 +91,11 @@ impl QHyper {
             ("rl.alpha_min", self.alpha_min),
         ] {
             if !(0.0..1.0).contains(&v) {
-                return Err(LabError::Hyper {
+                return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
                     name,
                     value: v,
                     rule: "must be in [0, 1)",
-                });
+                }));
             }
         }
         Ok(())
@@ -305,18 +305,18 @@ pub fn fitted_q_iteration(
     shrinkage: f64,
 ) -> Result<QTable, LabError> {
     if !(0.0..1.0).contains(&gamma) {
-        return Err(LabError::Hyper {
+        return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
             name: "rl.gamma",
             value: gamma,
             rule: "must be in [0, 1)",
-        });
+        }));
     }
     if !(shrinkage.is_finite() && shrinkage >= 0.0) {
-        return Err(LabError::Hyper {
+        return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
             name: "rl.shrinkage",
             value: shrinkage,
             rule: "must be a finite number >= 0",
-        });
+        }));
     }
     if transitions.is_empty() {
         return Err(LabError::EmptyLog);

@@ -250,29 +250,11 @@ impl Instance {
             });
         }
         let mut dual_bound = dual0;
-        let (mut lo, mut hi) = (0.0f64, 1.0f64);
-        loop {
-            let (_, _, cost, dual) = self.respond(hi, budget);
+        let (lo, hi) = shadow_price(budget, |lambda| {
+            let (_, _, cost, dual) = self.respond(lambda, budget);
             dual_bound = dual_bound.min(dual);
-            if cost <= budget + 1e-9 || hi > 1e15 {
-                break;
-            }
-            lo = hi;
-            hi *= 2.0;
-        }
-        for _ in 0..100 {
-            let mid = 0.5 * (lo + hi);
-            if mid <= lo || mid >= hi {
-                break;
-            }
-            let (_, _, cost, dual) = self.respond(mid, budget);
-            dual_bound = dual_bound.min(dual);
-            if cost <= budget + 1e-9 {
-                hi = mid;
-            } else {
-                lo = mid;
-            }
-        }
+            cost
+        });
         let (mut choice, _, _, dual_hi) = self.respond(hi, budget);
         dual_bound = dual_bound.min(dual_hi);
         let (lo_choice, _, _, dual_lo) = self.respond(lo, budget);
@@ -326,6 +308,32 @@ impl Instance {
             _ => self.solve_lagrangian(budget),
         }
     }
+}
+
+/// The bracket `(lo, hi)` of the smallest shadow price at which the spend fits `budget`:
+/// `cost_at(price)` is the spend at a price and does not increase with it. The bracket is found by
+/// doubling from 1 and narrowed by bisection to the float resolution; `hi` fits (unless no price up
+/// to 1e15 does) and `lo` does not, or is 0. Callers check price 0 themselves. The one bisection
+/// of the workspace's budget prices: the knapsack here and the lab's segment policy use it.
+pub fn shadow_price(budget: f64, mut cost_at: impl FnMut(f64) -> f64) -> (f64, f64) {
+    let fits = |cost: f64| cost <= budget + 1e-9;
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    while !fits(cost_at(hi)) && hi <= 1e15 {
+        lo = hi;
+        hi *= 2.0;
+    }
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if fits(cost_at(mid)) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    (lo, hi)
 }
 
 /// The option maximising `profit - lambda * cost`; ties go to the cheaper, then the lower index.
@@ -427,6 +435,17 @@ mod tests {
             lag.value
         );
         assert!(lag.lambda.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn the_shadow_price_is_the_smallest_that_fits() {
+        // Spend 100 / (1 + price): it fits a budget of 20 from price 4 on.
+        let (lo, hi) = shadow_price(20.0, |p| 100.0 / (1.0 + p));
+        assert!((hi - 4.0).abs() < 1e-9 && hi >= 4.0 - 1e-9, "{hi}");
+        assert!(lo < hi && 100.0 / (1.0 + lo) > 20.0);
+        // Never fits: the bracket stops at the cap.
+        let (_, hi) = shadow_price(-1.0, |_| 0.0);
+        assert!(hi > 1e15);
     }
 
     #[test]

@@ -91,24 +91,11 @@ pub fn run(args: &DemoArgs, json: bool) -> anyhow::Result<()> {
             report: args.report.display().to_string(),
         });
     }
-    let mut table = Table::new(&[
-        "policy",
-        "revenue",
-        "discount spend",
-        "incremental profit",
-        "% of oracle",
-        "budget used",
-    ]);
-    for r in &result.rows {
-        table.row(vec![
-            r.policy.clone(),
-            format_minor(r.revenue, currency),
-            format_minor(r.discount_spend, currency),
-            format_minor(r.incremental_profit, currency),
-            r.share_of_oracle
-                .map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
-            format!("{:.0}%", 100.0 * r.budget_used),
-        ]);
+    let (header, rows) = demo::table(&result, currency);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = Table::new(&header);
+    for row in rows {
+        table.row(row);
     }
     println!(
         "{} customers; learned from {} days of random offers ({} decisions); compared over {} days with a budget of {}",
