@@ -13,7 +13,7 @@
 //! - [`demo`]: the segment policy against the baselines and the oracle, with its HTML report
 //!   (`discount demo`).
 //! - [`fraud_bench`]: the fraud scan on a simulated shop (`discount bench fraud`).
-//! - [`error`]: [`LabError`].
+//! - [`LabError`] (in [`error`]): what can go wrong.
 //!
 //! ```no_run
 //! use discount_lab::evaluate::{evaluate, EvalOptions};

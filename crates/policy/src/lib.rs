@@ -9,7 +9,7 @@
 //!   Lagrangian dual, checked against an exact solver); [`knapsack`]: the solvers themselves,
 //!   which the simulator's oracle uses too.
 //! - [`mod@bench`]: decisions per second and plan time (`discount bench decide|plan`).
-//! - [`error`]: [`PolicyError`].
+//! - [`PolicyError`] (in [`error`]): what can go wrong.
 //!
 //! The engine knows nothing of the simulator: experiments that run it in the simulated shop
 //! (evaluate-policy, lifecycle RL, the demo) live in `discount-lab`.
