@@ -8,6 +8,7 @@
 //!   CUPED, always-valid sequential p-values (mSPRT), power and sample size.
 //! * [`uplift`], [`ranking`], [`calibration`]: model metrics (Qini, AUUC, uplift@k; precision, recall, NDCG@k;
 //!   reliability bins and ECE).
+//! * [`numerics`]: the shared logistic function, SPD solves and ROC AUC (used by models, fraud).
 //! * [`report`] and [`svg`]: one self-contained HTML report with inline SVG charts.
 //!
 //! Typical use:
@@ -29,6 +30,7 @@
 
 mod csv_file;
 pub mod error;
+pub mod numerics;
 pub mod obd;
 pub mod ope;
 pub mod stats;

@@ -1,13 +1,10 @@
 //! Turning a raw score into a probability: Platt scaling (a logistic fit on the score) and
 //! isotonic regression (pool-adjacent-violators), both fitted on labelled scores.
 
+use discount_eval::numerics::{sigmoid, softplus};
 use serde::{Deserialize, Serialize};
 
 use crate::FraudError;
-
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
-}
 
 /// `p = 1 / (1 + exp(-(a * s + b)))`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,13 +32,7 @@ impl Platt {
                 .map(|(&s, &l)| {
                     let t = if l { hi } else { lo };
                     let z = a * s + b;
-                    // log(1 + e^z) - t z, computed without overflow.
-                    let softplus = if z > 0.0 {
-                        z + (-z).exp().ln_1p()
-                    } else {
-                        z.exp().ln_1p()
-                    };
-                    softplus - t * z
+                    softplus(z) - t * z
                 })
                 .sum()
         };

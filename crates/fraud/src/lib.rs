@@ -9,15 +9,14 @@
 //!   isotonic calibration.
 //! - [`scan`]: the whole scan, its report and the evaluation against labels.
 //! - [`scores`]: the precomputed score table the policy reads ([`discount_core::RiskScores`]).
-//! - [`gate`]: withhold or cap above a threshold; thresholds from a false-positive budget.
+//! - [`threshold`]: gate thresholds from a false-positive budget (the gate that withholds or caps
+//!   is the decision engine's, `discount_policy::gate`).
 //! - [`source`]: reading event files and public data sets.
 
 pub mod activity;
-pub mod bench;
 pub mod calibration;
 pub mod error;
 pub mod features;
-pub mod gate;
 pub mod identity;
 pub mod iforest;
 pub mod logistic;
@@ -25,8 +24,9 @@ pub mod rules;
 pub mod scan;
 pub mod scores;
 pub mod source;
+pub mod threshold;
 
 pub use error::FraudError;
-pub use gate::{threshold_for_budget, threshold_for_labels, GateAction, GateConfig, GateVerdict};
 pub use scan::{scan, Labels, Scan, ScanConfig, ScanReport};
 pub use scores::{ScoreTable, SharedScoreTable};
+pub use threshold::{threshold_for_budget, threshold_for_labels};

@@ -1,9 +1,11 @@
 //! L2-regularised logistic regression fitted by Newton's method on standardised features.
-//! The feature count is small (a few dozen), so each Newton step solves a dense system directly.
+//! The feature count is small (a few dozen), so each Newton step solves a dense system directly
+//! (the shared Cholesky solve of `discount_eval::numerics`).
 
 // Dense linear algebra reads clearer with explicit indices.
 #![allow(clippy::needless_range_loop)]
 
+use discount_eval::numerics::{sigmoid, softplus, solve_spd};
 use serde::{Deserialize, Serialize};
 
 use crate::FraudError;
@@ -30,38 +32,6 @@ pub struct Logistic {
     pub scale: Vec<f64>,
     /// Intercept first, then one weight per standardised feature.
     pub weights: Vec<f64>,
-}
-
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
-}
-
-/// Solves `a x = b` (a is symmetric positive definite) by Gaussian elimination with pivoting.
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
-    let n = b.len();
-    for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-300 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
-            if f != 0.0 {
-                for k in col..n {
-                    a[row][k] -= f * a[col][k];
-                }
-                b[row] -= f * b[col];
-            }
-        }
-    }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - s) / a[row][row];
-    }
-    Some(x)
 }
 
 impl Logistic {
@@ -152,7 +122,8 @@ impl Logistic {
                 }
                 hess[i][i] += 1e-9;
             }
-            let Some(step) = solve(hess, grad.clone()) else {
+            let flat: Vec<f64> = hess.into_iter().flatten().collect();
+            let Some(step) = solve_spd(&flat, &grad) else {
                 break;
             };
             // Backtracking: near-separable classes make full Newton steps overshoot.
@@ -189,12 +160,7 @@ impl Logistic {
         let mut total = 0.0;
         for (r, &l) in rows.iter().zip(labels) {
             let z = self.logit(r);
-            let softplus = if z > 0.0 {
-                z + (-z).exp().ln_1p()
-            } else {
-                z.exp().ln_1p()
-            };
-            total += softplus - if l { z } else { 0.0 };
+            total += softplus(z) - if l { z } else { 0.0 };
         }
         total + 0.5 * lambda * self.weights[1..].iter().map(|w| w * w).sum::<f64>()
     }

@@ -5,18 +5,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use discount_core::RiskAssessment;
-use discount_sim::{FraudKind, FraudLabel};
+use discount_core::{FraudKind, FraudLabel};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::Activity;
 use crate::calibration::{Calibration, Isotonic, Platt};
 use crate::features::{self, FeatureRow, N_BEHAVIOUR, N_FEATURES};
-use crate::gate::{threshold_for_budget, threshold_for_labels};
 use crate::identity::{Rings, DEFAULT_LINK_ATTRIBUTES};
 use crate::iforest::{IsolationForest, IsolationForestConfig};
 use crate::logistic::{Logistic, LogisticConfig};
 use crate::rules::{self, RuleHit, RulesConfig, RULE_NAMES};
 use crate::scores::ScoreTable;
+use crate::threshold::{threshold_for_budget, threshold_for_labels};
 use crate::FraudError;
 
 /// How scores become probabilities.
@@ -264,7 +264,7 @@ pub struct ScanReport {
 
 fn fold_of(component: u32) -> usize {
     // Accounts of one ring share a fold, so a ring never trains its own score.
-    (discount_sim::rng::mix64(u64::from(component) ^ 0x9e37_79b9) & 1) as usize
+    (discount_core::hash::mix64(u64::from(component) ^ 0x9e37_79b9) & 1) as usize
 }
 
 /// Runs the whole scan over a filled [`Activity`].

@@ -8,9 +8,10 @@
 //! sampling need is exact. The shared model is the same regression over `[x, depth * x, one-hot]`
 //! (depth = the rung's discount share), which pools what every rung teaches about the others.
 
+use discount_eval::stats::normal_cdf;
 use serde::{Deserialize, Serialize};
 
-use crate::model::PolicyError;
+use crate::error::PolicyError;
 
 /// Targets of each regression.
 pub const PROFIT: usize = 0;
@@ -245,22 +246,6 @@ pub fn max_probabilities(mean: &[f64], sd: &[f64], scale: f64, out: &mut [f64]) 
         out.iter_mut().for_each(|p| *p /= total);
     } else {
         out.iter_mut().for_each(|p| *p = 1.0 / n as f64);
-    }
-}
-
-/// The standard normal CDF (Abramowitz and Stegun 7.1.26; absolute error < 1.5e-7).
-pub fn normal_cdf(z: f64) -> f64 {
-    let x = z.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erf = 1.0 - poly * (-x * x).exp();
-    if z >= 0.0 {
-        0.5 * (1.0 + erf)
-    } else {
-        0.5 * (1.0 - erf)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::engine::{
     BudgetConfig, CustomerFacts, Decision, DecisionEngine, DecisionRequest, EngineConfig,
     JoinedOutcome, ModelConfig, ModelStructure, RulesConfig,
 };
-use crate::model::PolicyError;
+use crate::error::PolicyError;
 use crate::offers::{default_id, Eligibility, OfferSpec, Scope};
 use crate::plan::{plan, PlanCustomer};
 

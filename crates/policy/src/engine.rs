@@ -39,8 +39,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bandit::{Exploration, Ridge, CONVERSION, PROFIT, SPEND, TARGETS};
 use crate::budget::{AtomicLedger, BudgetLedger, Pacer, PacingConfig};
+use crate::error::PolicyError;
 use crate::gate::{GateAction, GateConfig, GateRecord, RiskGate};
-use crate::model::PolicyError;
 use crate::offers::{
     basket_discount, eligible, History, Ineligible, Ladder, MarginFloor, OfferSpec,
 };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use discount_core::{RiskAssessment, RiskScores};
 use serde::{Deserialize, Serialize};
 
-use crate::model::PolicyError;
+use crate::error::PolicyError;
 
 /// What the gate did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

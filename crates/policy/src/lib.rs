@@ -6,15 +6,13 @@
 //!   a shadow price that pacing moves and a ledger that can never be overspent. Every decision
 //!   carries its propensity, the expected profit of each offer and, on request, an explanation.
 //! - [`plan`]: the offline allocation over a customer list (multiple-choice knapsack through its
-//!   Lagrangian dual, checked against an exact solver).
-//! - [`simulated`]: the engine as a simulator policy (visit features, outcomes joined from the order
-//!   records, daily pacing, online learning) and apprentice mode; [`evaluate`]: the comparison
-//!   with baselines and the oracle over seeds (`discount evaluate-policy`).
-//! - [`rl`] and [`dqn`]: the customer lifecycle as a sequential problem: tabular Q-learning,
-//!   fitted Q iteration and a deep Q-network (candle), against the one-step greedy policy.
+//!   Lagrangian dual, checked against an exact solver); [`knapsack`]: the solvers themselves,
+//!   which the simulator's oracle uses too.
 //! - [`mod@bench`]: decisions per second and plan time (`discount bench decide|plan`).
-//! - [`model`] and [`log`]: the segment-level uplift model learned from an exploration log (the
-//!   `discount demo` policy), and exploration logs from the simulator.
+//! - [`PolicyError`] (in [`error`]): what can go wrong.
+//!
+//! The engine knows nothing of the simulator: experiments that run it in the simulated shop
+//! (evaluate-policy, lifecycle RL, the demo) live in `discount-lab`.
 //!
 //! ```no_run
 //! use discount_policy::engine::{DecisionEngine, EngineConfig, DecisionRequest, CustomerFacts};
@@ -32,24 +30,17 @@
 pub mod bandit;
 pub mod bench;
 pub mod budget;
-pub mod dqn;
 pub mod engine;
-pub mod evaluate;
+pub mod error;
 pub mod gate;
-pub mod log;
-pub mod model;
+pub mod knapsack;
 pub mod offers;
 pub mod plan;
-pub mod rl;
-pub mod simulated;
 
 pub use budget::{AtomicLedger, BudgetLedger};
 pub use engine::{
     BasketLine, CustomerFacts, Decision, DecisionContext, DecisionEngine, DecisionRequest,
     EngineConfig, JoinedOutcome, OfferScore,
 };
+pub use error::PolicyError;
 pub use gate::{GateAction, GateRecord};
-pub use log::{explore, ExplorationLog, LoggedDecision};
-pub use model::{
-    plan_lambda, segment_of, Hyper, LearnedPolicy, PolicyError, UpliftModel, SEGMENTS,
-};

@@ -7,7 +7,7 @@ use discount_core::Offer;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::BasketLine;
-use crate::model::PolicyError;
+use crate::error::PolicyError;
 
 /// What part of the order an offer discounts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

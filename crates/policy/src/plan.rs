@@ -7,12 +7,12 @@
 //! the allocation against the exact optimum (dynamic programming or enumeration) on small
 //! instances.
 
-use discount_sim::oracle::{Allocation, Choice, Instance};
+use crate::knapsack::{Allocation, Choice, Instance};
 use serde::Serialize;
 
 use crate::engine::{CustomerFacts, DecisionEngine};
+use crate::error::PolicyError;
 use crate::gate::GateAction;
-use crate::model::PolicyError;
 use crate::offers::{eligible, History};
 
 /// One customer of the list.

@@ -21,9 +21,9 @@ pub enum SimError {
     /// The sink refused a record (for example, a full disk).
     #[error("writing simulated records: {0}")]
     Sink(String),
-    /// An oracle instance is malformed.
+    /// An oracle allocation failed (a malformed or infeasible instance).
     #[error("oracle: {0}")]
-    Oracle(String),
+    Oracle(#[from] discount_policy::PolicyError),
     #[error("reading {path}: {source}")]
     Io {
         path: String,

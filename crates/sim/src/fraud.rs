@@ -12,45 +12,14 @@
 //! The core event model has no device, address or payment fields, so the simulator writes them into
 //! `User.attributes` as pseudonymous hashes: `device`, `address`, `payment` (plus `channel`).
 //! Normal customers get their own values, except that a few households share an address, so that a
-//! shared address alone does not prove fraud. The labels ([`FraudLabel`]) live in the ground truth,
+//! shared address alone does not prove fraud. The labels ([`FraudLabel`], defined in
+//! `discount_core` so that the fraud scan reads them without the simulator) live in the ground truth,
 //! never in the event stream.
 
-use serde::{Deserialize, Serialize};
+pub use discount_core::fraud_label::{FraudKind, FraudLabel};
 
 use crate::config::FraudConfig;
 use crate::rng::{domain, mix64, SplitMix64};
-
-/// What kind of actor an account is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FraudKind {
-    /// A genuine customer.
-    #[default]
-    None,
-    CouponFarmer,
-    OrderBrusher,
-    Reseller,
-}
-
-impl FraudKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FraudKind::None => "none",
-            FraudKind::CouponFarmer => "coupon_farmer",
-            FraudKind::OrderBrusher => "order_brusher",
-            FraudKind::Reseller => "reseller",
-        }
-    }
-}
-
-/// The label of one fraud account: who, what kind, which ring.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FraudLabel {
-    pub user_id: String,
-    pub kind: FraudKind,
-    /// Accounts with the same ring id act together (`r<number>`).
-    pub ring: String,
-}
 
 /// Where fraud accounts sit among the customer indices, and their rings.
 #[derive(Clone, Debug, Default)]

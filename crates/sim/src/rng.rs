@@ -21,13 +21,7 @@ pub(crate) mod domain {
     pub const POLICY: u64 = 7;
 }
 
-/// The SplitMix64 output function: a bijection of `u64` that mixes every bit.
-#[inline]
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub use discount_core::hash::mix64;
 
 /// A SplitMix64 generator: tiny state, fast, good enough for simulation, and cheap to create
 /// (one per customer-day).

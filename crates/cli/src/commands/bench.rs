@@ -195,7 +195,7 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
             result
         }
         BenchCommand::Fraud { users, days, seed } => {
-            let report = discount_fraud::bench::run(*users, *days, *seed)?;
+            let report = discount_lab::fraud_bench::run(*users, *days, *seed)?;
             if json {
                 return print_json(&report);
             }

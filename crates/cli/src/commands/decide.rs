@@ -4,11 +4,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use discount_lab::evaluate::{sim_engine_config, warm_engine};
+use discount_lab::simulated::explore_features;
 use discount_policy::engine::{
     CustomerFacts, DecisionEngine, DecisionRequest, EngineConfig, JoinedOutcome,
 };
-use discount_policy::evaluate::{sim_engine_config, warm_engine};
-use discount_policy::simulated::explore_features;
 use discount_sim::SimConfig;
 use rand::rngs::StdRng;
 use rand::SeedableRng;

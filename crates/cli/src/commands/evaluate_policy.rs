@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use discount_policy::evaluate::{evaluate, EvalOptions, Spread};
+use discount_lab::evaluate::{evaluate, EvalOptions, Spread};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::output::{print_json, Table};

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use discount_policy::engine::CustomerFacts;
+use discount_policy::knapsack::Instance;
 use discount_policy::plan::{exact_gap, instance, plan, GapCheck, PlanCustomer};
-use discount_sim::oracle::Instance;
 use serde::Serialize;
 
 use super::decide::{build_engine, default_engine_config};

@@ -17,6 +17,7 @@ use rand::SeedableRng;
 use super::log::BanditLog;
 use super::tensor::RoundTensor;
 use crate::error::{EvalError, Result};
+use crate::numerics::{sigmoid, solve_spd};
 
 /// A reward model that can be fitted on a subset of the rounds of a log.
 pub trait RewardModel {
@@ -251,48 +252,6 @@ fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
-}
-
-/// Solves `A x = b` for a symmetric positive definite `A` (row-major `d x d`) by Cholesky decomposition.
-fn solve_spd(a: &[f64], b: &[f64], d: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; d * d];
-    for i in 0..d {
-        for j in 0..=i {
-            let mut sum = a[i * d + j];
-            for k in 0..j {
-                sum -= l[i * d + k] * l[j * d + k];
-            }
-            if i == j {
-                if sum <= 0.0 {
-                    return None;
-                }
-                l[i * d + i] = sum.sqrt();
-            } else {
-                l[i * d + j] = sum / l[j * d + j];
-            }
-        }
-    }
-    let mut y = vec![0.0; d];
-    for i in 0..d {
-        let mut sum = b[i];
-        for k in 0..i {
-            sum -= l[i * d + k] * y[k];
-        }
-        y[i] = sum / l[i * d + i];
-    }
-    let mut x = vec![0.0; d];
-    for i in (0..d).rev() {
-        let mut sum = y[i];
-        for k in i + 1..d {
-            sum -= l[k * d + i] * x[k];
-        }
-        x[i] = sum / l[i * d + i];
-    }
-    Some(x)
-}
-
 struct FittedLogistic {
     n_positions: usize,
     offset: Vec<f64>,
@@ -384,7 +343,7 @@ impl RewardModel for LogisticRewardModel {
                     hessian[c * d + r] = hessian[r * d + c];
                 }
             }
-            let step = solve_spd(&hessian, &gradient, d).ok_or_else(|| {
+            let step = solve_spd(&hessian, &gradient).ok_or_else(|| {
                 EvalError::Insufficient(
                     "logistic reward model: Newton system is not positive definite".into(),
                 )

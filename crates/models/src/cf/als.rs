@@ -173,45 +173,20 @@ fn solve_side(
 }
 
 /// Solve A x = b in place for symmetric positive-definite A of which only the upper triangle
-/// (row-major, a[i*k + j] with j >= i) is filled; `b` becomes x.
+/// (row-major, a[i*k + j] with j >= i) is filled; `b` becomes x. The lower triangle is filled from
+/// the upper one, then the shared Cholesky solve of `discount_eval::numerics` does the rest.
 fn cholesky_solve_upper(a: &mut [f64], b: &mut [f64], k: usize) -> Result<(), ModelError> {
-    // A = Uᵀ U with U upper triangular, stored over A's upper triangle.
     for i in 0..k {
-        let mut d = a[i * k + i];
-        for p in 0..i {
-            d -= a[p * k + i] * a[p * k + i];
-        }
-        if d.is_nan() || d <= 0.0 {
-            return Err(ModelError::Data(
-                "ALS normal equations are not positive definite (non-finite factors?)".into(),
-            ));
-        }
-        let d = d.sqrt();
-        a[i * k + i] = d;
-        for j in i + 1..k {
-            let mut s = a[i * k + j];
-            for p in 0..i {
-                s -= a[p * k + i] * a[p * k + j];
-            }
-            a[i * k + j] = s / d;
+        for j in 0..i {
+            a[i * k + j] = a[j * k + i];
         }
     }
-    // Uᵀ z = b.
-    for i in 0..k {
-        let mut s = b[i];
-        for p in 0..i {
-            s -= a[p * k + i] * b[p];
-        }
-        b[i] = s / a[i * k + i];
-    }
-    // U x = z.
-    for i in (0..k).rev() {
-        let mut s = b[i];
-        for p in i + 1..k {
-            s -= a[i * k + p] * b[p];
-        }
-        b[i] = s / a[i * k + i];
-    }
+    let x = discount_eval::numerics::solve_spd(a, b).ok_or_else(|| {
+        ModelError::Data(
+            "ALS normal equations are not positive definite (non-finite factors?)".into(),
+        )
+    })?;
+    b.copy_from_slice(&x);
     Ok(())
 }
 

@@ -64,35 +64,16 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     sxy / (sxx * syy).sqrt()
 }
 
-/// ROC AUC by the Mann-Whitney rank statistic, ties counted as half.
+/// ROC AUC by the Mann-Whitney rank statistic, ties counted as half
+/// ([`discount_eval::numerics::roc_auc`]).
 pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Result<f64, ModelError> {
-    let positives = labels.iter().filter(|l| **l).count();
-    let negatives = labels.len() - positives;
-    if positives == 0 || negatives == 0 {
-        return Err(ModelError::Data(
-            "AUC needs both positive and negative examples".into(),
-        ));
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    // Mid-ranks of tied groups.
-    let mut rank_sum_positive = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let mid_rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            if labels[k] {
-                rank_sum_positive += mid_rank;
-            }
-        }
-        i = j + 1;
-    }
-    let p = positives as f64;
-    Ok((rank_sum_positive - p * (p + 1.0) / 2.0) / (p * negatives as f64))
+    discount_eval::numerics::roc_auc(scores, labels).ok_or_else(|| {
+        ModelError::Data(format!(
+            "AUC needs both positive and negative examples and one label per score ({} scores, {} labels)",
+            scores.len(),
+            labels.len()
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -1,46 +1,14 @@
-//! Solving the small symmetric positive-definite systems of Newton and ridge steps (Cholesky).
+//! The small symmetric positive-definite systems of Newton and ridge steps: assembled here,
+//! solved by the shared Cholesky solve of `discount_eval::numerics`.
 
 use crate::ModelError;
 
-/// Solves `a · x = b` for a symmetric positive-definite `a` (row-major `n × n`) by Cholesky decomposition.
+/// Solves `a · x = b` for a symmetric positive-definite `a` (row-major `n × n`) by Cholesky
+/// decomposition ([`discount_eval::numerics::solve_spd`]).
 pub(crate) fn solve_spd(a: &[f64], b: &[f64]) -> Result<Vec<f64>, ModelError> {
-    let n = b.len();
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let mut sum = a[i * n + j];
-            for k in 0..j {
-                sum -= l[i * n + k] * l[j * n + k];
-            }
-            if i == j {
-                if sum <= 0.0 || !sum.is_finite() {
-                    return Err(ModelError::Data(format!(
-                        "the normal equations are singular at column {i}; raise the L2 penalty"
-                    )));
-                }
-                l[i * n + i] = sum.sqrt();
-            } else {
-                l[i * n + j] = sum / l[j * n + j];
-            }
-        }
-    }
-    let mut y = vec![0.0; n];
-    for i in 0..n {
-        let mut sum = b[i];
-        for k in 0..i {
-            sum -= l[i * n + k] * y[k];
-        }
-        y[i] = sum / l[i * n + i];
-    }
-    let mut x = vec![0.0; n];
-    for i in (0..n).rev() {
-        let mut sum = y[i];
-        for k in i + 1..n {
-            sum -= l[k * n + i] * x[k];
-        }
-        x[i] = sum / l[i * n + i];
-    }
-    Ok(x)
+    discount_eval::numerics::solve_spd(a, b).ok_or_else(|| {
+        ModelError::Data("the normal equations are singular; raise the L2 penalty".into())
+    })
 }
 
 /// Adds `w · v vᵀ` to the lower triangle of the row-major `n × n` matrix `a`.

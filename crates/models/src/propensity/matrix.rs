@@ -217,11 +217,4 @@ pub(crate) fn fitted<'a>(
     standardiser.ok_or_else(|| ModelError::Data(format!("{model} used before fitting")))
 }
 
-pub(crate) fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
+pub(crate) use discount_eval::numerics::sigmoid;

@@ -26,31 +26,9 @@ fn check(predicted: &[f64], observed: &[f64]) -> Result<(), ModelError> {
 /// ties counting one half (the Mann–Whitney statistic with mid-ranks, as `sklearn.metrics.roc_auc_score`).
 pub fn roc_auc(predicted: &[f64], observed: &[f64]) -> Result<f64, ModelError> {
     check(predicted, observed)?;
-    let mut order: Vec<usize> = (0..predicted.len()).collect();
-    order.sort_by(|&a, &b| predicted[a].total_cmp(&predicted[b]));
-    let (mut rank_sum, mut positives) = (0.0, 0.0);
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start;
-        while end + 1 < order.len() && predicted[order[end + 1]] == predicted[order[start]] {
-            end += 1;
-        }
-        let mid_rank = (start + end) as f64 / 2.0 + 1.0;
-        for &i in &order[start..=end] {
-            if observed[i] == 1.0 {
-                rank_sum += mid_rank;
-                positives += 1.0;
-            }
-        }
-        start = end + 1;
-    }
-    let negatives = predicted.len() as f64 - positives;
-    if positives == 0.0 || negatives == 0.0 {
-        return Err(ModelError::Data(
-            "AUC needs both positive and negative outcomes".into(),
-        ));
-    }
-    Ok((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
+    let positive: Vec<bool> = observed.iter().map(|y| *y == 1.0).collect();
+    discount_eval::numerics::roc_auc(predicted, &positive)
+        .ok_or_else(|| ModelError::Data("AUC needs both positive and negative outcomes".into()))
 }
 
 /// Mean negative log-likelihood, probabilities clipped to [1e-15, 1 − 1e-15] (as scikit-learn).

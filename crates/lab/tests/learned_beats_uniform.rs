@@ -1,7 +1,7 @@
 //! On a small simulated market, the learned policy earns a positive incremental profit, more than
 //! 10% off for everyone at the same budget, and never spends more than the budget.
 
-use discount_policy::{explore, Hyper, LearnedPolicy, UpliftModel};
+use discount_lab::{explore, Hyper, LearnedPolicy, UpliftModel};
 use discount_sim::policy::{NoOfferPolicy, UniformPolicy};
 use discount_sim::{simulate_with, NullSink, Policy, RunOptions, SimConfig, SimSummary};
 

@@ -20,8 +20,9 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::dqn::{log_feature_transitions, train_dqn, DqnHyper, DqnPolicy};
+use crate::error::LabError;
 use crate::evaluate::Spread;
-use crate::model::{segment_of, PolicyError, SEGMENTS};
+use crate::model::{segment_of, SEGMENTS};
 use crate::simulated::OutcomeTap;
 
 /// One logged transition.
@@ -83,18 +84,18 @@ pub struct QHyper {
 }
 
 impl QHyper {
-    pub fn validate(&self) -> Result<(), PolicyError> {
+    pub fn validate(&self) -> Result<(), LabError> {
         for (name, v) in [
             ("rl.gamma", self.gamma),
             ("rl.epsilon", self.epsilon),
             ("rl.alpha_min", self.alpha_min),
         ] {
             if !(0.0..1.0).contains(&v) {
-                return Err(PolicyError::Hyper {
+                return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
                     name,
                     value: v,
                     rule: "must be in [0, 1)",
-                });
+                }));
             }
         }
         Ok(())
@@ -127,7 +128,7 @@ impl LifecyclePolicy {
         tap: OutcomeTap,
         seed: u64,
         label: &str,
-    ) -> Result<Self, PolicyError> {
+    ) -> Result<Self, LabError> {
         hyper.validate()?;
         Ok(Self {
             table,
@@ -173,7 +174,7 @@ impl Policy for LifecyclePolicy {
         if plan.ladder.len() != self.table.actions {
             return Err(SimError::Policy {
                 policy: self.label.clone(),
-                reason: PolicyError::LadderMismatch.to_string(),
+                reason: LabError::LadderMismatch.to_string(),
             });
         }
         self.last = Vec::new();
@@ -227,7 +228,7 @@ impl Policy for LifecyclePolicy {
 }
 
 /// Transitions logged by a random policy over `config` (budget removed).
-pub fn log_transitions(config: &SimConfig, seed: u64) -> Result<Vec<Transition>, PolicyError> {
+pub fn log_transitions(config: &SimConfig, seed: u64) -> Result<Vec<Transition>, LabError> {
     struct Logger {
         random: RandomPolicy,
         tap: OutcomeTap,
@@ -302,27 +303,27 @@ pub fn fitted_q_iteration(
     gamma: f64,
     iterations: usize,
     shrinkage: f64,
-) -> Result<QTable, PolicyError> {
+) -> Result<QTable, LabError> {
     if !(0.0..1.0).contains(&gamma) {
-        return Err(PolicyError::Hyper {
+        return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
             name: "rl.gamma",
             value: gamma,
             rule: "must be in [0, 1)",
-        });
+        }));
     }
     if !(shrinkage.is_finite() && shrinkage >= 0.0) {
-        return Err(PolicyError::Hyper {
+        return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
             name: "rl.shrinkage",
             value: shrinkage,
             rule: "must be a finite number >= 0",
-        });
+        }));
     }
     if transitions.is_empty() {
-        return Err(PolicyError::EmptyLog);
+        return Err(LabError::EmptyLog);
     }
     for (index, t) in transitions.iter().enumerate() {
         if t.state >= SEGMENTS || t.action >= actions || t.next.is_some_and(|s| s >= SEGMENTS) {
-            return Err(PolicyError::BadLog {
+            return Err(LabError::BadLog {
                 index,
                 reason: "state or action out of range".into(),
             });
@@ -380,7 +381,7 @@ fn run_policy(
     config: &SimConfig,
     policy: &mut dyn Policy,
     tap: &OutcomeTap,
-) -> Result<i64, PolicyError> {
+) -> Result<i64, LabError> {
     let out = simulate_with(
         config,
         policy,
@@ -403,7 +404,7 @@ pub fn compare_lifecycle(
     episodes: usize,
     gamma: f64,
     seeds: &[u64],
-) -> Result<LifecycleReport, PolicyError> {
+) -> Result<LifecycleReport, LabError> {
     let base = SimConfig {
         users,
         days,
@@ -411,7 +412,7 @@ pub fn compare_lifecycle(
         ..SimConfig::default()
     };
     let actions = base.ladder.len();
-    let train = |g: f64| -> Result<QTable, PolicyError> {
+    let train = |g: f64| -> Result<QTable, LabError> {
         let hyper = QHyper {
             gamma: g,
             epsilon: 0.2,

@@ -16,10 +16,11 @@ use discount_sim::{simulate_with, Context, Decision, Policy, RunOptions, SimConf
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::engine::{CustomerFacts, DecisionEngine, DecisionRequest, JoinedOutcome};
-use crate::model::{segment_of, PolicyError, SEGMENTS};
-use crate::offers::default_id;
-use crate::plan::{plan, PlanCustomer};
+use crate::error::LabError;
+use crate::model::{segment_of, SEGMENTS};
+use discount_policy::engine::{CustomerFacts, DecisionEngine, DecisionRequest, JoinedOutcome};
+use discount_policy::offers::default_id;
+use discount_policy::plan::{plan, PlanCustomer};
 
 /// What the platform knows of a customer beyond the visit context: its own offer history.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -125,7 +126,7 @@ pub struct OutcomeTap {
 }
 
 impl OutcomeTap {
-    pub fn new(config: &SimConfig) -> Result<Self, PolicyError> {
+    pub fn new(config: &SimConfig) -> Result<Self, LabError> {
         let tap = Self::default();
         tap.state.borrow_mut().start = config.start()?.0;
         Ok(tap)
@@ -286,7 +287,7 @@ impl Policy for FeatureRecorder<'_> {
 pub fn explore_features(
     config: &SimConfig,
     seed: u64,
-) -> Result<(Vec<JoinedOutcome>, f64), PolicyError> {
+) -> Result<(Vec<JoinedOutcome>, f64), LabError> {
     let mut config = config.clone();
     config.budget = None;
     let tap = OutcomeTap::new(&config)?;
@@ -320,7 +321,7 @@ pub fn planned_lambda(
     log_days: u32,
     days: u32,
     budget: i64,
-) -> Result<f64, PolicyError> {
+) -> Result<f64, LabError> {
     let w = f64::from(days) / f64::from(log_days.max(1));
     let customers: Vec<PlanCustomer> = log
         .iter()

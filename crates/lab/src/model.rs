@@ -6,42 +6,8 @@ use discount_sim::policy::{Plan, Truth, VisitTruth};
 use discount_sim::rng::SplitMix64;
 use discount_sim::{Context, Decision, Policy, SimError};
 
+use crate::error::LabError;
 use crate::log::LoggedDecision;
-
-/// Errors of learning and planning.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    #[error("invalid hyper-parameter {name} = {value}: {rule}")]
-    Hyper {
-        name: &'static str,
-        value: f64,
-        rule: &'static str,
-    },
-    #[error("the ladder has no `no offer` rung, so uplift has no baseline")]
-    NoBaseline,
-    #[error("the exploration log is empty")]
-    EmptyLog,
-    #[error("logged decision {index}: {reason}")]
-    BadLog { index: usize, reason: String },
-    #[error("the run's ladder differs from the ladder the model was learned on")]
-    LadderMismatch,
-    #[error("invalid configuration {field} = {value}: {rule}")]
-    Config {
-        field: String,
-        value: String,
-        rule: &'static str,
-    },
-    #[error("unknown offer id `{0}`: it is not in the ladder")]
-    UnknownOffer(String),
-    #[error("unknown campaign `{0}`: no budget is configured for it")]
-    UnknownCampaign(String),
-    #[error("feature vector has {got} values, the engine's model expects {expected}")]
-    FeatureLength { expected: usize, got: usize },
-    #[error("feature {index} is not finite ({value})")]
-    BadFeature { index: usize, value: f64 },
-    #[error(transparent)]
-    Sim(#[from] SimError),
-}
 
 /// Hyper-parameters of the learner and the policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,20 +32,20 @@ impl Default for Hyper {
 
 impl Hyper {
     /// Checks every value.
-    pub fn validate(&self) -> Result<(), PolicyError> {
+    pub fn validate(&self) -> Result<(), LabError> {
         if !(self.shrinkage.is_finite() && self.shrinkage >= 0.0) {
-            return Err(PolicyError::Hyper {
+            return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
                 name: "shrinkage",
                 value: self.shrinkage,
                 rule: "must be a finite number >= 0",
-            });
+            }));
         }
         if !(0.0..1.0).contains(&self.epsilon) {
-            return Err(PolicyError::Hyper {
+            return Err(LabError::Policy(discount_policy::PolicyError::Hyper {
                 name: "epsilon",
                 value: self.epsilon,
                 rule: "must be in [0, 1)",
-            });
+            }));
         }
         Ok(())
     }
@@ -138,14 +104,14 @@ impl UpliftModel {
         log: &[LoggedDecision],
         days: u32,
         hyper: &Hyper,
-    ) -> Result<Self, PolicyError> {
+    ) -> Result<Self, LabError> {
         hyper.validate()?;
         let baseline = ladder
             .iter()
             .position(|o| *o == Offer::NoOffer)
-            .ok_or(PolicyError::NoBaseline)?;
+            .ok_or(LabError::Policy(discount_policy::PolicyError::NoBaseline))?;
         if log.is_empty() || days == 0 {
-            return Err(PolicyError::EmptyLog);
+            return Err(LabError::EmptyLog);
         }
         let k = ladder.len();
         // Weighted sums: [s][k] -> (sum w, sum w*profit, sum w*discount, count).
@@ -153,7 +119,7 @@ impl UpliftModel {
         let mut visits = vec![0.0; SEGMENTS];
         let mut max_discount = vec![0.0f64; k];
         for (index, d) in log.iter().enumerate() {
-            let bad = |reason: &str| PolicyError::BadLog {
+            let bad = |reason: &str| LabError::BadLog {
                 index,
                 reason: reason.to_string(),
             };
@@ -256,8 +222,9 @@ impl UpliftModel {
     }
 }
 
-/// The smallest shadow price whose planned spend over `days` is at most `budget` (bisection), and
-/// that planned spend. Without a budget, 0.
+/// The smallest shadow price whose planned spend over `days` is at most `budget` (the engine's
+/// bisection, `discount_policy::knapsack::shadow_price`), and that planned spend. Without a
+/// budget, 0.
 pub fn plan_lambda(
     model: &UpliftModel,
     budget: Option<i64>,
@@ -272,20 +239,9 @@ pub fn plan_lambda(
     if spend0 <= budget {
         return (0.0, spend0);
     }
-    let mut lo = 0.0;
-    let mut hi = 1.0;
-    while model.planned_spend(hi, days, epsilon) > budget && hi < 1e12 {
-        lo = hi;
-        hi *= 2.0;
-    }
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if model.planned_spend(mid, days, epsilon) > budget {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
+    let (_, hi) = discount_policy::knapsack::shadow_price(budget, |lambda| {
+        model.planned_spend(lambda, days, epsilon)
+    });
     (hi, model.planned_spend(hi, days, epsilon))
 }
 
@@ -303,7 +259,7 @@ pub struct LearnedPolicy {
 const EXPLORE_STREAM: u64 = 0x7E57;
 
 impl LearnedPolicy {
-    pub fn new(model: UpliftModel, hyper: Hyper) -> Result<Self, PolicyError> {
+    pub fn new(model: UpliftModel, hyper: Hyper) -> Result<Self, LabError> {
         hyper.validate()?;
         Ok(Self {
             rng: SplitMix64::stream(hyper.seed, &[EXPLORE_STREAM]),
@@ -333,7 +289,7 @@ impl Policy for LearnedPolicy {
         if plan.ladder != self.model.ladder.as_slice() {
             return Err(SimError::Policy {
                 policy: self.name(),
-                reason: PolicyError::LadderMismatch.to_string(),
+                reason: LabError::LadderMismatch.to_string(),
             });
         }
         let (lambda, planned) =
@@ -476,7 +432,7 @@ mod tests {
         assert!(UpliftModel::fit(&ladder(), &synthetic_log(10), 1, &bad).is_err());
         assert!(matches!(
             UpliftModel::fit(&ladder()[1..], &synthetic_log(10), 1, &Hyper::default()),
-            Err(PolicyError::NoBaseline)
+            Err(LabError::Policy(discount_policy::PolicyError::NoBaseline))
         ));
     }
 

@@ -7,7 +7,8 @@ use discount_core::{EventKind, Record};
 use discount_sim::policy::{Plan, RandomPolicy, Truth, VisitTruth};
 use discount_sim::{simulate_with, Context, Decision, Policy, RunOptions, SimConfig, SimOutput};
 
-use crate::model::{segment_of, PolicyError};
+use crate::error::LabError;
+use crate::model::segment_of;
 
 /// One logged decision: the segment of the visit, the rung given, its propensity and the
 /// observed outcome of the visit (gross profit after discounts, and the coupon discount paid).
@@ -79,7 +80,7 @@ impl Policy for Recorder<'_> {
 
 /// Runs `config` (its budget removed) with the seeded random policy and returns the log built from
 /// the observable records only: offers with propensities, orders and item costs.
-pub fn explore(config: &SimConfig, seed: u64) -> Result<ExplorationLog, PolicyError> {
+pub fn explore(config: &SimConfig, seed: u64) -> Result<ExplorationLog, LabError> {
     let mut config = config.clone();
     config.budget = None;
     let start = config.start()?.0;

@@ -1,10 +1,12 @@
 //! End to end on a simulated shop with injected fraud: the labels stay apart from the events,
-//! and the scan must meet the targets at a 0.5% false-positive budget.
+//! and the scan must meet the targets at a 0.5% false-positive budget; the engine's gate
+//! then withholds exactly the accounts at or above the scan's threshold.
 
-use discount_core::{Pseudonymiser, RiskScores};
+use discount_core::Pseudonymiser;
 use discount_fraud::scan::ScanConfig;
 use discount_fraud::source::new_activity;
-use discount_fraud::{scan, GateAction, GateConfig, Labels};
+use discount_fraud::{scan, Labels};
+use discount_policy::gate::{GateAction, GateConfig, RiskGate};
 use discount_sim::{policy_from_spec, simulate, SimConfig};
 
 fn simulated(
@@ -48,14 +50,27 @@ fn meets_the_targets_on_a_simulated_shop() -> anyhow::Result<()> {
     }
     // The table and the gate: every account at or above the threshold is withheld, with why.
     let table = result.score_table();
-    let gate = GateConfig::new(result.threshold, GateAction::Withhold)?;
+    // The engine's gate, withholding at the scan's threshold.
+    let gate = RiskGate::new(GateConfig {
+        withhold_above: result.threshold,
+        cap_above: result.threshold,
+        ..GateConfig::default()
+    })?
+    .with_scores(std::sync::Arc::new(table));
     let mut withheld = 0;
     for (id, &risk) in result.account_ids.iter().zip(&result.risk) {
-        let v = gate.verdict(table.assess(id).as_ref());
-        assert_eq!(v.allowed, risk < result.threshold);
-        if !v.allowed {
+        let record = gate.check(id);
+        let withhold = record.action == GateAction::Withhold;
+        assert_eq!(withhold, risk >= result.threshold, "{id}: {record:?}");
+        if withhold {
             withheld += 1;
-            assert!(v.reason.is_some());
+            assert!(
+                record
+                    .reasons
+                    .iter()
+                    .any(|r| r.contains("withhold threshold")),
+                "{record:?}"
+            );
         }
     }
     assert_eq!(withheld, result.report.above_threshold);

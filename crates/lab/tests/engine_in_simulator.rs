@@ -1,8 +1,8 @@
 //! The engine in the simulated shop: within budget, spend close to plan, positive incremental
 //! profit against no discounts; the lifecycle learners run end to end.
 
-use discount_policy::evaluate::{evaluate, EvalOptions};
-use discount_policy::rl::compare_lifecycle;
+use discount_lab::evaluate::{evaluate, EvalOptions};
+use discount_lab::rl::compare_lifecycle;
 
 #[test]
 fn engine_spends_the_budget_evenly_and_profitably() {

@@ -10,20 +10,21 @@ use discount_sim::policy::{NoOfferPolicy, OraclePolicy, UniformPolicy};
 use discount_sim::{simulate_with, NullSink, Policy, RunOptions, SimConfig, SimSummary};
 use serde::Serialize;
 
-use crate::bandit::Exploration;
-use crate::budget::PacingConfig;
-use crate::engine::{
-    BudgetConfig, DecisionEngine, EngineConfig, JoinedOutcome, ModelConfig, ModelStructure,
-    RulesConfig,
-};
-use crate::model::{Hyper, LearnedPolicy, PolicyError, UpliftModel};
-use crate::offers::{default_id, Eligibility, OfferSpec, Scope};
+use crate::error::LabError;
+use crate::model::{Hyper, LearnedPolicy, UpliftModel};
 use crate::rl::{compare_lifecycle, LifecycleReport};
 use crate::simulated::{
     explore_features, planned_lambda, ApprenticePolicy, ApprenticeReport, EnginePolicy, OutcomeTap,
     VisitFeatures,
 };
 use crate::{explore, log::LoggedDecision};
+use discount_policy::bandit::Exploration;
+use discount_policy::budget::PacingConfig;
+use discount_policy::engine::{
+    BudgetConfig, DecisionEngine, EngineConfig, JoinedOutcome, ModelConfig, ModelStructure,
+    RulesConfig,
+};
+use discount_policy::offers::{default_id, Eligibility, OfferSpec, Scope};
 
 /// What to compare.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -151,7 +152,7 @@ pub struct EvalReport {
     pub lifecycle: Option<LifecycleReport>,
 }
 
-fn run(config: &SimConfig, policy: &mut dyn Policy) -> Result<SimSummary, PolicyError> {
+fn run(config: &SimConfig, policy: &mut dyn Policy) -> Result<SimSummary, LabError> {
     Ok(simulate_with(
         config,
         policy,
@@ -227,7 +228,7 @@ pub fn warm_engine(
     log: &[JoinedOutcome],
     log_days: u32,
     days: u32,
-) -> Result<DecisionEngine, PolicyError> {
+) -> Result<DecisionEngine, LabError> {
     let engine = DecisionEngine::new(engine_config)?;
     for o in log {
         engine.update(o)?;
@@ -243,7 +244,7 @@ pub fn warm_engine(
 pub fn evaluate(
     options: &EvalOptions,
     mut progress: impl FnMut(u64, &str),
-) -> Result<EvalReport, PolicyError> {
+) -> Result<EvalReport, LabError> {
     let mut runs = Vec::new();
     let mut apprentice = None;
     for &seed in &options.seeds {

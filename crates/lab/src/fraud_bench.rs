@@ -1,15 +1,18 @@
 //! `discount bench fraud`: scan time and peak memory on a simulated shop, and the gate's lookup
-//! latency from the precomputed score table.
+//! latency through the engine's gate reading the precomputed score table.
 
 use std::time::Instant;
 
-use discount_core::{Pseudonymiser, RiskScores};
+use discount_core::Pseudonymiser;
 use discount_sim::{policy_from_spec, simulate, SimConfig};
 use serde::Serialize;
 
-use crate::scan::ScanConfig;
-use crate::source::new_activity;
-use crate::{scan, FraudError, GateAction, GateConfig, Labels};
+use discount_fraud::scan::ScanConfig;
+use discount_fraud::source::new_activity;
+use discount_fraud::{scan, Labels};
+use discount_policy::gate::{GateAction, GateConfig, RiskGate};
+
+use crate::error::LabError;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FraudBench {
@@ -32,7 +35,7 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, FraudError> {
+pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, LabError> {
     let sim = SimConfig {
         users,
         days,
@@ -44,14 +47,13 @@ pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, FraudError>
     let mut activity = new_activity(&config.link_attributes, Pseudonymiser::new(&key)?);
     let mut records = 0u64;
     let started = Instant::now();
-    let mut policy =
-        policy_from_spec("random", seed).map_err(|e| FraudError::Input(e.to_string()))?;
+    let mut policy = policy_from_spec("random", seed)?;
     let out = {
         let mut sink = |r: discount_core::Record| {
             records += 1;
             activity.add(&r);
         };
-        simulate(&sim, policy.as_mut(), &mut sink).map_err(|e| FraudError::Input(e.to_string()))?
+        simulate(&sim, policy.as_mut(), &mut sink)?
     };
     let collected = started.elapsed().as_secs_f64();
     let labels = Labels::from_labels(out.truth.fraud);
@@ -59,13 +61,18 @@ pub fn run(users: usize, days: u32, seed: u64) -> Result<FraudBench, FraudError>
     let result = scan(activity, Some(&labels), &config)?;
     let table = result.score_table();
     let scan_seconds = started.elapsed().as_secs_f64();
-    let gate = GateConfig::new(result.threshold, GateAction::Withhold)?;
+    // The engine's gate, withholding at the scan's threshold.
+    let gate = RiskGate::new(GateConfig {
+        withhold_above: result.threshold,
+        cap_above: result.threshold,
+        ..GateConfig::default()
+    })?
+    .with_scores(std::sync::Arc::new(table));
     let ids: Vec<&String> = result.account_ids.iter().step_by(7).take(200_000).collect();
     let started = Instant::now();
     let mut withheld = 0usize;
     for id in &ids {
-        let v = gate.verdict(table.assess(id).as_ref());
-        withheld += usize::from(!v.allowed);
+        withheld += usize::from(gate.check(id).action == GateAction::Withhold);
     }
     let lookup = started.elapsed().as_secs_f64();
     std::hint::black_box(withheld);

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::model::PolicyError;
+use crate::error::LabError;
 use crate::simulated::{OfferHistory, OutcomeTap, VisitFeatures};
 
 /// Hyper-parameters of the network and its training.
@@ -42,9 +42,13 @@ impl Default for DqnHyper {
 }
 
 impl DqnHyper {
-    pub fn validate(&self) -> Result<(), PolicyError> {
+    pub fn validate(&self) -> Result<(), LabError> {
         let bad = |name: &'static str, value: f64, rule: &'static str| {
-            Err(PolicyError::Hyper { name, value, rule })
+            Err(LabError::Policy(discount_policy::PolicyError::Hyper {
+                name,
+                value,
+                rule,
+            }))
         };
         if self.hidden == 0 {
             return bad("dqn.hidden", 0.0, "must be at least 1");
@@ -127,19 +131,19 @@ impl QNetwork {
     }
 }
 
-fn candle(e: candle_core::Error) -> PolicyError {
-    PolicyError::Config {
+fn candle(e: candle_core::Error) -> LabError {
+    LabError::Policy(discount_policy::PolicyError::Config {
         field: "dqn".into(),
         value: e.to_string(),
         rule: "tensor computation failed",
-    }
+    })
 }
 
 /// Transitions over feature vectors logged by random offers over `config` (budget removed).
 pub fn log_feature_transitions(
     config: &SimConfig,
     seed: u64,
-) -> Result<Vec<FeatureTransition>, PolicyError> {
+) -> Result<Vec<FeatureTransition>, LabError> {
     struct Open {
         features: Vec<f64>,
         action: usize,
@@ -225,16 +229,16 @@ pub fn train_dqn(
     transitions: &[FeatureTransition],
     actions: usize,
     hyper: &DqnHyper,
-) -> Result<QNetwork, PolicyError> {
+) -> Result<QNetwork, LabError> {
     hyper.validate()?;
-    let first = transitions.first().ok_or(PolicyError::EmptyLog)?;
+    let first = transitions.first().ok_or(LabError::EmptyLog)?;
     let d = first.features.len();
     for (index, t) in transitions.iter().enumerate() {
         if t.features.len() != d
             || t.action >= actions
             || t.next.as_ref().is_some_and(|n| n.len() != d)
         {
-            return Err(PolicyError::BadLog {
+            return Err(LabError::BadLog {
                 index,
                 reason: "feature length or action out of range".into(),
             });
@@ -347,7 +351,7 @@ pub fn train_dqn(
             );
         }
     }
-    let flat = |v: &Var| -> Result<Vec<f32>, PolicyError> {
+    let flat = |v: &Var| -> Result<Vec<f32>, LabError> {
         v.as_tensor()
             .flatten_all()
             .and_then(|t| t.to_vec1::<f32>())
@@ -392,7 +396,7 @@ impl Policy for DqnPolicy {
         if plan.ladder.len() != self.net.actions {
             return Err(SimError::Policy {
                 policy: self.label.clone(),
-                reason: PolicyError::LadderMismatch.to_string(),
+                reason: LabError::LadderMismatch.to_string(),
             });
         }
         Ok(())

@@ -1,0 +1,37 @@
+//! The lab: experiments that combine the simulator with the decision engine and the learners.
+//!
+//! Production crates (`policy`, `fraud`, `server`) never depend on the simulator; everything that
+//! runs them in the simulated shop, with its ground truth, lives here.
+//!
+//! - [`simulated`]: the engine as a simulator policy (visit features, outcomes joined from the
+//!   order records, daily pacing, online learning) and apprentice mode; [`evaluate`]: the
+//!   comparison with baselines and the oracle over seeds (`discount evaluate-policy`).
+//! - [`rl`] and [`dqn`]: the customer lifecycle as a sequential problem: tabular Q-learning,
+//!   fitted Q iteration and a deep Q-network (candle), against the one-step greedy policy.
+//! - [`model`] and [`log`]: the segment-level uplift model learned from an exploration log (the
+//!   `discount demo` policy), and exploration logs from the simulator.
+//! - [`demo`]: the segment policy against the baselines and the oracle, with its HTML report
+//!   (`discount demo`).
+//! - [`fraud_bench`]: the fraud scan on a simulated shop (`discount bench fraud`).
+//! - [`LabError`] (in [`error`]): what can go wrong.
+//!
+//! ```no_run
+//! use discount_lab::evaluate::{evaluate, EvalOptions};
+//! let report = evaluate(&EvalOptions::default(), |_, _| {})?;
+//! println!("{} policies compared", report.summary.len());
+//! # Ok::<(), discount_lab::LabError>(())
+//! ```
+
+pub mod demo;
+pub mod dqn;
+pub mod error;
+pub mod evaluate;
+pub mod fraud_bench;
+pub mod log;
+pub mod model;
+pub mod rl;
+pub mod simulated;
+
+pub use error::LabError;
+pub use log::{explore, ExplorationLog, LoggedDecision};
+pub use model::{plan_lambda, segment_of, Hyper, LearnedPolicy, UpliftModel, SEGMENTS};
