@@ -46,6 +46,7 @@
 //!
 //! Randomness (model initialisation, exploration) is seeded by the caller.
 
+pub mod bench;
 pub mod catalogue;
 pub mod error;
 pub mod interactions;

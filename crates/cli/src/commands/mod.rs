@@ -10,6 +10,7 @@ pub mod keys;
 pub mod ope;
 pub mod plan;
 pub mod profile;
+pub mod recommend;
 pub mod report;
 pub mod serve;
 pub mod simulate;
