@@ -24,7 +24,8 @@ struct Line {
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<Vec<Line>> {
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     let headers = reader.headers()?.clone();
     let col = |name: &str| {
         headers
@@ -68,7 +69,9 @@ fn score(ranking: &[usize], target: &HashSet<usize>) -> (f64, f64) {
             dcg += 1.0 / ((k + 2) as f64).log2();
         }
     }
-    let idcg: f64 = (0..target.len().min(K)).map(|k| 1.0 / ((k + 2) as f64).log2()).sum();
+    let idcg: f64 = (0..target.len().min(K))
+        .map(|k| 1.0 / ((k + 2) as f64).log2())
+        .sum();
     (hits / target.len() as f64, dcg / idcg)
 }
 
@@ -88,7 +91,11 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from("../shared/data"));
     let holdout: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(4);
     let lines = read(&data.join("dunnhumby-completejourney/transactions_sample.csv"))?;
-    let last_week = lines.iter().map(|l| l.week).max().context("no transactions")?;
+    let last_week = lines
+        .iter()
+        .map(|l| l.week)
+        .max()
+        .context("no transactions")?;
     let cut = last_week - holdout; // weeks <= cut train, later test
     let as_of = lines
         .iter()
@@ -200,7 +207,11 @@ fn main() -> anyhow::Result<()> {
         n_items
     );
     println!("{:<24} {:>10} {:>10}", "model", "recall@20", "NDCG@20");
-    for (name, (r, g)) in [("recommender (ALS)", als), ("popularity", pop), ("item-kNN", knn)] {
+    for (name, (r, g)) in [
+        ("recommender (ALS)", als),
+        ("popularity", pop),
+        ("item-kNN", knn),
+    ] {
         println!("{name:<24} {:>10.4} {:>10.4}", r / n, g / n);
     }
     Ok(())

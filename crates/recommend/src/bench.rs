@@ -109,12 +109,14 @@ pub fn run(settings: BenchSettings) -> Result<BenchReport> {
     let recommender = Recommender::fit(&history, &learner, &|_| None)?;
     let fit_seconds = start.elapsed().as_secs_f64();
     let slate_settings = SlateSettings::default();
+    let map = recommender.map_catalogue(&catalogue);
     let builder = SlateBuilder {
         recommender: &recommender,
         catalogue: &catalogue,
         history: Some(&history),
         settings: &slate_settings,
         offers: None,
+        catalogue_map: Some(&map),
     };
     let mut scratch = Scratch::default();
     let request = |u: usize| SlateRequest {

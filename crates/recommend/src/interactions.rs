@@ -252,6 +252,17 @@ impl Interactions {
         self.last_order.get(&key).copied()
     }
 
+    /// Ids of the items the customer ordered at `since` or later.
+    pub fn bought_since(&self, user_id: &str, since: Timestamp) -> Vec<&str> {
+        let Some(u) = self.user_index(user_id) else {
+            return Vec::new();
+        };
+        self.items_of(u)
+            .filter(|(i, _)| self.last_order.get(&(u, *i)).is_some_and(|t| *t >= since))
+            .map(|(i, _)| self.item_ids[i as usize].as_str())
+            .collect()
+    }
+
     /// Total decayed strength of each item (the popularity baseline), over the customers `include` accepts.
     pub fn item_totals(&self, include: impl Fn(&str) -> bool) -> Vec<f64> {
         let mut totals = vec![0.0; self.item_ids.len()];

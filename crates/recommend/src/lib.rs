@@ -36,6 +36,7 @@
 //! let settings = SlateSettings::default();
 //! let builder = SlateBuilder {
 //!     recommender: &recommender, catalogue: &catalogue, history: Some(&events), settings: &settings, offers: None,
+//!     catalogue_map: None,
 //! };
 //! let request = SlateRequest { user_id: "ann".into(), k: 2, now: Some(now), ..Default::default() };
 //! let slate = builder.build(&request, &mut Scratch::default(), &mut rand::thread_rng())?;

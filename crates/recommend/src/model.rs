@@ -185,10 +185,76 @@ impl Recommender {
         ScoreSource::Popularity
     }
 
-    /// Scores of every catalogue item (in catalogue order) for one customer. An item the model never saw takes
-    /// the mean score of the model's items of its category whose price is within a factor of two of its own
-    /// (or of its whole category when none is, or 0 for a new category): a new product starts where its
-    /// neighbours are.
+    /// How each catalogue item gets its score from this model, worked out once for a catalogue. An item the
+    /// model never saw takes the mean score of the model's items of its category whose price is within a
+    /// factor of two of its own (or of its whole category when none is, or 0 for a new category): a new
+    /// product starts where its neighbours are.
+    pub fn map_catalogue(&self, catalogue: &Catalogue) -> CatalogueMap {
+        let mut known: HashMap<&str, Vec<(i64, u32)>> = HashMap::new();
+        let mut sources: Vec<ItemSource> = catalogue
+            .items()
+            .iter()
+            .map(|item| match self.item_index.get(&item.id) {
+                Some(&i) => {
+                    known
+                        .entry(item.category.as_str())
+                        .or_default()
+                        .push((item.price, i));
+                    ItemSource::Model(i)
+                }
+                None => ItemSource::Unscored,
+            })
+            .collect();
+        for (source, item) in sources.iter_mut().zip(catalogue.items()) {
+            if !matches!(source, ItemSource::Unscored) {
+                continue;
+            }
+            let Some(neighbours) = known.get(item.category.as_str()) else {
+                continue;
+            };
+            let near: Vec<u32> = neighbours
+                .iter()
+                .filter(|(p, _)| {
+                    p.saturating_mul(2) >= item.price && *p <= item.price.saturating_mul(2)
+                })
+                .map(|(_, i)| *i)
+                .collect();
+            *source = ItemSource::Neighbours(if near.is_empty() {
+                neighbours.iter().map(|(_, i)| *i).collect()
+            } else {
+                near
+            });
+        }
+        CatalogueMap {
+            sources,
+            catalogue_len: catalogue.len(),
+        }
+    }
+
+    /// Scores of every catalogue item (in catalogue order) for one customer, written into `out`, through a
+    /// map from [`Recommender::map_catalogue`].
+    pub fn scores_through(
+        &self,
+        user_id: &str,
+        segment: Option<&str>,
+        map: &CatalogueMap,
+        model_scores: &mut Vec<f64>,
+        out: &mut Vec<f64>,
+    ) -> ScoreSource {
+        let source = self.model_item_scores(user_id, segment, model_scores);
+        out.clear();
+        out.extend(map.sources.iter().map(|s| match s {
+            ItemSource::Model(i) => model_scores[*i as usize],
+            ItemSource::Neighbours(n) => {
+                n.iter().map(|i| model_scores[*i as usize]).sum::<f64>() / n.len() as f64
+            }
+            ItemSource::Unscored => 0.0,
+        }));
+        source
+    }
+
+    /// Scores of every catalogue item (in catalogue order) for one customer (see [`Recommender::map_catalogue`]
+    /// for products the model never saw).
     pub fn catalogue_scores(
         &self,
         user_id: &str,
@@ -196,42 +262,37 @@ impl Recommender {
         catalogue: &Catalogue,
         model_scores: &mut Vec<f64>,
     ) -> (Vec<f64>, ScoreSource) {
-        let source = self.model_item_scores(user_id, segment, model_scores);
-        let mut out = vec![0.0; catalogue.len()];
-        let mut unseen = Vec::new();
-        // category -> (price, score) of the items the model knows.
-        let mut known: HashMap<&str, Vec<(i64, f64)>> = HashMap::new();
-        for (k, item) in catalogue.items().iter().enumerate() {
-            match self.item_index.get(&item.id) {
-                Some(&i) => {
-                    out[k] = model_scores[i as usize];
-                    known
-                        .entry(item.category.as_str())
-                        .or_default()
-                        .push((item.price, out[k]));
-                }
-                None => unseen.push(k),
-            }
-        }
-        for k in unseen {
-            let item = &catalogue.items()[k];
-            let Some(neighbours) = known.get(item.category.as_str()) else {
-                continue;
-            };
-            let mean = |pairs: &mut dyn Iterator<Item = f64>| {
-                let (sum, n) = pairs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
-                (n > 0).then(|| sum / n as f64)
-            };
-            let near = mean(
-                &mut neighbours
-                    .iter()
-                    .filter(|(p, _)| *p * 2 >= item.price && *p <= item.price.saturating_mul(2))
-                    .map(|(_, s)| *s),
-            );
-            out[k] = near
-                .or_else(|| mean(&mut neighbours.iter().map(|(_, s)| *s)))
-                .unwrap_or(0.0);
-        }
+        let map = self.map_catalogue(catalogue);
+        let mut out = Vec::new();
+        let source = self.scores_through(user_id, segment, &map, model_scores, &mut out);
         (out, source)
+    }
+}
+
+/// Where one catalogue item's score comes from.
+#[derive(Debug, Clone, PartialEq)]
+enum ItemSource {
+    Model(u32),
+    /// Mean of these model items' scores.
+    Neighbours(Vec<u32>),
+    /// A category the model never saw.
+    Unscored,
+}
+
+/// How each item of one catalogue is scored by one recommender (see [`Recommender::map_catalogue`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogueMap {
+    sources: Vec<ItemSource>,
+    catalogue_len: usize,
+}
+
+impl CatalogueMap {
+    /// Number of catalogue items it maps.
+    pub fn len(&self) -> usize {
+        self.catalogue_len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.catalogue_len == 0
     }
 }

@@ -12,7 +12,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use discount_core::time::MICROS_PER_DAY;
 use discount_core::Timestamp;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -20,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::Catalogue;
 use crate::error::{RecommendError, Result};
 use crate::interactions::Interactions;
-use crate::model::{Recommender, ScoreSource};
+use crate::model::{CatalogueMap, Recommender, ScoreSource};
 use crate::offers::{best_offer, OfferSettings, SlotOffer};
 
 /// How slates are built.
@@ -152,6 +151,7 @@ pub struct ExclusionCounts {
 #[derive(Debug, Default)]
 pub struct Scratch {
     model_scores: Vec<f64>,
+    scores: Vec<f64>,
 }
 
 /// Builds slates from a fitted recommender, a catalogue and the recent purchases.
@@ -161,6 +161,8 @@ pub struct SlateBuilder<'a> {
     pub history: Option<&'a Interactions>,
     pub settings: &'a SlateSettings,
     pub offers: Option<&'a OfferSettings>,
+    /// `recommender.map_catalogue(catalogue)`, computed once for serving; `None` computes it per request.
+    pub catalogue_map: Option<&'a CatalogueMap>,
 }
 
 struct Candidate {
@@ -194,12 +196,29 @@ impl SlateBuilder<'_> {
                 ));
             }
         }
-        let (scores, source) = self.recommender.catalogue_scores(
+        let computed;
+        let map = match self.catalogue_map {
+            Some(m) if m.len() == self.catalogue.len() => m,
+            _ => {
+                computed = self.recommender.map_catalogue(self.catalogue);
+                &computed
+            }
+        };
+        let source = self.recommender.scores_through(
             &request.user_id,
             request.segment.as_deref(),
-            self.catalogue,
+            map,
             &mut scratch.model_scores,
+            &mut scratch.scores,
         );
+        let scores = &scratch.scores;
+        let just_bought: HashSet<&str> = match (self.history, request.now) {
+            (Some(h), Some(now)) => h
+                .bought_since(&request.user_id, now.plus_days(-self.settings.rebuy_days))
+                .into_iter()
+                .collect(),
+            _ => HashSet::new(),
+        };
         let excluded_items: HashSet<&str> =
             request.excluded_items.iter().map(String::as_str).collect();
         let excluded_categories: HashSet<&str> = request
@@ -221,14 +240,9 @@ impl SlateBuilder<'_> {
                 counts.out_of_stock += 1;
                 continue;
             }
-            if let (Some(h), Some(now)) = (self.history, request.now) {
-                if let Some(at) = h.last_purchase(&request.user_id, &item.id) {
-                    let days = (now.0 - at.0) as f64 / MICROS_PER_DAY as f64;
-                    if days <= self.settings.rebuy_days {
-                        counts.just_bought += 1;
-                        continue;
-                    }
-                }
+            if !just_bought.is_empty() && just_bought.contains(item.id.as_str()) {
+                counts.just_bought += 1;
+                continue;
             }
             let margin = item.margin(self.settings.cost_ratio);
             if margin <= 0 {
@@ -244,10 +258,28 @@ impl SlateBuilder<'_> {
                 margin,
             });
         }
-        // Best value first; ties broken by catalogue order so that rankings are reproducible.
-        candidates.sort_by(|a, b| b.value.total_cmp(&a.value).then(a.index.cmp(&b.index)));
+        // Best value first; ties broken by catalogue order so that rankings are reproducible. Only the best
+        // few need ordering: enough for the pool and for category caps to skip many; the rest follow unsorted
+        // and are reached only when caps exhaust the sorted part (then everything is sorted).
+        let order =
+            |a: &Candidate, b: &Candidate| b.value.total_cmp(&a.value).then(a.index.cmp(&b.index));
+        let head = self.settings.pool.max(request.k.saturating_mul(20));
+        if candidates.len() > head {
+            candidates.select_nth_unstable_by(head, order);
+            candidates[..head].sort_by(order);
+        } else {
+            candidates.sort_by(order);
+        }
         let chosen = match request.temperature {
-            None => self.greedy(&candidates, request.k),
+            None => {
+                let sorted = head.min(candidates.len());
+                let mut chosen = self.greedy(&candidates[..sorted], request.k);
+                if chosen.len() < request.k && candidates.len() > sorted {
+                    candidates.sort_by(order);
+                    chosen = self.greedy(&candidates, request.k);
+                }
+                chosen
+            }
             Some(t) => self.sample(&candidates, request.k, t, rng)?,
         };
         let mut budget_left = request.budget_left.unwrap_or(i64::MAX);

@@ -91,6 +91,7 @@ fn a_customer_gets_their_taste_and_exclusions_hold() {
         history: Some(&x),
         settings: &settings,
         offers: None,
+        catalogue_map: None,
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let request = SlateRequest {
@@ -164,6 +165,7 @@ fn just_bought_items_are_left_out_and_categories_capped() {
         history: Some(&x),
         settings: &settings,
         offers: None,
+        catalogue_map: None,
     };
     let request = SlateRequest {
         user_id: "c3".into(),
@@ -228,6 +230,7 @@ fn new_customers_get_their_segment_and_new_items_their_neighbours() {
         history: Some(&x),
         settings: &settings,
         offers: None,
+        catalogue_map: None,
     };
     let request = SlateRequest {
         user_id: "someone-new".into(),
@@ -282,6 +285,7 @@ fn the_logged_propensity_is_the_plackett_luce_probability_of_the_shown_ranking()
         history: None,
         settings: &settings,
         offers: None,
+        catalogue_map: None,
     };
     let temperature = 0.5;
     let request = SlateRequest {
@@ -365,6 +369,7 @@ fn offers_go_where_they_earn_more_than_their_shadow_cost() {
         history: None,
         settings: &settings,
         offers: Some(&cheap),
+        catalogue_map: None,
     }
     .build(
         &request,
@@ -387,6 +392,7 @@ fn offers_go_where_they_earn_more_than_their_shadow_cost() {
         history: None,
         settings: &settings,
         offers: Some(&dear),
+        catalogue_map: None,
     }
     .build(
         &request,
@@ -402,6 +408,7 @@ fn offers_go_where_they_earn_more_than_their_shadow_cost() {
         history: None,
         settings: &settings,
         offers: Some(&cheap),
+        catalogue_map: None,
     }
     .build(
         &SlateRequest {

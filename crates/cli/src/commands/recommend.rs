@@ -120,6 +120,7 @@ pub fn run(config: &Config, args: &RecommendArgs, json: bool) -> anyhow::Result<
         history: Some(&history),
         settings: &settings,
         offers: offers.as_ref(),
+        catalogue_map: None,
     };
     let request = SlateRequest {
         user_id: args.customer.clone(),
