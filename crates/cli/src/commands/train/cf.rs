@@ -444,14 +444,14 @@ fn read_split(path: &Path) -> anyhow::Result<(Ratings, Vec<Rating>, Vec<Rating>)
         ));
     }
     let ratings = Ratings::from_triples(triples)?;
-    let (test, train): (Vec<(Rating, bool)>, Vec<(Rating, bool)>) = ratings
-        .entries
-        .iter()
-        .copied()
-        .zip(is_test)
-        .partition(|(_, t)| *t);
-    let strip = |v: Vec<(Rating, bool)>| v.into_iter().map(|(r, _)| r).collect::<Vec<_>>();
-    let (train, test) = (strip(train), strip(test));
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (r, t) in ratings.entries.iter().zip(is_test) {
+        if t {
+            test.push(*r);
+        } else {
+            train.push(*r);
+        }
+    }
     if train.is_empty() || test.is_empty() {
         anyhow::bail!(
             "{}: the split needs both train and test rows ({} train, {} test)",
