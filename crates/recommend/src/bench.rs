@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, CatalogueItem};
-use crate::error::Result;
+use crate::error::{RecommendError, Result};
 use crate::interactions::{EventWeights, Interactions};
 use crate::model::{Learner, Recommender};
 use crate::rank::{Scratch, SlateBuilder, SlateRequest, SlateSettings};
@@ -26,6 +26,8 @@ pub struct BenchSettings {
     /// Arrival rate of the paced run, requests per second.
     pub rate: f64,
     pub requests: usize,
+    /// Serving threads; request j goes to thread j mod threads.
+    pub threads: usize,
     pub seed: u64,
 }
 
@@ -38,6 +40,7 @@ impl Default for BenchSettings {
             k: 10,
             rate: 1_000.0,
             requests: 5_000,
+            threads: 2,
             seed: 7,
         }
     }
@@ -118,7 +121,6 @@ pub fn run(settings: BenchSettings) -> Result<BenchReport> {
         offers: None,
         catalogue_map: Some(&map),
     };
-    let mut scratch = Scratch::default();
     let request = |u: usize| SlateRequest {
         user_id: format!("u{u}"),
         k: settings.k,
@@ -126,21 +128,58 @@ pub fn run(settings: BenchSettings) -> Result<BenchReport> {
         temperature: Some(0.2),
         ..Default::default()
     };
-    // Paced: request j is due at j / rate; a late answer delays the next (queueing counts).
+    let threads = settings.threads.max(1);
+    // Paced: request j is due at j / rate and served by thread j mod threads; a late answer delays that
+    // thread's next request (queueing counts).
     let interval = Duration::from_secs_f64(1.0 / settings.rate);
-    let mut latencies = Vec::with_capacity(settings.requests);
     let begin = Instant::now();
-    for j in 0..settings.requests {
-        let due = begin + interval * j as u32;
-        while Instant::now() < due {
-            std::hint::spin_loop();
-        }
-        let r = request(rng.gen_range(0..settings.customers));
-        builder.build(&r, &mut scratch, &mut rng)?;
-        latencies.push(due.elapsed().as_secs_f64() * 1000.0);
+    let per_thread: Vec<Result<Vec<f64>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (builder, request) = (&builder, &request);
+                scope.spawn(move || -> Result<Vec<f64>> {
+                    let mut rng = StdRng::seed_from_u64(settings.seed.wrapping_add(1 + t as u64));
+                    let mut scratch = Scratch::default();
+                    let mut latencies = Vec::new();
+                    for j in (t..settings.requests).step_by(threads) {
+                        let due = begin + interval.mul_f64(j as f64);
+                        loop {
+                            let now = Instant::now();
+                            if now >= due {
+                                break;
+                            }
+                            let wait = due - now;
+                            // Sleep while far from due, spin the last stretch.
+                            if wait > Duration::from_micros(300) {
+                                std::thread::sleep(wait - Duration::from_micros(200));
+                            } else {
+                                std::hint::spin_loop();
+                            }
+                        }
+                        let r = request(rng.gen_range(0..settings.customers));
+                        builder.build(&r, &mut scratch, &mut rng)?;
+                        latencies.push(due.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    Ok(latencies)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(RecommendError::Empty("a serving thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut latencies = Vec::with_capacity(settings.requests);
+    for l in per_thread {
+        latencies.extend(l?);
     }
     let achieved_rate = settings.requests as f64 / begin.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
+    let mut scratch = Scratch::default();
     let begin = Instant::now();
     for _ in 0..settings.requests {
         let r = request(rng.gen_range(0..settings.customers));

@@ -198,6 +198,9 @@ pub struct BenchRecommendArgs {
     /// Requests of each run.
     #[arg(long, default_value_t = 5_000)]
     pub requests: usize,
+    /// Serving threads of the paced run.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
 }
@@ -213,14 +216,15 @@ pub fn bench(args: &BenchRecommendArgs, json: bool) -> anyhow::Result<()> {
         k: args.k,
         rate: args.rate,
         requests: args.requests,
+        threads: args.threads,
         seed: args.seed,
     })?;
     if json {
         return print_json(&report);
     }
     println!(
-        "slates of {} over {} items, {} customers (ALS fitted in {:.1} s), {} requests at {:.0}/s:\n",
-        args.k, args.items, args.customers, report.fit_seconds, args.requests, args.rate
+        "slates of {} over {} items, {} customers (ALS fitted in {:.1} s), {} requests at {:.0}/s on {} threads:\n",
+        args.k, args.items, args.customers, report.fit_seconds, args.requests, args.rate, args.threads
     );
     let mut t = Table::new(&[
         "p50 ms",
