@@ -85,6 +85,7 @@ enum Command {
     #[command(subcommand)]
     Train(commands::train::TrainCommand),
     Profile(commands::profile::ProfileArgs),
+    Recommend(commands::recommend::RecommendArgs),
     #[command(subcommand)]
     Fraud(commands::fraud::FraudCommand),
     Serve(commands::serve::ServeArgs),
@@ -152,6 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
         Command::Train(cmd) => commands::train::run(&config, &cmd, cli.json),
         Command::Profile(args) => commands::profile::run(&config, &args, cli.json),
+        Command::Recommend(args) => commands::recommend::run(&config, &args, cli.json),
         Command::Fraud(cmd) => commands::fraud::run(&config, &cmd, cli.json),
         Command::Serve(args) => commands::serve::run(&config, &args, cli.json),
         Command::Keys(cmd) => commands::keys::run(&config, &cmd, cli.json),

@@ -22,6 +22,9 @@ use crate::output::{count, print_json, Table};
 #[derive(clap::Subcommand, Debug)]
 #[command(verbatim_doc_comment)]
 pub enum BenchCommand {
+    /// Slates of --k items over --items items (ALS, exploration on): latency percentiles at
+    /// --rate requests per second and back-to-back throughput, on one thread.
+    Recommend(super::recommend::BenchRecommendArgs),
     /// Decisions per second of the decision engine in process (one customer, 6 offers, 64
     /// features, exploration, logging to memory) and latency percentiles.
     Decide {
@@ -132,6 +135,7 @@ struct Measurement {
 
 pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Recommend(args) => super::recommend::bench(args, json),
         BenchCommand::Decide {
             decisions,
             features,

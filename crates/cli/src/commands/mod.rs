@@ -14,6 +14,7 @@ pub mod ope;
 pub mod plan;
 pub mod price;
 pub mod profile;
+pub mod recommend;
 pub mod report;
 pub mod serve;
 pub mod simulate;

@@ -16,6 +16,7 @@ pub mod log;
 pub mod policy_file;
 pub mod replay;
 pub mod reward_model;
+pub mod slate;
 pub mod synthetic;
 pub mod tensor;
 
@@ -27,6 +28,7 @@ pub use policy_file::read_action_dist_csv;
 pub use reward_model::{
     cross_fit, EmpiricalMeanRewardModel, FittedRewardModel, LogisticRewardModel, RewardModel,
 };
+pub use slate::{estimate_slate_value, PlackettLuce, SlateEstimator, SlateRows};
 pub use tensor::{RoundTensor, TensorLayout};
 
 use crate::error::Result;

@@ -44,6 +44,7 @@ pub enum CfModelArg {
 ///   discount train cf --model svdpp --folds 5 --json
 ///   discount train cf --model als
 ///   discount train cf --model bpr --write-split split.csv
+///   discount train cf --model als --split ml100k_split.csv --json
 ///   discount train cf --model svd --models-dir models
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
@@ -67,6 +68,12 @@ pub struct CfArgs {
     /// Refit on all the data and save a versioned artifact: <models-dir>/cf-<model>/<version>.json.
     #[arg(long)]
     pub models_dir: Option<PathBuf>,
+    /// Score als or bpr on this split instead of the seeded one: a CSV with columns
+    /// user_raw,item_raw,set (MovieLens ids; set is train or test; other columns ignored), as
+    /// benchmarks/cf/implicit_split.py writes it. Prints precision@10 both as hits / (10 x users)
+    /// and as hits / sum(min(10, test items)) (implicit's definition), and NDCG@10.
+    #[arg(long, conflicts_with_all = ["write_split", "models_dir"])]
+    pub split: Option<PathBuf>,
 }
 
 /// Where an artifact was saved.
@@ -150,6 +157,9 @@ struct RankingOutput {
 }
 
 pub fn run(args: &CfArgs, json: bool) -> anyhow::Result<()> {
+    if let Some(split) = &args.split {
+        return given_split(args, split, json);
+    }
     let path = super::data_dir(args.data_dir.as_deref()).join("movielens-100k/ml-100k.inter");
     let ratings = read_recbole_inter(&path)
         .with_context(|| format!("reading MovieLens 100K from {}", path.display()))?;
@@ -388,5 +398,176 @@ fn ranking_model(args: &CfArgs, ratings: &Ratings, json: bool) -> anyhow::Result
     ]);
     print!("{}", t.render());
     print_saved(&out.saved);
+    Ok(())
+}
+
+/// The train and test interactions of a split file, with dense indices over both.
+fn read_split(path: &Path) -> anyhow::Result<(Ratings, Vec<Rating>, Vec<Rating>)> {
+    let mut reader = csv::Reader::from_path(path)
+        .with_context(|| format!("opening the split {}", path.display()))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}:1: reading the header", path.display()))?
+        .clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .with_context(|| format!("{}:1: no column `{name}` in {headers:?}", path.display()))
+    };
+    let (cu, ci, cs) = (column("user_raw")?, column("item_raw")?, column("set")?);
+    let mut triples = Vec::new();
+    let mut is_test = Vec::new();
+    for (k, record) in reader.records().enumerate() {
+        let line = k + 2;
+        let record = record.with_context(|| format!("{}:{line}: malformed row", path.display()))?;
+        let field = |c: usize, name: &str| {
+            record
+                .get(c)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .with_context(|| format!("{}:{line}: field `{name}` is empty", path.display()))
+        };
+        let set = field(cs, "set")?;
+        is_test.push(match set {
+            "train" => false,
+            "test" => true,
+            other => anyhow::bail!(
+                "{}:{line}: field `set` = {other:?}: must be train or test",
+                path.display()
+            ),
+        });
+        triples.push((
+            field(cu, "user_raw")?.to_string(),
+            field(ci, "item_raw")?.to_string(),
+            1.0,
+        ));
+    }
+    let ratings = Ratings::from_triples(triples)?;
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (r, t) in ratings.entries.iter().zip(is_test) {
+        if t {
+            test.push(*r);
+        } else {
+            train.push(*r);
+        }
+    }
+    if train.is_empty() || test.is_empty() {
+        anyhow::bail!(
+            "{}: the split needs both train and test rows ({} train, {} test)",
+            path.display(),
+            train.len(),
+            test.len()
+        );
+    }
+    Ok((ratings, train, test))
+}
+
+/// Precision@k in both definitions and NDCG@k of one scorer on a split.
+#[derive(Serialize)]
+struct SplitScores {
+    /// hits / (k x users with a test item).
+    precision_at_10: f64,
+    /// hits / sum over those users of min(k, their test items): implicit's `ranking_metrics_at_k`.
+    precision_at_10_implicit: f64,
+    ndcg_at_10: f64,
+    users: usize,
+}
+
+fn split_scores(
+    model: &dyn discount_models::cf::Scorer,
+    ratings: &Ratings,
+    train: &[Rating],
+    test: &[Rating],
+) -> anyhow::Result<SplitScores> {
+    const K: usize = 10;
+    let (users, items) = (ratings.users(), ratings.items());
+    let report = evaluate_top_k(model, users, items, train, test, K)?;
+    let mut per_user = vec![0usize; users];
+    for r in test {
+        per_user[r.user as usize] += 1;
+    }
+    let ideal: usize = per_user.iter().map(|&n| n.min(K)).sum();
+    // precision is the mean of hits / K over the tested users.
+    let hits = (report.precision * (K * report.users) as f64).round();
+    Ok(SplitScores {
+        precision_at_10: report.precision,
+        precision_at_10_implicit: hits / ideal as f64,
+        ndcg_at_10: report.ndcg,
+        users: report.users,
+    })
+}
+
+#[derive(Serialize)]
+struct SplitOutput {
+    model: &'static str,
+    split: PathBuf,
+    train_interactions: usize,
+    test_interactions: usize,
+    #[serde(flatten)]
+    scores: SplitScores,
+    popularity: SplitScores,
+    fit_seconds: f64,
+}
+
+fn given_split(args: &CfArgs, path: &Path, json: bool) -> anyhow::Result<()> {
+    let (ratings, train, test) = read_split(path)?;
+    let (users, items) = (ratings.users(), ratings.items());
+    let start = Instant::now();
+    let (name, scores, fit_seconds) = match args.model {
+        CfModelArg::Als => {
+            let m = ImplicitAls::fit(users, items, &train, &AlsParams::default())?;
+            let fit = start.elapsed().as_secs_f64();
+            ("als", split_scores(&m, &ratings, &train, &test)?, fit)
+        }
+        CfModelArg::Bpr => {
+            let m = Bpr::fit(users, items, &train, &BprParams::default())?;
+            let fit = start.elapsed().as_secs_f64();
+            ("bpr", split_scores(&m, &ratings, &train, &test)?, fit)
+        }
+        CfModelArg::Svd | CfModelArg::Svdpp => {
+            anyhow::bail!("--split scores the implicit models: use --model als or --model bpr")
+        }
+    };
+    let popularity = split_scores(&Popularity::fit(items, &train)?, &ratings, &train, &test)?;
+    let out = SplitOutput {
+        model: name,
+        split: path.to_path_buf(),
+        train_interactions: train.len(),
+        test_interactions: test.len(),
+        scores,
+        popularity,
+        fit_seconds,
+    };
+    if json {
+        return print_json(&out);
+    }
+    println!(
+        "{name} on the split {}: {} train, {} test interactions, {} test users\n",
+        path.display(),
+        out.train_interactions,
+        out.test_interactions,
+        out.scores.users
+    );
+    let mut t = Table::new(&[
+        "model",
+        "P@10 hits/(10 users)",
+        "P@10 implicit",
+        "NDCG@10",
+        "fit s",
+    ]);
+    for (label, s, fit) in [
+        (name, &out.scores, format!("{:.2}", out.fit_seconds)),
+        ("popularity", &out.popularity, String::new()),
+    ] {
+        t.row(vec![
+            label.into(),
+            format!("{:.4}", s.precision_at_10),
+            format!("{:.4}", s.precision_at_10_implicit),
+            format!("{:.4}", s.ndcg_at_10),
+            fit,
+        ]);
+    }
+    print!("{}", t.render());
     Ok(())
 }

@@ -1,0 +1,63 @@
+//! Recommendations for the discount engine: which products to show a customer, in which order, each with the
+//! offer (or none) that earns the most expected incremental profit within the budget.
+//!
+//! * [`interactions`]: implicit feedback from the store's events (views, carts, orders), weighted by kind and
+//!   decayed with age, read as of a point in time.
+//! * [`model`]: a [`Recommender`] fitted with the workspace's ALS or BPR; new customers get popularity of their
+//!   segment, new products the scores of their category and price neighbours.
+//! * [`catalogue`]: prices, costs, stock and categories of what can be shown.
+//! * [`rank`]: the slate — exclusions (out of stock, just bought, excluded), expected profit per slot,
+//!   category caps, and Plackett-Luce exploration whose exact ranking probability is logged for slate
+//!   off-policy evaluation (`discount_eval::ope::slate`).
+//! * [`offers`]: the offer per slot, chosen at the budget's shadow price from the policy's offer ladder.
+//!
+//! ```
+//! use discount_core::{Event, EventKind, Timestamp};
+//! use discount_recommend::{
+//!     Catalogue, CatalogueItem, EventWeights, Interactions, Learner, Recommender, Scratch, SlateBuilder,
+//!     SlateRequest, SlateSettings,
+//! };
+//!
+//! let now = Timestamp::from_date(2024, 6, 1).unwrap();
+//! let mut events = Interactions::new(EventWeights::default(), now)?;
+//! for (k, (user, item)) in [("ann", "tea"), ("ann", "mug"), ("bob", "tea"), ("bob", "pot")].iter().enumerate() {
+//!     events.push(&Event {
+//!         id: k.to_string(),
+//!         user_id: user.to_string(),
+//!         time: now,
+//!         kind: EventKind::View { item_id: Some(item.to_string()) },
+//!     });
+//! }
+//! let recommender = Recommender::fit(&events, &Learner::default(), &|_| None)?;
+//! let item = |id: &str, category: &str| CatalogueItem {
+//!     id: id.into(), category: category.into(), price: 1000, unit_cost: Some(600), stock: None,
+//! };
+//! let catalogue = Catalogue::new(vec![item("tea", "drinks"), item("mug", "kitchen"), item("pot", "kitchen")])?;
+//! let settings = SlateSettings::default();
+//! let builder = SlateBuilder {
+//!     recommender: &recommender, catalogue: &catalogue, history: Some(&events), settings: &settings, offers: None,
+//!     catalogue_map: None,
+//! };
+//! let request = SlateRequest { user_id: "ann".into(), k: 2, now: Some(now), ..Default::default() };
+//! let slate = builder.build(&request, &mut Scratch::default(), &mut rand::thread_rng())?;
+//! assert_eq!(slate.slots.len(), 2);
+//! assert_eq!(slate.propensity, 1.0); // ranked greedily
+//! # Ok::<(), discount_recommend::RecommendError>(())
+//! ```
+//!
+//! Randomness (model initialisation, exploration) is seeded by the caller.
+
+pub mod bench;
+pub mod catalogue;
+pub mod error;
+pub mod interactions;
+pub mod model;
+pub mod offers;
+pub mod rank;
+
+pub use catalogue::{Catalogue, CatalogueItem};
+pub use error::{RecommendError, Result};
+pub use interactions::{EventWeights, Interactions};
+pub use model::{Learner, Recommender, ScoreSource};
+pub use offers::{best_offer, OfferSettings, SlotOffer};
+pub use rank::{examination, Scratch, Slate, SlateBuilder, SlateRequest, SlateSettings, Slot};
