@@ -10,6 +10,7 @@
 //!   category caps, and Plackett-Luce exploration whose exact ranking probability is logged for slate
 //!   off-policy evaluation (`discount_eval::ope::slate`).
 //! * [`offers`]: the offer per slot, chosen at the budget's shadow price from the policy's offer ladder.
+//! * [`mod@bench`]: serving latency at a fixed arrival rate on a synthetic shop (`discount bench recommend`).
 //!
 //! ```
 //! use discount_core::{Event, EventKind, Timestamp};
