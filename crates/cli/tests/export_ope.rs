@@ -8,25 +8,7 @@ use std::process::Command;
 use discount_server::client::HttpClient;
 
 mod serve_process;
-use serve_process::{admin_key, bin, serve};
-
-const ENGINE: &str = r#"
-name = "export-v1"
-[[ladder]]
-id = "none"
-offer = { kind = "no_offer" }
-[[ladder]]
-id = "amt500"
-offer = { kind = "amount_off", amount = 500, min_spend = 0 }
-[[budgets]]
-campaign = "default"
-amount = 1000000
-[exploration]
-kind = "epsilon_greedy"
-epsilon = 0.9
-[model]
-features = ["bias", "orders_total"]
-"#;
+use serve_process::{admin_key, bin, serve, two_rung_engine};
 
 fn run(dir: &std::path::Path, url: &str, args: &[&str]) -> std::process::Output {
     let out = Command::new(bin())
@@ -48,7 +30,11 @@ fn exported_decisions_round_trip_into_ope() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
     let engine = dir.path().join("engine.toml");
-    std::fs::write(&engine, ENGINE).unwrap();
+    std::fs::write(
+        &engine,
+        two_rung_engine("export-v1", 1_000_000, r#"["bias", "orders_total"]"#),
+    )
+    .unwrap();
     let token = admin_key(&url);
     let auth = format!("Bearer {token}");
     {

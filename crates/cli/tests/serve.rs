@@ -11,29 +11,11 @@ use discount_server::client::HttpClient;
 use discount_store::decision_log::open_decision_log;
 
 mod serve_process;
-use serve_process::{admin_key, serve};
-
-const ENGINE: &str = r#"
-name = "proc-v1"
-[[ladder]]
-id = "none"
-offer = { kind = "no_offer" }
-[[ladder]]
-id = "amt500"
-offer = { kind = "amount_off", amount = 500, min_spend = 0 }
-[[budgets]]
-campaign = "default"
-amount = 20000
-[exploration]
-kind = "epsilon_greedy"
-epsilon = 0.9
-[model]
-features = ["bias"]
-"#;
+use serve_process::{admin_key, serve, two_rung_engine};
 
 fn engine_file(dir: &std::path::Path) -> std::path::PathBuf {
     let p = dir.join("engine.toml");
-    std::fs::write(&p, ENGINE).unwrap();
+    std::fs::write(&p, two_rung_engine("proc-v1", 20_000, r#"["bias"]"#)).unwrap();
     p
 }
 

@@ -63,3 +63,28 @@ pub fn admin_key(url: &str) -> String {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["token"].as_str().unwrap().to_string()
 }
+
+/// An engine of two rungs (no offer, 5.00 off) with 90% exploration, so that offers are given
+/// without training; `features` is the TOML list of model features, e.g. `["bias"]`.
+#[allow(dead_code)] // not every test binary that includes this module starts this engine
+pub fn two_rung_engine(name: &str, budget: i64, features: &str) -> String {
+    format!(
+        r#"
+name = "{name}"
+[[ladder]]
+id = "none"
+offer = {{ kind = "no_offer" }}
+[[ladder]]
+id = "amt500"
+offer = {{ kind = "amount_off", amount = 500, min_spend = 0 }}
+[[budgets]]
+campaign = "default"
+amount = {budget}
+[exploration]
+kind = "epsilon_greedy"
+epsilon = 0.9
+[model]
+features = {features}
+"#
+    )
+}
