@@ -44,6 +44,11 @@ pub(crate) fn reader(source: Box<dyn Read>) -> csv::Reader<Box<dyn Read>> {
         .from_reader(source)
 }
 
+/// A CSV reader over text held in memory.
+pub(crate) fn from_text(text: &str) -> csv::Reader<Box<dyn Read>> {
+    reader(Box::new(std::io::Cursor::new(text.as_bytes().to_vec())))
+}
+
 /// The header of a CSV file, with lookups by name.
 pub(crate) struct Header {
     pub path: PathBuf,

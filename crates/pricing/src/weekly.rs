@@ -81,8 +81,7 @@ impl WeeklySales {
 
     /// Reads weekly sales from memory (`name` stands for the file in messages).
     pub fn parse(name: &str, text: &str) -> Result<Self> {
-        let owned: Box<dyn Read> = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
-        let mut reader = csv_input::reader(owned);
+        let mut reader = csv_input::from_text(text);
         Self::read_from(Path::new(name), &mut reader)
     }
 
