@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model_registry::ModelStore;
 use crate::StoreError;
 
 /// Schema version 2: the decision service's tables.
@@ -302,12 +303,18 @@ pub struct PolicyRow {
 }
 
 /// The decision service's persistence, one trait per concern: [`DecisionStore`] (decisions,
-/// outcomes, erasure), [`BudgetStore`], [`KeyStore`] and [`PolicyStore`]. Both backends
-/// implement all four over the same tables; [`open_decision_log`] picks the backend from the URL.
+/// outcomes, erasure), [`BudgetStore`], [`KeyStore`], [`PolicyStore`] and
+/// [`crate::model_registry::ModelStore`]. Both backends implement all five over the same tables; [`open_decision_log`] picks the backend from the URL.
 /// Implementations are used from one thread at a time; open one per thread that needs it.
-pub trait DecisionLog: DecisionStore + BudgetStore + KeyStore + PolicyStore + Send {}
+pub trait DecisionLog:
+    DecisionStore + BudgetStore + KeyStore + PolicyStore + ModelStore + Send
+{
+}
 
-impl<T: DecisionStore + BudgetStore + KeyStore + PolicyStore + Send> DecisionLog for T {}
+impl<T: DecisionStore + BudgetStore + KeyStore + PolicyStore + ModelStore + Send> DecisionLog
+    for T
+{
+}
 
 /// The decision log and its outcomes (and the customer reads a decision needs).
 pub trait DecisionStore {

@@ -15,6 +15,7 @@
 
 mod batch;
 pub mod decision_log;
+pub mod model_registry;
 pub mod postgres;
 pub mod postgres_log;
 mod reads;
@@ -43,6 +44,8 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("encoding a record: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("the store holds something it cannot read: {0}")]
+    Corrupt(String),
     #[error("stored event `{id}` cannot be decoded: {source}")]
     StoredEvent {
         id: String,

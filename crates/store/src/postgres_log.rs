@@ -11,7 +11,7 @@ use crate::decision_log::{
 use crate::StoreError;
 
 pub struct PostgresDecisionLog {
-    client: Client,
+    pub(crate) client: Client,
 }
 
 const DECISION_COLUMNS: &str = "id, idempotency_key, customer_id, at, attribution_deadline,

@@ -53,9 +53,10 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
     (2, crate::decision_log::MIGRATION_2),
     (3, crate::decision_log::MIGRATION_3),
     (4, crate::decision_log::MIGRATION_4),
+    (5, crate::model_registry::MIGRATION_5),
 ];
 
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 /// Tables keyed by a text id are stored clustered by that key in SQLite (`WITHOUT ROWID`), which
 /// saves a second B-tree per table and about a third of the work of each insert.

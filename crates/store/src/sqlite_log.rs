@@ -10,7 +10,7 @@ use crate::decision_log::{
 use crate::StoreError;
 
 pub struct SqliteDecisionLog {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 const DECISION_COLUMNS: &str = "id, idempotency_key, customer_id, at, attribution_deadline,
