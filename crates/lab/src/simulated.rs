@@ -452,7 +452,7 @@ impl Policy for EnginePolicy {
         let facts = CustomerFacts {
             features,
             orders: ctx.orders,
-            days_since_offer: Default::default(),
+            ..CustomerFacts::default()
         };
         let req = DecisionRequest {
             customer_id: ctx.user_id.to_string(),
@@ -557,7 +557,7 @@ impl Policy for ApprenticePolicy<'_> {
         let facts = CustomerFacts {
             features: x,
             orders: ctx.orders,
-            days_since_offer: Default::default(),
+            ..CustomerFacts::default()
         };
         let req = DecisionRequest {
             customer_id: ctx.user_id.to_string(),

@@ -6,6 +6,7 @@
 //! - [`cf`]: biased matrix factorisation, SVD++, implicit ALS and BPR.
 //! - [`propensity`]: logistic regression, factorisation machine, MLP; monotone in discount depth.
 //! - [`calibration`]: Platt and isotonic calibration.
+//! - [`response`]: the engine's response model fitted from the shop's joined decision log.
 //! - [`uplift`]: S-, T-, X- and DR-learners over several treatments with costs.
 //! - [`sequence`]: a GRU over event sequences, compared with BG/NBD and RFM on CDNOW.
 //! - [`artifact`]: versioned model artifacts with their feature spec and metrics.
@@ -16,6 +17,7 @@ pub mod cf;
 pub mod error;
 pub mod ltv;
 pub mod propensity;
+pub mod response;
 pub mod sequence;
 pub mod uplift;
 

@@ -44,6 +44,7 @@ use crate::gate::{GateAction, GateConfig, GateRecord, RiskGate};
 use crate::offers::{
     basket_discount, eligible, History, Ineligible, Ladder, MarginFloor, OfferSpec,
 };
+use crate::response::ResponseModel;
 
 /// One basket line of the request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -94,6 +95,9 @@ pub struct CustomerFacts {
     pub orders: u32,
     /// Days since each rung (by id) was last given to this customer.
     pub days_since_offer: BTreeMap<String, u32>,
+    /// The whole profile feature vector (the feature spec's order), which a trained response
+    /// model reads; empty where none is built (then only the engine's own models can score).
+    pub profile: Vec<f64>,
 }
 
 /// One rung's score in a decision.
@@ -153,6 +157,9 @@ pub struct Decision {
     pub basket_discount: Option<i64>,
     /// Shadow price used.
     pub lambda: f64,
+    /// The registered response model that scored the offers; `None` when the engine's own
+    /// online models did.
+    pub model_id: Option<String>,
 }
 
 /// A decision's outcome joined to it, for learning.
@@ -317,6 +324,15 @@ struct Models {
     arms: Vec<Ridge>,
 }
 
+/// A trained response model the engine scores with, with each ladder rung's place in it.
+#[derive(Debug)]
+struct ServingModel {
+    id: String,
+    model: ResponseModel,
+    /// `offers[rung[k]]` is ladder rung `k`'s response.
+    rung: Vec<usize>,
+}
+
 /// The engine. See the module documentation for the contract.
 pub struct DecisionEngine {
     config: EngineConfig,
@@ -324,6 +340,8 @@ pub struct DecisionEngine {
     gate: RiskGate,
     budgets: HashMap<String, CampaignBudget>,
     models: RwLock<Models>,
+    /// When set, the offers are scored by this trained model instead of `models`.
+    response: RwLock<Option<Arc<ServingModel>>>,
     version: AtomicU64,
     /// `policy_version()` of the version it was made at (formatting it per decision is slow).
     version_label: RwLock<(u64, String)>,
@@ -449,10 +467,41 @@ impl DecisionEngine {
             gate,
             budgets,
             models: RwLock::new(Models { arms }),
+            response: RwLock::new(None),
             version: AtomicU64::new(0),
             version_label: RwLock::new((u64::MAX, String::new())),
             config,
         })
+    }
+
+    /// Scores with a trained response model from now on (decisions in flight finish with the
+    /// one they started with). Refused, leaving the current scorer in place, when the model is
+    /// broken or has not learned every rung of the ladder.
+    pub fn set_response_model(&self, id: &str, model: ResponseModel) -> Result<(), PolicyError> {
+        model.validate()?;
+        let ids: Vec<&str> = self.ladder.rungs.iter().map(|r| r.id.as_str()).collect();
+        let rung = model.index_offers(&ids)?;
+        let serving = ServingModel {
+            id: id.to_string(),
+            model,
+            rung,
+        };
+        *self.response.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(serving));
+        Ok(())
+    }
+
+    /// Goes back to the engine's own online models.
+    pub fn clear_response_model(&self) {
+        *self.response.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The id of the trained model that scores, if any.
+    pub fn response_model_id(&self) -> Option<String> {
+        self.response
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|m| m.id.clone())
     }
 
     /// Plugs in a risk score source (e.g. the fraud crate's score table).
@@ -790,7 +839,26 @@ impl DecisionEngine {
             scored_vec = vec![Scored::default(); k];
             &mut scored_vec
         };
-        {
+        let serving = self
+            .response
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut z = Vec::new();
+        if let Some(m) = &serving {
+            m.model.standardise(&customer.profile, &mut z)?;
+            for i in 0..k {
+                if blocked[i].is_none() {
+                    let r = m.model.respond(m.rung[i], &z);
+                    scored[i] = Scored {
+                        profit: r.profit,
+                        spend: if i == base { 0.0 } else { r.spend },
+                        conversion: r.conversion,
+                        sd: 0.0,
+                    };
+                }
+            }
+        } else {
             let models = self.models.read().unwrap_or_else(|e| e.into_inner());
             let mut phi = Vec::new();
             for i in 0..k {
@@ -868,9 +936,10 @@ impl DecisionEngine {
                 s.value = values[j];
             }
         }
-        let explanation = req
-            .explain
-            .then(|| self.explain(x, chosen, &scores, lambda));
+        let explanation = req.explain.then(|| match &serving {
+            Some(m) => self.explain_trained(m, &customer.profile, &z, chosen, &scores, lambda),
+            None => self.explain(x, chosen, &scores, lambda),
+        });
         let spec = &self.ladder.rungs[chosen];
         Ok(Decision {
             offer_id: spec.id.clone(),
@@ -886,6 +955,7 @@ impl DecisionEngine {
             reserved,
             basket_discount: (!basket.is_empty()).then_some(reserve[chosen]),
             lambda,
+            model_id: serving.as_ref().map(|m| m.id.clone()),
         })
     }
 
@@ -917,9 +987,47 @@ impl DecisionEngine {
                     contribution: w * xj,
                 });
             }
-            top.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
-            top.truncate(3);
         }
+        Self::explanation(top, chosen, scores, lambda)
+    }
+
+    /// Why the trained model chose `chosen`: the inputs that moved the chosen rung's order
+    /// probability over no offer's most (in logit units).
+    fn explain_trained(
+        &self,
+        m: &ServingModel,
+        x: &[f64],
+        z: &[f64],
+        chosen: usize,
+        scores: &[OfferScore],
+        lambda: f64,
+    ) -> Explanation {
+        let base = self.ladder.baseline;
+        let top = if chosen == base {
+            Vec::new()
+        } else {
+            m.model
+                .logit_contributions(m.rung[chosen], m.rung[base], z)
+                .into_iter()
+                .zip(x)
+                .map(|((feature, contribution), value)| FeatureContribution {
+                    feature,
+                    value: *value,
+                    contribution,
+                })
+                .collect()
+        };
+        Self::explanation(top, chosen, scores, lambda)
+    }
+
+    fn explanation(
+        mut top: Vec<FeatureContribution>,
+        chosen: usize,
+        scores: &[OfferScore],
+        lambda: f64,
+    ) -> Explanation {
+        top.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+        top.truncate(3);
         let runner = scores
             .iter()
             .enumerate()

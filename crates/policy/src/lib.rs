@@ -5,6 +5,8 @@
 //!   epsilon-greedy, LinUCB or Thompson exploration ([`bandit`]), and a budget ([`budget`]) kept by
 //!   a shadow price that pacing moves and a ledger that can never be overspent. Every decision
 //!   carries its propensity, the expected profit of each offer and, on request, an explanation.
+//! - [`response`]: a trained response model (a per-offer hurdle T-learner) that the engine
+//!   scores with instead of its online models once one is set ([`DecisionEngine::set_response_model`]).
 //! - [`plan`]: the offline allocation over a customer list (multiple-choice knapsack through its
 //!   Lagrangian dual, checked against an exact solver); [`knapsack`]: the solvers themselves,
 //!   which the simulator's oracle uses too.
@@ -36,6 +38,7 @@ pub mod gate;
 pub mod knapsack;
 pub mod offers;
 pub mod plan;
+pub mod response;
 
 pub use budget::{AtomicLedger, BudgetLedger};
 pub use engine::{

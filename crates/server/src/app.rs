@@ -173,6 +173,17 @@ pub fn route_table() -> Vec<RouteDef> {
             "/v1/policies/{version}/apprentice",
             post(routes::admin::apprentice),
         ),
+        r(Method::GET, "/v1/models", get(routes::models::list)),
+        r(
+            Method::POST,
+            "/v1/models/{id}/promote",
+            post(routes::models::promote),
+        ),
+        r(
+            Method::POST,
+            "/v1/models/rollback",
+            post(routes::models::roll_back),
+        ),
         r(Method::GET, "/v1/budgets", get(routes::admin::budgets)),
         r(Method::GET, "/v1/budgets/{id}", get(routes::admin::budget)),
     ]

@@ -18,7 +18,8 @@
 //! - [`join`]: orders and reported outcomes joined to decisions inside the attribution window.
 //! - [`auth`]: API keys (hashed, constant-time compared), roles, per-key rate limits.
 //! - [`ledger`]: budget holds in the store (shared on PostgreSQL, owned on SQLite).
-//! - [`policies`]: the registry of policies: activate, roll back, apprentice mode.
+//! - [`policies`]: the registry of policies: activate, roll back, apprentice mode; and the
+//!   registry's active response model, checked by [`models`] before it scores.
 //! - [`client`]: a small keep-alive HTTP/1.1 client for tests and `discount bench serve`.
 
 pub mod app;
@@ -29,6 +30,7 @@ pub mod error;
 pub mod join;
 pub mod ledger;
 pub mod metrics;
+pub mod models;
 pub mod openapi;
 pub mod policies;
 pub mod pool;

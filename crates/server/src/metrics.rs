@@ -19,6 +19,9 @@ pub struct Metrics {
     pub join_lag: HistogramVec,
     pub open_decisions: IntGauge,
     pub model_version: IntGaugeVec,
+    /// 1 for the registered response model that scores (`state="serving"`) and for one the
+    /// registry made active but this process refused (`state="refused"`).
+    pub response_model: IntGaugeVec,
     pub events: IntCounterVec,
 }
 
@@ -94,6 +97,13 @@ impl Metrics {
             ),
             &["policy"],
         ));
+        let response_model = must(IntGaugeVec::new(
+            Opts::new(
+                "discount_response_model",
+                "The registered response model scoring offers, or refused",
+            ),
+            &["model_id", "state"],
+        ));
         let events = must(IntCounterVec::new(
             Opts::new("discount_events_total", "Events received, by result"),
             &["result"],
@@ -109,6 +119,7 @@ impl Metrics {
             Box::new(join_lag.clone()),
             Box::new(open_decisions.clone()),
             Box::new(model_version.clone()),
+            Box::new(response_model.clone()),
             Box::new(events.clone()),
         ] {
             must(registry.register(c));
@@ -125,6 +136,7 @@ impl Metrics {
             join_lag,
             open_decisions,
             model_version,
+            response_model,
             events,
         }
     }

@@ -8,11 +8,13 @@ use std::sync::{Arc, RwLock};
 
 use discount_core::RiskScores;
 use discount_features::FeatureSpec;
+use discount_policy::response::ResponseModel;
 use discount_policy::{DecisionEngine, EngineConfig};
 use discount_store::decision_log::{BudgetRow, PolicyRow};
 
 use crate::error::ServerError;
 use crate::ledger::{Ledger, OwnedLedger, SharedLedger};
+use crate::models::{load_response_model, ModelState, Refusal, RESPONSE_KIND};
 use crate::pool::LogPool;
 
 /// Where each engine feature's value comes from.
@@ -42,6 +44,10 @@ pub struct Registry {
     rows: RwLock<Vec<PolicyRow>>,
     /// Fraud scores plugged into every engine's offer gate.
     risk: Option<Arc<dyn RiskScores>>,
+    /// The registry's response model as this process last saw it.
+    model: RwLock<ModelState>,
+    /// The loaded response model that every engine scores with (engines built later get it too).
+    response: RwLock<Option<(String, ResponseModel)>>,
 }
 
 /// Maps an engine's feature names onto the profile's feature vector.
@@ -84,6 +90,8 @@ impl Registry {
             active: RwLock::new(None),
             rows: RwLock::new(Vec::new()),
             risk: None,
+            model: RwLock::new(ModelState::default()),
+            response: RwLock::new(None),
         }
     }
 
@@ -183,6 +191,14 @@ impl Registry {
             let ledger = self.ledger(&b.campaign)?;
             engine = engine.with_ledger(&b.campaign, ledger)?;
         }
+        if let Some((id, model)) = &*self.response.read().unwrap_or_else(|e| e.into_inner()) {
+            if let Err(e) = engine.set_response_model(id, model.clone()) {
+                eprintln!(
+                    "discount serve: policy {} keeps its own models: response model {id}: {e}",
+                    row.version
+                );
+            }
+        }
         let engine = Arc::new(engine);
         self.engines
             .write()
@@ -214,6 +230,7 @@ impl Registry {
         }
         *self.active.write().unwrap_or_else(|e| e.into_inner()) = active;
         *self.rows.write().unwrap_or_else(|e| e.into_inner()) = rows;
+        self.refresh_model()?;
         for l in self
             .ledgers
             .read()
@@ -223,6 +240,91 @@ impl Registry {
             l.refresh();
         }
         Ok(())
+    }
+
+    /// Follows the registry's active response model: a new one is checked and then scores in
+    /// every engine (the active policy's ladder must be covered, or it is refused and the previous
+    /// scorer stays); none active puts the engines back on their own models.
+    fn refresh_model(&self) -> Result<(), ServerError> {
+        let row = self.pool.with(|log| log.active_model(RESPONSE_KIND))?;
+        let state = self.model_state();
+        let id = row.as_ref().map(|r| r.id.clone());
+        let refused = state.refused.as_ref().map(|r| &r.model_id);
+        if id.is_some() && id.as_ref() == refused {
+            return Ok(());
+        }
+        if id == state.serving {
+            // A refused model was rolled back past: the serving one is the registry's again.
+            self.model
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .refused = None;
+            return Ok(());
+        }
+        let engines: Vec<Arc<DecisionEngine>> = self
+            .engines
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let Some(row) = row else {
+            for e in &engines {
+                e.clear_response_model();
+            }
+            *self.response.write().unwrap_or_else(|e| e.into_inner()) = None;
+            *self.model.write().unwrap_or_else(|e| e.into_inner()) = ModelState::default();
+            return Ok(());
+        };
+        let checked = load_response_model(&row).and_then(|model| {
+            if let Some(p) = self.active() {
+                p.engine
+                    .set_response_model(&row.id, model.clone())
+                    .map_err(|e| {
+                        format!("model `{}` cannot score policy {}: {e}", row.id, p.version)
+                    })?;
+            }
+            Ok(model)
+        });
+        match checked {
+            Ok(model) => {
+                for e in &engines {
+                    if let Err(why) = e.set_response_model(&row.id, model.clone()) {
+                        eprintln!(
+                            "discount serve: model {} does not fit policy {}: {why}",
+                            row.id,
+                            e.config().name
+                        );
+                    }
+                }
+                eprintln!(
+                    "discount serve: response model {} scores the offers",
+                    row.id
+                );
+                *self.response.write().unwrap_or_else(|e| e.into_inner()) =
+                    Some((row.id.clone(), model));
+                *self.model.write().unwrap_or_else(|e| e.into_inner()) = ModelState {
+                    serving: Some(row.id),
+                    refused: None,
+                };
+            }
+            Err(reason) => {
+                eprintln!("discount serve: refused {reason}; the previous scorer keeps serving");
+                self.model
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .refused = Some(Refusal {
+                    model_id: row.id,
+                    reason,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The response model serving and the last refusal.
+    pub fn model_state(&self) -> ModelState {
+        self.model.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn active(&self) -> Option<Arc<Policy>> {

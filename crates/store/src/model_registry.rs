@@ -415,3 +415,9 @@ mod postgres_impl {
         }
     }
 }
+
+/// The hex SHA-256 of an artifact's text: what [`ModelRow::content_hash`] holds.
+pub fn content_hash(artifact: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(artifact.as_bytes()))
+}

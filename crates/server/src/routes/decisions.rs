@@ -95,6 +95,10 @@ pub struct DecisionResponse {
     /// the customer has risk reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<discount_policy::GateRecord>,
+    /// The registered response model that scored the offers; absent when the policy's own
+    /// online models did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
 }
 
 impl DecisionBody {
@@ -276,6 +280,7 @@ async fn facts(
         features,
         orders: u32::try_from(profile.orders).unwrap_or(u32::MAX),
         days_since_offer: history.days_since_offer(now),
+        profile: vector,
     })
 }
 
@@ -408,6 +413,7 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
             .as_ref()
             .and_then(|e| serde_json::to_value(e).ok()),
         gate: decision.gate.clone(),
+        model_id: decision.model_id.clone(),
     };
     let response_json = serde_json::to_string(&response)
         .map_err(|e| ApiError::internal("encoding the response", e))?;
@@ -415,6 +421,7 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
         "policy": policy.version,
         "offer_id": decision.offer_id,
         "features": facts.features,
+        "model_id": decision.model_id,
         "body": request_json,
         "scores": decision.scores,
         "gate": decision.gate,

@@ -42,6 +42,16 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
             .with_label_values(&[&campaign])
             .set(ledger.remaining());
     }
+    let model = state.policies.model_state();
+    m.response_model.reset();
+    if let Some(id) = &model.serving {
+        m.response_model.with_label_values(&[id, "serving"]).set(1);
+    }
+    if let Some(r) = &model.refused {
+        m.response_model
+            .with_label_values(&[&r.model_id, "refused"])
+            .set(1);
+    }
     if let Some(p) = state.policies.active() {
         m.model_version
             .with_label_values(&[&p.version])

@@ -4,4 +4,5 @@ pub mod admin;
 pub mod decisions;
 pub mod events;
 pub mod health;
+pub mod models;
 pub mod outcomes;

@@ -1,0 +1,283 @@
+//! A trained response model: for each offer of the ladder, how likely the customer is to order,
+//! and what profit and discount follow, given the customer's profile feature vector.
+//!
+//! It is a T-learner with a hurdle per offer: `P(order | x, offer)` is a logistic regression, and
+//! the profit and coupon discount of an order are linear in `x`, each fitted on the decisions that
+//! served that offer. So for offer `k`:
+//!
+//! ```text
+//! conversion_k = sigmoid(order_k . z)
+//! profit_k     = conversion_k * profit_if_order_k . z + (1 - conversion_k) * profit_if_none_k
+//! spend_k      = conversion_k * max(discount_if_order_k . z, 0)
+//! ```
+//!
+//! with `z = (x - centre) / scale`. The engine's uplift of offer `k` is `profit_k - profit_none`.
+//! The model is plain numbers, so it is checked on load (lengths, finite values, positive scales)
+//! and serves without any learning library.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PolicyError;
+
+/// `bias + weights . z`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinearTerm {
+    pub bias: f64,
+    pub weights: Vec<f64>,
+}
+
+impl LinearTerm {
+    /// A constant.
+    pub fn constant(bias: f64, dim: usize) -> Self {
+        Self {
+            bias,
+            weights: vec![0.0; dim],
+        }
+    }
+
+    pub fn eval(&self, z: &[f64]) -> f64 {
+        self.bias + self.weights.iter().zip(z).map(|(w, v)| w * v).sum::<f64>()
+    }
+
+    fn check(&self, what: &str, dim: usize) -> Result<(), PolicyError> {
+        if self.weights.len() != dim {
+            return Err(PolicyError::Config {
+                field: what.to_string(),
+                value: format!("{} weights", self.weights.len()),
+                rule: "must have one weight per feature",
+            });
+        }
+        if !self.bias.is_finite() || self.weights.iter().any(|w| !w.is_finite()) {
+            return Err(PolicyError::Config {
+                field: what.to_string(),
+                value: "a non-finite coefficient".into(),
+                rule: "coefficients must be finite",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One offer's fitted response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OfferResponse {
+    /// The ladder rung's id.
+    pub offer_id: String,
+    /// Decisions it was fitted on, and how many of them ordered.
+    pub rows: u64,
+    pub orders: u64,
+    /// Logit of the order probability.
+    pub order: LinearTerm,
+    /// Profit of an attributed order, minor units.
+    pub profit_if_order: LinearTerm,
+    /// Coupon discount of an attributed order, minor units.
+    pub discount_if_order: LinearTerm,
+    /// Profit credited when nothing is ordered (the default reward), minor units.
+    pub profit_if_none: f64,
+}
+
+/// What one offer is expected to bring a customer.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Response {
+    pub conversion: f64,
+    pub profit: f64,
+    pub spend: f64,
+}
+
+/// The fitted model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResponseModel {
+    /// Id of the feature spec the input vector follows (`discount_features::FeatureSpec::id`).
+    pub feature_spec: String,
+    /// Names of the inputs, in order.
+    pub features: Vec<String>,
+    /// Per input: `z = (x - centre) / scale`.
+    pub centre: Vec<f64>,
+    pub scale: Vec<f64>,
+    pub offers: Vec<OfferResponse>,
+}
+
+fn sigmoid(t: f64) -> f64 {
+    if t >= 0.0 {
+        1.0 / (1.0 + (-t).exp())
+    } else {
+        let e = t.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl ResponseModel {
+    /// Checks the model is usable: one centre, scale and weight per feature, finite numbers,
+    /// positive scales, offers named once.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let d = self.features.len();
+        if self.centre.len() != d || self.scale.len() != d {
+            return Err(PolicyError::Config {
+                field: "response model".into(),
+                value: format!(
+                    "{d} features, {} centres, {} scales",
+                    self.centre.len(),
+                    self.scale.len()
+                ),
+                rule: "must have one centre and one scale per feature",
+            });
+        }
+        if let Some(j) = (0..d).find(|&j| {
+            !(self.centre[j].is_finite() && self.scale[j].is_finite() && self.scale[j] > 0.0)
+        }) {
+            return Err(PolicyError::Config {
+                field: format!("response model scale of `{}`", self.features[j]),
+                value: format!("centre {} scale {}", self.centre[j], self.scale[j]),
+                rule: "must be finite with a scale > 0",
+            });
+        }
+        for (i, o) in self.offers.iter().enumerate() {
+            if self.offers[..i].iter().any(|p| p.offer_id == o.offer_id) {
+                return Err(PolicyError::Config {
+                    field: "response model offers".into(),
+                    value: o.offer_id.clone(),
+                    rule: "each offer must appear once",
+                });
+            }
+            o.order.check(&format!("{}.order", o.offer_id), d)?;
+            o.profit_if_order
+                .check(&format!("{}.profit_if_order", o.offer_id), d)?;
+            o.discount_if_order
+                .check(&format!("{}.discount_if_order", o.offer_id), d)?;
+            if !o.profit_if_none.is_finite() {
+                return Err(PolicyError::Config {
+                    field: format!("{}.profit_if_none", o.offer_id),
+                    value: o.profit_if_none.to_string(),
+                    rule: "must be finite",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The index of each of `offer_ids` in [`Self::offers`]; an error names the first offer the
+    /// model has not learned.
+    pub fn index_offers(&self, offer_ids: &[&str]) -> Result<Vec<usize>, PolicyError> {
+        offer_ids
+            .iter()
+            .map(|id| {
+                self.offers
+                    .iter()
+                    .position(|o| o.offer_id == *id)
+                    .ok_or_else(|| PolicyError::Config {
+                        field: "response model".into(),
+                        value: (*id).to_string(),
+                        rule: "must have learned every offer of the ladder; this one is missing",
+                    })
+            })
+            .collect()
+    }
+
+    /// Standardises `x` into `z`.
+    pub fn standardise(&self, x: &[f64], z: &mut Vec<f64>) -> Result<(), PolicyError> {
+        if x.len() != self.features.len() {
+            return Err(PolicyError::FeatureLength {
+                expected: self.features.len(),
+                got: x.len(),
+            });
+        }
+        z.clear();
+        for (j, v) in x.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(PolicyError::BadFeature {
+                    index: j,
+                    value: *v,
+                });
+            }
+            z.push((v - self.centre[j]) / self.scale[j]);
+        }
+        Ok(())
+    }
+
+    /// The response to offer `index` (in [`Self::offers`]) of a standardised vector.
+    pub fn respond(&self, index: usize, z: &[f64]) -> Response {
+        let o = &self.offers[index];
+        let conversion = sigmoid(o.order.eval(z));
+        Response {
+            conversion,
+            profit: conversion * o.profit_if_order.eval(z) + (1.0 - conversion) * o.profit_if_none,
+            spend: conversion * o.discount_if_order.eval(z).max(0.0),
+        }
+    }
+
+    /// Each input's part in the logit of ordering with offer `a` over offer `b`.
+    pub fn logit_contributions(&self, a: usize, b: usize, z: &[f64]) -> Vec<(String, f64)> {
+        let (wa, wb) = (&self.offers[a].order.weights, &self.offers[b].order.weights);
+        self.features
+            .iter()
+            .enumerate()
+            .map(|(j, name)| (name.clone(), (wa[j] - wb[j]) * z[j]))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> ResponseModel {
+        let offer = |id: &str, logit: f64, w: f64| OfferResponse {
+            offer_id: id.into(),
+            rows: 10,
+            orders: 5,
+            order: LinearTerm {
+                bias: logit,
+                weights: vec![w],
+            },
+            profit_if_order: LinearTerm::constant(1_000.0, 1),
+            discount_if_order: LinearTerm::constant(if id == "none" { 0.0 } else { 200.0 }, 1),
+            profit_if_none: 0.0,
+        };
+        ResponseModel {
+            feature_spec: "spec".into(),
+            features: vec!["orders_total".into()],
+            centre: vec![1.0],
+            scale: vec![2.0],
+            offers: vec![offer("none", 0.0, 0.0), offer("pct10", 0.0, 1.0)],
+        }
+    }
+
+    #[test]
+    fn hurdle_response() {
+        let m = model();
+        m.validate().unwrap();
+        let mut z = Vec::new();
+        m.standardise(&[3.0], &mut z).unwrap();
+        assert_eq!(z, vec![1.0]);
+        let none = m.respond(0, &z);
+        assert!((none.conversion - 0.5).abs() < 1e-12);
+        assert!((none.profit - 500.0).abs() < 1e-9);
+        assert_eq!(none.spend, 0.0);
+        let offer = m.respond(1, &z);
+        let p = 1.0 / (1.0 + (-1.0f64).exp());
+        assert!((offer.conversion - p).abs() < 1e-12);
+        assert!((offer.spend - 200.0 * p).abs() < 1e-9);
+        assert_eq!(m.index_offers(&["pct10", "none"]).unwrap(), vec![1, 0]);
+        assert!(m.index_offers(&["pct20"]).is_err());
+    }
+
+    #[test]
+    fn broken_models_are_refused() {
+        let mut m = model();
+        m.scale[0] = 0.0;
+        assert!(m.validate().is_err());
+        let mut m = model();
+        m.offers[1].order.weights.push(1.0);
+        assert!(m.validate().is_err());
+        let mut m = model();
+        m.offers[1].profit_if_order.bias = f64::NAN;
+        assert!(m.validate().is_err());
+        let mut m = model();
+        m.offers[1].offer_id = "none".into();
+        assert!(m.validate().is_err());
+        let m = model();
+        let mut z = Vec::new();
+        assert!(m.standardise(&[1.0, 2.0], &mut z).is_err());
+        assert!(m.standardise(&[f64::INFINITY], &mut z).is_err());
+    }
+}
