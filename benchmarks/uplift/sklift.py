@@ -1,7 +1,7 @@
 """scikit-uplift peers of `discount train uplift` on the same seeded held-out split.
 
 Usage (from the repository root):
-    discount train uplift --write-split benchmarks/uplift/split.csv
+    discount train uplift --dataset hillstrom --write-split benchmarks/uplift/split.csv
     pip install scikit-uplift scikit-learn pandas
     python3 benchmarks/uplift/sklift.py [--data-dir ../shared/data] [--outcome conversion]
 

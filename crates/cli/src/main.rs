@@ -84,6 +84,8 @@ enum Command {
     Bench(commands::bench::BenchCommand),
     #[command(subcommand)]
     Train(commands::train::TrainCommand),
+    #[command(subcommand)]
+    Models(commands::models::ModelsCommand),
     Profile(commands::profile::ProfileArgs),
     Recommend(commands::recommend::RecommendArgs),
     #[command(subcommand)]
@@ -152,6 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(args) => commands::experiment::run(&args, cli.json),
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
         Command::Train(cmd) => commands::train::run(&config, &cmd, cli.json),
+        Command::Models(cmd) => commands::models::run(&config, &cmd, cli.json),
         Command::Profile(args) => commands::profile::run(&config, &args, cli.json),
         Command::Recommend(args) => commands::recommend::run(&config, &args, cli.json),
         Command::Fraud(cmd) => commands::fraud::run(&config, &cmd, cli.json),

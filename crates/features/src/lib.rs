@@ -35,7 +35,8 @@ mod stream;
 pub use catalog::Catalog;
 pub use error::FeatureError;
 pub use profile::{
-    items_named, profile_as_of, CategoryShare, Profile, ProfileBuilder, WindowCounts, WINDOWS_DAYS,
+    items_named, point_in_time, profile_as_of, CategoryShare, Profile, ProfileBuilder,
+    WindowCounts, PROFILE_EVENTS, WINDOWS_DAYS,
 };
 pub use spec::{EmbeddingSlot, FeatureDef, FeatureSpec, SPEC_VERSION};
 pub use stream::ProfileStream;

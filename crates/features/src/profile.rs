@@ -385,3 +385,29 @@ pub fn profile_as_of(
     }
     Ok((builder.snapshot(as_of)?, used))
 }
+
+/// How many of a customer's most recent events a live profile is built from: the service reads
+/// no more per decision, so training rows use no more either.
+pub const PROFILE_EVENTS: usize = 1_000;
+
+/// A customer's profile and base feature vector ([`crate::FeatureSpec::base`]) as of `as_of`:
+/// built from their events at or before `as_of` (events in time order, oldest first), the last
+/// [`PROFILE_EVENTS`] of them. The one function behind the live decision and every training
+/// row, so that a model sees at training exactly what it will see when it serves, and nothing
+/// that happened after the moment it is asked about.
+pub fn point_in_time(
+    user_id: &str,
+    events: &[Event],
+    catalog: &Catalog,
+    as_of: Timestamp,
+) -> Result<(Profile, Vec<f64>), FeatureError> {
+    let known: Vec<&Event> = events.iter().filter(|e| e.time <= as_of).collect();
+    let recent = &known[known.len().saturating_sub(PROFILE_EVENTS)..];
+    let mut builder = ProfileBuilder::with_horizon(user_id, as_of);
+    for e in recent {
+        builder.fold(e, catalog)?;
+    }
+    let profile = builder.snapshot(as_of)?;
+    let vector = crate::FeatureSpec::base().vector(&profile, &[])?;
+    Ok((profile, vector))
+}

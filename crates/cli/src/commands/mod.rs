@@ -9,6 +9,7 @@ pub mod export;
 pub mod fraud;
 pub mod ingest;
 pub mod keys;
+pub mod models;
 pub mod monitor;
 pub mod ope;
 pub mod plan;

@@ -23,7 +23,7 @@ pub async fn profile(
     let now = state.clock.now();
     let history = crate::routes::decisions::History::read(&state, &id, now).await?;
     let events = &history.events;
-    let profile = history.profile(&id, now)?;
+    let (profile, _) = history.profile(&id, now)?;
     let features = discount_features::FeatureSpec::base()
         .named_values(&profile, &[])
         .map_err(|e| ApiError::internal("building the feature vector", e))?;

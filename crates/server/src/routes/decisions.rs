@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use discount_core::{Offer, Timestamp};
 use std::collections::BTreeMap;
 
-use discount_features::{items_named, profile_as_of, Catalog, Profile};
+use discount_features::{items_named, point_in_time, Catalog, Profile, PROFILE_EVENTS};
 use discount_policy::{BasketLine, CustomerFacts, DecisionContext, DecisionRequest};
 use discount_store::decision_log::{DecisionRow, Recorded};
 use rand::SeedableRng;
@@ -23,7 +23,6 @@ use crate::policies::FeatureSource;
 use axum::extract::rejection::BytesRejection;
 
 /// Events of a customer read to build the live profile.
-const PROFILE_EVENTS: usize = 1_000;
 const MAX_ID_LEN: usize = 256;
 const MAX_BASKET_LINES: usize = 1_000;
 
@@ -238,10 +237,9 @@ impl History {
         })
     }
 
-    /// The profile as of `now`: the same function `discount profile` and training use.
-    pub fn profile(&self, customer: &str, now: Timestamp) -> Result<Profile, ApiError> {
-        profile_as_of(customer, &self.events, &self.catalog, now)
-            .map(|(p, _)| p)
+    /// The profile and feature vector as of `now`: the same function training rows use.
+    pub fn profile(&self, customer: &str, now: Timestamp) -> Result<(Profile, Vec<f64>), ApiError> {
+        point_in_time(customer, &self.events, &self.catalog, now)
             .map_err(|e| ApiError::internal("building the profile", e))
     }
 
@@ -265,10 +263,7 @@ async fn facts(
     now: Timestamp,
 ) -> Result<CustomerFacts, ApiError> {
     let history = History::read(state, customer, now).await?;
-    let profile = history.profile(customer, now)?;
-    let vector = discount_features::FeatureSpec::base()
-        .vector(&profile, &[])
-        .map_err(|e| ApiError::internal("building the feature vector", e))?;
+    let (profile, vector) = history.profile(customer, now)?;
     let features = sources
         .iter()
         .map(|s| match s {

@@ -5,6 +5,7 @@ use discount_core::Config;
 pub mod cf;
 pub mod ltv;
 pub mod propensity;
+pub mod response;
 pub mod sequence;
 pub mod uplift;
 
@@ -20,6 +21,7 @@ pub mod uplift;
 ///   discount train sequence
 ///   discount train propensity --dataset online-shoppers --model all
 ///   discount train uplift --dataset hillstrom --outcome spend
+///   discount train uplift            (the shop's own decision log; see discount models)
 #[derive(clap::Subcommand, Debug)]
 #[command(verbatim_doc_comment)]
 pub enum TrainCommand {
@@ -31,13 +33,14 @@ pub enum TrainCommand {
     Sequence(sequence::SequenceArgs),
     /// Purchase propensity on UCI online shoppers: per-fold AUC, log-loss, ECE before/after calibration.
     Propensity(propensity::PropensityArgs),
-    /// Uplift S/T/X/DR-learners on Hillstrom: Qini/AUUC per e-mail and targeting values.
+    /// The response model that decides, from the store's joined decision log (registered as a
+    /// candidate); or uplift S/T/X/DR-learners on Hillstrom (--dataset hillstrom).
     Uplift(uplift::UpliftArgs),
 }
 
 pub fn run(config: &Config, cmd: &TrainCommand, json: bool) -> anyhow::Result<()> {
-    let _ = config;
     match cmd {
+        TrainCommand::Uplift(args) if args.dataset.is_none() => response::run(config, args, json),
         TrainCommand::Ltv(args) => ltv::run(args, json),
         TrainCommand::Cf(args) => cf::run(args, json),
         TrainCommand::Sequence(args) => sequence::run(args, json),

@@ -21,19 +21,67 @@ pub enum OutcomeArg {
     Spend,
 }
 
-/// Fit the uplift meta-learners on a seeded 70% of a randomised experiment and score them on the other 30%:
-/// Qini and AUUC per e-mail, uplift@30%, and the IPS value (assignment probability 1/3) of "send each
-/// customer the best e-mail for them, to the top k%" against sending everyone one e-mail.
+/// Fit the response model that decides, from the shop's own store (the default), or the uplift
+/// meta-learners on a public experiment (--dataset).
+///
+/// On the store: the joined decision log (every decision with its outcome), each decision's
+/// features as of the moment it was made (the function the service decides with, so nothing that
+/// happened later leaks in), one order model (logistic) and profit and discount models (ridge) per
+/// offer of the active policy's ladder. Trained before the cut-off (default: the last 20% of the
+/// log is held out), judged after it: AUC and log-loss of the order model, and the profit per
+/// decision the model's choice would have earned (self-normalised IPS on the logged propensities)
+/// against what the logging policy earned. The result is registered as a candidate; `discount
+/// models promote ID` makes it decide, in every serving process, without a restart.
+///
+/// With --dataset hillstrom: fit the S/T/X/DR meta-learners on a seeded 70% of the randomised
+/// experiment and score them on the other 30%: Qini and AUUC per e-mail, uplift@30%, and the IPS
+/// value (assignment probability 1/3) of "send each customer the best e-mail for them, to the top
+/// k%" against sending everyone one e-mail.
 ///
 /// Examples:
+///   discount train uplift
+///   discount train uplift --cutoff 2026-11-20 --l2 3 --json
+///   discount models promote uplift-20261203T101500-1a2b3c4d
 ///   discount train uplift --dataset hillstrom
 ///   discount train uplift --outcome spend --margin 0.3 --cost-per-send 10
 ///   discount train uplift --write-split benchmarks/uplift/split.csv --json
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct UpliftArgs {
-    #[arg(long, value_enum, default_value = "hillstrom")]
-    pub dataset: UpliftDataset,
+    /// A public experiment instead of the shop's store.
+    #[arg(long, value_enum)]
+    pub dataset: Option<UpliftDataset>,
+    /// Store: the policy whose ladder the model covers (default: the active one).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Store: decisions at or after this time (RFC 3339 or a date).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Store: decisions before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Store: train on decisions before this time, validate on the rest (default: from
+    /// --validation-share).
+    #[arg(long)]
+    pub cutoff: Option<String>,
+    /// Store: share of the most recent decisions held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    pub validation_share: f64,
+    /// Store: L2 penalty of the order models (standardised inputs).
+    #[arg(long, default_value_t = 1.0)]
+    pub l2: f64,
+    /// Store: L2 penalty of the profit and discount regressions.
+    #[arg(long, default_value_t = 10.0)]
+    pub ridge: f64,
+    /// Store: fewest decisions each offer needs in the training window.
+    #[arg(long, default_value_t = 30)]
+    pub min_rows: usize,
+    /// Store: fewest orders (and non-orders) each offer needs.
+    #[arg(long, default_value_t = 5)]
+    pub min_orders: usize,
+    /// Store: fit and report, register nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[arg(long, value_enum, default_value = "conversion")]
     pub outcome: OutcomeArg,
     /// Seed of the held-out split.
