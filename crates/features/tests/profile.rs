@@ -250,3 +250,30 @@ fn the_spec_is_versioned_and_embeddings_append() {
     ));
     assert!(with.with_embedding("cf", 3).is_err());
 }
+
+/// A training row at a decision's time sees exactly what the service saw then: an order placed
+/// after the decision (here, a day after) changes nothing in the row, while it does change the
+/// profile of a later moment.
+#[test]
+fn a_future_event_cannot_leak_into_an_earlier_row() {
+    use discount_features::point_in_time;
+    let decision_time = Timestamp(as_of().0 - 2 * MICROS_PER_DAY);
+    let past = vec![view("e1", 10.0, "shoe"), order("e2", 5.0, "shoe", 3_000, 0)];
+    let mut with_future = past.clone();
+    with_future.push(order("e3", 1.0, "hat", 9_000, 500));
+    let (_, row) = point_in_time("u1", &with_future, &catalog(), decision_time).unwrap();
+    let (_, served) = point_in_time("u1", &past, &catalog(), decision_time).unwrap();
+    assert_eq!(row, served, "the later order leaked into the row");
+    let (later_profile, later) = point_in_time("u1", &with_future, &catalog(), as_of()).unwrap();
+    assert_ne!(row, later, "the order counts once its time has come");
+    assert_eq!(later_profile.orders, 2);
+    // The same vector as the spec computes from a profile folded by hand.
+    let mut b = ProfileBuilder::with_horizon("u1", decision_time);
+    for e in &with_future {
+        b.fold(e, &catalog()).unwrap();
+    }
+    let by_hand = FeatureSpec::base()
+        .vector(&b.snapshot(decision_time).unwrap(), &[])
+        .unwrap();
+    assert_eq!(row, by_hand);
+}

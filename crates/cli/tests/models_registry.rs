@@ -1,0 +1,346 @@
+//! Trained models decide, on SQLite and on PostgreSQL: a simulated shop is ingested, a real
+//! `discount serve` explores and its decisions get outcomes, `discount train uplift` fits the
+//! response model on the store, `discount models promote` activates it, and the service answers
+//! decisions naming that model; promotion over HTTP swaps models without a restart, an edited
+//! artifact is refused while the previous model keeps serving, and roll-backs restore the earlier
+//! models.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use discount_server::client::HttpClient;
+use discount_store::decision_log::open_decision_log;
+use discount_store::model_registry::content_hash;
+
+mod serve_process;
+use serve_process::{admin_key, bin, serve, two_rung_engine};
+
+fn run(dir: &std::path::Path, url: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new(bin())
+        .current_dir(dir)
+        .args(["--store", url])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Customers of the simulated shop: those with events (who, in this test, buy anyway) and those
+/// without (whom the offer moves).
+fn customers(events: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let mut all = BTreeSet::new();
+    let mut active = BTreeSet::new();
+    for line in std::fs::read_to_string(events).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        match (v["type"].as_str(), v["user_id"].as_str(), v["id"].as_str()) {
+            (Some("user"), _, Some(id)) => {
+                all.insert(id.to_string());
+            }
+            (Some("item"), _, _) => {}
+            (_, Some(user), _) => {
+                active.insert(user.to_string());
+            }
+            _ => {}
+        }
+    }
+    let quiet = all.difference(&active).cloned().collect();
+    (active.into_iter().collect(), quiet)
+}
+
+struct Api {
+    client: HttpClient,
+    auth: String,
+}
+
+impl Api {
+    fn call(&mut self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .request(
+                method,
+                path,
+                &[("authorization", &self.auth)],
+                body.as_bytes(),
+            )
+            .unwrap();
+        let v = serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null);
+        (r.status, v)
+    }
+
+    fn decide(&mut self, customer: &str) -> serde_json::Value {
+        let (status, d) = self.call(
+            "POST",
+            "/v1/decisions",
+            &format!(r#"{{"customer_id":"{customer}"}}"#),
+        );
+        assert_eq!(status, 200, "{d}");
+        d
+    }
+
+    /// Waits until the service scores with `want` (within a few seconds).
+    fn serving(&mut self, want: Option<&str>) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            let (status, v) = self.call("GET", "/v1/models", "");
+            assert_eq!(status, 200, "{v}");
+            if v["serving"].as_str() == want || start.elapsed() > Duration::from_secs(10) {
+                assert_eq!(v["serving"].as_str(), want, "{v}");
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn trained_models_decide(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        url,
+        &["simulate", "--users", "800", "--days", "20", "--out", "sim"],
+    );
+    run(dir.path(), url, &["ingest", "sim/events.jsonl"]);
+    let (active, quiet) = customers(&dir.path().join("sim/events.jsonl"));
+    assert!(
+        active.len() >= 60 && quiet.len() >= 60,
+        "{} {}",
+        active.len(),
+        quiet.len()
+    );
+    let engine = dir.path().join("engine.toml");
+    std::fs::write(
+        &engine,
+        two_rung_engine("explore-v1", 10_000_000, r#"["bias"]"#),
+    )
+    .unwrap();
+    let auth = format!("Bearer {}", admin_key(url));
+
+    let picked: Vec<&String> = active
+        .iter()
+        .take(150)
+        .chain(quiet.iter().take(150))
+        .collect();
+    // Exploration: decisions with outcomes. Customers with a history buy 60% of the time
+    // whatever they get; the others 40% with the coupon and 5% without.
+    {
+        let server = serve(url, &engine, &[]);
+        let mut api = Api {
+            client: HttpClient::new(server.addr),
+            auth: auth.clone(),
+        };
+        for (i, customer) in picked.iter().enumerate() {
+            let d = api.decide(customer.as_str());
+            assert!(d.get("model_id").is_none(), "no model is active yet: {d}");
+            let offered = d["offer_id"] == "amt500";
+            let converted = if active.contains(*customer) {
+                i % 10 < 6
+            } else if offered {
+                i % 10 < 4
+            } else {
+                i % 20 == 0
+            };
+            let discount = if converted && offered { 500 } else { 0 };
+            let outcome = format!(
+                r#"{{"decision_id":"{}","converted":{converted},"revenue":{},"discount":{discount},"profit":{}}}"#,
+                d["decision_id"].as_str().unwrap(),
+                if converted { 4000 } else { 0 },
+                if converted { 1500 - discount } else { 0 },
+            );
+            let (status, v) = api.call("POST", "/v1/outcomes", &outcome);
+            assert_eq!(status, 200, "{v}");
+        }
+    }
+
+    // Fit on the store; a candidate is registered, nothing decides with it yet.
+    let first = json_of(&run(
+        dir.path(),
+        url,
+        &[
+            "--json",
+            "train",
+            "uplift",
+            "--min-rows",
+            "20",
+            "--min-orders",
+            "3",
+        ],
+    ));
+    let a = first["model_id"].as_str().unwrap().to_string();
+    assert_eq!(first["log"]["decisions"], picked.len(), "{first}");
+    assert_eq!(
+        first["training_rows"].as_u64().unwrap() + first["validation"]["rows"].as_u64().unwrap(),
+        picked.len() as u64,
+        "{first}"
+    );
+    assert!(
+        first["validation"]["auc"].as_f64().unwrap() > 0.6,
+        "{first}"
+    );
+    let listed = json_of(&run(dir.path(), url, &["--json", "models", "list"]));
+    assert_eq!(listed["models"][0]["status"], "candidate", "{listed}");
+    run(dir.path(), url, &["models", "promote", &a]);
+
+    // The service decides with it, names it, and follows the registry without a restart.
+    let server = serve(url, &engine, &[]);
+    let mut api = Api {
+        client: HttpClient::new(server.addr),
+        auth: auth.clone(),
+    };
+    api.serving(Some(&a));
+    let d = api.decide(&quiet[200]);
+    assert_eq!(d["model_id"].as_str(), Some(a.as_str()), "{d}");
+
+    let second = json_of(&run(
+        dir.path(),
+        url,
+        &[
+            "--json",
+            "train",
+            "uplift",
+            "--min-rows",
+            "20",
+            "--min-orders",
+            "3",
+            "--l2",
+            "5",
+        ],
+    ));
+    let b = second["model_id"].as_str().unwrap().to_string();
+    assert_ne!(a, b);
+    assert_eq!(second["parent"].as_str(), Some(a.as_str()), "{second}");
+    let (status, v) = api.call("POST", &format!("/v1/models/{b}/promote"), "");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["serving"].as_str(), Some(b.as_str()), "{v}");
+    assert_eq!(
+        api.decide(&quiet[201])["model_id"].as_str(),
+        Some(b.as_str())
+    );
+
+    // An artifact edited after registration is refused; the previous model keeps serving.
+    let mut log = open_decision_log(url).unwrap();
+    let mut edited = log.model(&b).unwrap().unwrap();
+    edited.id = "uplift-edited".into();
+    edited.artifact = edited.artifact.replacen("0.", "9.", 1);
+    assert_ne!(content_hash(&edited.artifact), edited.content_hash);
+    assert!(log.register_model(&edited).unwrap());
+    assert!(log.promote_model("uplift-edited").unwrap());
+    let start = Instant::now();
+    let refused = loop {
+        let (_, v) = api.call("GET", "/v1/models", "");
+        if !v["refused"].is_null() || start.elapsed() > Duration::from_secs(10) {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(refused["refused"]["model_id"], "uplift-edited", "{refused}");
+    assert!(
+        refused["refused"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("SHA-256"),
+        "{refused}"
+    );
+    assert_eq!(refused["serving"].as_str(), Some(b.as_str()), "{refused}");
+    assert_eq!(
+        api.decide(&quiet[202])["model_id"].as_str(),
+        Some(b.as_str())
+    );
+    let show = Command::new(bin())
+        .args(["--store", url, "models", "promote", "uplift-edited"])
+        .output()
+        .unwrap();
+    assert!(!show.status.success(), "the CLI refuses it too");
+    assert!(String::from_utf8_lossy(&show.stderr).contains("SHA-256"));
+    let metrics = api
+        .client
+        .request("GET", "/metrics", &[], b"")
+        .unwrap()
+        .text();
+    assert!(
+        metrics.contains(&format!(
+            "discount_response_model{{model_id=\"{b}\",state=\"serving\"}} 1"
+        )),
+        "{metrics}"
+    );
+
+    // Roll back past the refused model to b, then to a.
+    let back = json_of(&run(dir.path(), url, &["--json", "models", "rollback"]));
+    assert_eq!(back["active"].as_str(), Some(b.as_str()), "{back}");
+    let v = api.serving(Some(&b));
+    assert!(v["refused"].is_null(), "{v}");
+    let back = json_of(&run(dir.path(), url, &["--json", "models", "rollback"]));
+    assert_eq!(back["active"].as_str(), Some(a.as_str()), "{back}");
+    api.serving(Some(&a));
+    assert_eq!(
+        api.decide(&quiet[203])["model_id"].as_str(),
+        Some(a.as_str())
+    );
+    let out = Command::new(bin())
+        .args(["--store", url, "models", "rollback"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "nothing before the first model");
+}
+
+#[test]
+fn trained_models_decide_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
+    trained_models_decide(&url);
+}
+
+#[test]
+fn trained_models_decide_on_postgres() {
+    let Some(url) = discount_store::postgres::scratch_schema_url("models").unwrap() else {
+        return;
+    };
+    trained_models_decide(&url);
+}
+
+#[test]
+fn too_little_data_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
+    let engine = dir.path().join("engine.toml");
+    std::fs::write(&engine, two_rung_engine("tiny-v1", 1_000, r#"["bias"]"#)).unwrap();
+    let out = Command::new(bin())
+        .args(["--store", &url, "train", "uplift"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no policy is active"), "{err}");
+    {
+        let _server = serve(&url, &engine, &[]);
+    }
+    let out = Command::new(bin())
+        .args(["--store", &url, "train", "uplift"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("too little data") && err.contains("table `decisions`"),
+        "{err}"
+    );
+    let listed = Command::new(bin())
+        .args(["--store", &url, "--json", "models", "list"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        v["models"].as_array().unwrap().len(),
+        0,
+        "nothing registered"
+    );
+}
