@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::assert_success;
+use common::{assert_success, data_root_holding};
 
 fn discount(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_discount"))
@@ -37,7 +37,7 @@ fn simulated_shop(dir: &Path) -> BTreeSet<String> {
     let out = discount(
         dir,
         &[
-            "simulate", "--users", "600", "--days", "120", "--seed", "11", "--out", "sim",
+            "simulate", "--users", "1500", "--days", "150", "--seed", "11", "--out", "sim",
         ],
     );
     assert_success(&out);
@@ -112,13 +112,15 @@ fn the_learners_run_on_a_simulated_shop() {
             "customer,frequency,recency,T,monetary_value,expected_purchases,p_alive,expected_value"
         )
     );
+    // After the customer: frequency, recency, T, monetary_value, expected_purchases, p_alive,
+    // expected_value.
     let rows: Vec<Vec<f64>> = lines
         .map(|l| l.split(',').skip(1).map(|x| x.parse().unwrap()).collect())
         .collect();
     assert_eq!(rows.len() as u64, customers);
     for r in &rows {
-        assert!(r[4] >= 0.0 && r[5] >= 0.0 && r[7] >= 0.0, "{r:?}");
-        assert!((0.0..=1.0).contains(&r[6]), "{r:?}");
+        assert!(r[3] >= 0.0 && r[4] >= 0.0 && r[6] >= 0.0, "{r:?}");
+        assert!((0.0..=1.0).contains(&r[5]), "{r:?}");
     }
 
     // The written summary, read back, gives the same fit.
@@ -248,4 +250,60 @@ fn too_little_data_is_a_clear_error_and_writes_nothing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("small.csv has 2 customer rows"), "{stderr}");
+}
+
+#[test]
+fn the_cdnow_summary_matches_the_papers_and_refits_the_same() {
+    let Some(root) = data_root_holding("cdnow/cdnow_customers_summary.csv") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = root.to_str().unwrap();
+    let fitted = json(&discount(
+        dir.path(),
+        &[
+            "--json",
+            "train",
+            "ltv",
+            "--dataset",
+            "cdnow",
+            "--data-dir",
+            data,
+            "--write-summary",
+            "cdnow.csv",
+        ],
+    ));
+    // The written summary is the paper's (recency and T there are rounded to 2 decimals).
+    let ours = std::fs::read_to_string(dir.path().join("cdnow.csv")).unwrap();
+    let published =
+        std::fs::read_to_string(root.join("cdnow/cdnow_customers_summary.csv")).unwrap();
+    let rows = |text: &str| -> Vec<Vec<f64>> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+            .collect()
+    };
+    let (ours, published) = (rows(&ours), rows(&published));
+    assert_eq!(ours.len(), published.len());
+    for (a, b) in ours.iter().zip(&published) {
+        assert_eq!((a[0], a[1]), (b[0], b[1]));
+        assert!(
+            (a[2] - b[2]).abs() < 0.006 && (a[3] - b[3]).abs() < 0.006,
+            "{a:?} {b:?}"
+        );
+    }
+    // Fitting the written file gives the CDNOW fit again.
+    let refit = json(&discount(
+        dir.path(),
+        &["--json", "train", "ltv", "--summary", "cdnow.csv"],
+    ));
+    assert_eq!(refit["customers"], fitted["customers"]);
+    assert_eq!(refit["gamma_gamma_customers"], fitted["repeat_customers"]);
+    for p in ["r", "alpha", "a", "b"] {
+        let (x, y) = (
+            fitted["bgnbd"][p].as_f64().unwrap(),
+            refit["bgnbd"][p].as_f64().unwrap(),
+        );
+        assert!((x - y).abs() <= 1e-9 * x, "{p}: {x} vs {y}");
+    }
 }
