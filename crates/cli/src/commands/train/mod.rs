@@ -25,11 +25,8 @@ pub mod uplift;
 #[derive(clap::Subcommand, Debug)]
 #[command(verbatim_doc_comment)]
 pub enum TrainCommand {
-    /// BG/NBD and Gamma-Gamma lifetime value on the store (or CDNOW): parameters, holdout metrics.
     Ltv(ltv::LtvArgs),
-    /// Collaborative filtering on the store (or MovieLens 100K): precision/NDCG@10 or RMSE.
     Cf(cf::CfArgs),
-    /// GRU over purchase sequences on the store (or CDNOW), compared with BG/NBD and RFM logistic.
     Sequence(sequence::SequenceArgs),
     /// Purchase propensity on UCI online shoppers: per-fold AUC, log-loss, ECE before/after calibration.
     Propensity(propensity::PropensityArgs),

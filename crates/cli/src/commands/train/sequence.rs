@@ -23,8 +23,10 @@ pub enum SequenceDataset {
     Cdnow,
 }
 
-/// Train a GRU over each customer's purchase sequence (type, category, amount and time gap of
-/// each order, embedded) and compare its forecast of the holdout period with BG/NBD and an RFM
+/// GRU over purchase sequences, compared with BG/NBD and RFM logistic.
+///
+/// Trains a GRU over each customer's purchase sequence (type, category, amount and time gap of
+/// each order, embedded) and compares its forecast of the holdout period with BG/NBD and an RFM
 /// logistic model: correlation with the actual purchases, mean absolute error, and AUC of "buys
 /// again".
 ///
@@ -235,9 +237,11 @@ fn fit_shop(
     if transactions.is_empty() {
         anyhow::bail!(
             "too little data for the sequence model: the store {store} holds {} events in table \
-             `events` and no orders in {currency}; it needs orders from at least {MIN_CUSTOMERS} \
-             customers",
-            scanned.events
+             `events`, {} of them orders ({:?} per currency, {currency} used); it needs orders \
+             from at least {MIN_CUSTOMERS} customers",
+            scanned.events,
+            log.orders(),
+            log.currencies()
         );
     }
     let calibration_end =
