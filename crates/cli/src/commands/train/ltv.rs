@@ -450,6 +450,10 @@ struct ShopOutput {
     gamma_gamma_skipped_zero_spend: usize,
     gamma_gamma: GammaGammaParams,
     gamma_gamma_log_likelihood: f64,
+    /// The Gamma-Gamma optimum lies at the edge of the parameter space (p above 1e4 or v below
+    /// 1e-6): per-purchase amounts vary too little within customers for the model to separate
+    /// them from the differences between customers.
+    gamma_gamma_at_boundary: bool,
     /// Population mean spend per purchase (major units; not finite when q <= 1).
     population_mean_spend: f64,
     horizon: f64,
@@ -644,6 +648,7 @@ fn run_shop(config: &Config, args: &LtvArgs, json: bool) -> anyhow::Result<()> {
         gamma_gamma_skipped_zero_spend: zero_spend,
         gamma_gamma: gamma_gamma.params,
         gamma_gamma_log_likelihood: gamma_gamma.log_likelihood,
+        gamma_gamma_at_boundary: gamma_gamma.params.p > 1e4 || gamma_gamma.params.v < 1e-6,
         population_mean_spend: gamma_gamma.population_mean_spend(),
         horizon,
         expected_purchases_total: forecasts.iter().map(|f| f.expected_purchases).sum(),
@@ -724,6 +729,14 @@ fn print_shop(out: &ShopOutput) {
         count(out.gamma_gamma_skipped_no_repeat as i64),
         count(out.gamma_gamma_skipped_zero_spend as i64)
     );
+    if out.gamma_gamma_at_boundary {
+        println!(
+            "Gamma-Gamma's optimum is at the edge of its parameter space (p = {:.3e}, v = {:.3e}): \
+             purchase amounts vary too little within customers to tell them from differences \
+             between customers; each customer's expected spend is then close to their own mean",
+            g.p, g.v
+        );
+    }
     println!(
         "Mean spend per purchase (population): {:.2}",
         out.population_mean_spend
