@@ -267,3 +267,23 @@ pub fn compare_periods(
         training_sequences: train_seq.len(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_training_history_is_two_thirds_of_the_calibration_period() {
+        let day = |m, d| NaiveDate::from_ymd_opt(2024, m, d).unwrap();
+        // CDNOW's proportions: 39 calibration weeks (273 days), history 26 weeks, target 13.
+        let p = Periods {
+            first_day: day(1, 1),
+            calibration_end: day(1, 1) + Duration::days(273),
+            holdout_end: day(1, 1) + Duration::days(273 + 91),
+        };
+        let c = ComparisonPeriods::of(&p);
+        assert_eq!(c.train_cutoff, day(1, 1) + Duration::days(182));
+        assert_eq!(c.target_weeks(), 13.0);
+        assert_eq!(c.holdout_weeks(), 13.0);
+    }
+}
