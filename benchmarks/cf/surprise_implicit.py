@@ -2,8 +2,8 @@
 `discount train cf`, timed next to it.
 
     pip install scikit-surprise implicit pandas scipy
-    discount train cf --model svd --write-split /tmp/folds.csv
-    discount train cf --model als --write-split /tmp/implicit.csv
+    discount train cf --dataset movielens-100k --model svd --write-split /tmp/folds.csv
+    discount train cf --dataset movielens-100k --model als --write-split /tmp/implicit.csv
     python benchmarks/cf/surprise_implicit.py /tmp/folds.csv /tmp/implicit.csv [path/to/discount]
 
 The files hold MovieLens rows (user, item, rating, fold / set): keep them out of the repository.

@@ -17,7 +17,16 @@ fn train_sequence_prints_the_three_models() {
     let models_dir = tempfile::tempdir().unwrap();
     let file = models_dir.path().join("gru.json");
     let out = Command::new(env!("CARGO_BIN_EXE_discount"))
-        .args(["--json", "train", "sequence", "--epochs", "3", "--data-dir"])
+        .args([
+            "--json",
+            "train",
+            "sequence",
+            "--dataset",
+            "cdnow",
+            "--epochs",
+            "3",
+            "--data-dir",
+        ])
         .arg(&root)
         .arg("--models-dir")
         .arg(models_dir.path())
@@ -63,7 +72,15 @@ fn train_sequence_prints_the_three_models() {
     assert_eq!(report["saved"].as_array().map(Vec::len), Some(2));
 
     let out = Command::new(env!("CARGO_BIN_EXE_discount"))
-        .args(["train", "sequence", "--epochs", "0", "--data-dir"])
+        .args([
+            "train",
+            "sequence",
+            "--dataset",
+            "cdnow",
+            "--epochs",
+            "0",
+            "--data-dir",
+        ])
         .arg(&root)
         .output()
         .unwrap();

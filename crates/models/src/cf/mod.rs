@@ -7,6 +7,9 @@
 //!   least squares) and [`bpr::Bpr`] (pairwise ranking), scored by precision and NDCG at k
 //!   against a [`ranking::Popularity`] baseline ([`ranking::evaluate_top_k`]).
 //!
+//! [`events::ShopInteractions`] turns a shop's views, carts and orders into implicit feedback
+//! split in time.
+//!
 //! A fitted model is saved as a [`served::ServedCf`] artifact (model plus external ids).
 //!
 //! All randomness (initialisation, visiting order, folds, negative sampling) is seeded.
@@ -15,6 +18,7 @@ pub mod als;
 pub mod bpr;
 pub mod data;
 pub mod evaluate;
+pub mod events;
 pub mod ranking;
 pub mod served;
 pub mod sparse;
@@ -26,6 +30,7 @@ pub use als::{AlsParams, ImplicitAls};
 pub use bpr::{Bpr, BprParams};
 pub use data::{read_recbole_inter, Rating, Ratings};
 pub use evaluate::{cross_validate, implicit_split, FoldScore, RatingModel};
+pub use events::{ImplicitWeights, ShopInteractions, TimeSplit};
 pub use ranking::{evaluate_top_k, Popularity, RankingReport, Scorer};
 pub use served::{CfModel, ServedCf};
 pub use svd::{BiasedMf, SgdParams};

@@ -15,16 +15,22 @@
 
 pub mod bgnbd;
 pub mod cdnow;
+pub mod forecast;
 pub mod gamma_gamma;
 pub mod holdout;
 pub mod hypergeometric;
 pub mod nelder_mead;
+pub mod orders;
 pub mod rfm;
+pub mod summary;
 
 pub use bgnbd::{BgNbd, BgNbdParams};
+pub use forecast::{forecast, write_forecasts, CustomerForecast};
 pub use gamma_gamma::{GammaGamma, GammaGammaParams, SpendObservation};
 pub use holdout::HoldoutReport;
-pub use rfm::{CustomerSummary, Rfm, Transaction};
+pub use orders::{OrderLog, Periods};
+pub use rfm::{CustomerSummary, Rfm, TimeUnit, Transaction};
+pub use summary::{read_summary, write_summary, SummaryRow};
 
 use serde::{Deserialize, Serialize};
 

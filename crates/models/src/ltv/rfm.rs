@@ -1,7 +1,10 @@
 //! Recency-frequency-monetary summaries of transaction logs, the input of BG/NBD and Gamma-Gamma.
 //!
 //! Transactions on the same day by the same customer count as one purchase (their amounts add
-//! up), as in Fader, Hardie & Lee (2005). Times are in weeks from the customer's first purchase.
+//! up), as in Fader, Hardie & Lee (2005), and as Python lifetimes'
+//! `summary_data_from_transaction_data(freq="D")` counts them. Times are measured from the
+//! customer's first purchase, in weeks ([`summarise`], the paper's unit) or in the
+//! [`TimeUnit`] given to [`summarise_in`]; a week is 7 days, so weeks are fractional.
 
 use std::collections::BTreeMap;
 
@@ -63,17 +66,56 @@ pub struct CustomerSummary {
     pub holdout_amount_minor: i64,
 }
 
-fn weeks_between(from: NaiveDate, to: NaiveDate) -> f64 {
-    (to - from).num_days() as f64 / 7.0
+/// The unit recency, T and forecast horizons are counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Days,
+    /// 7 days; a period of 10 days is 10/7 weeks (not a count of calendar weeks).
+    Weeks,
 }
 
-/// Summarise a log: calibration up to and including `calibration_end`, holdout from the next day
-/// up to and including `holdout_end`. Customers whose first purchase falls after the calibration
-/// period are left out (the models describe customers already acquired). Sorted by customer.
+impl TimeUnit {
+    /// Days in one unit.
+    pub fn days(self) -> f64 {
+        match self {
+            TimeUnit::Days => 1.0,
+            TimeUnit::Weeks => 7.0,
+        }
+    }
+
+    /// `days` or `weeks`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Days => "days",
+            TimeUnit::Weeks => "weeks",
+        }
+    }
+
+    /// The time from `from` to `to` in this unit.
+    pub fn between(self, from: NaiveDate, to: NaiveDate) -> f64 {
+        (to - from).num_days() as f64 / self.days()
+    }
+}
+
+/// Summarise a log in weeks: calibration up to and including `calibration_end`, holdout from the
+/// next day up to and including `holdout_end`. Customers whose first purchase falls after the
+/// calibration period are left out (the models describe customers already acquired). Sorted by
+/// customer.
 pub fn summarise(
     transactions: &[Transaction],
     calibration_end: NaiveDate,
     holdout_end: NaiveDate,
+) -> Result<Vec<CustomerSummary>, ModelError> {
+    summarise_in(transactions, calibration_end, holdout_end, TimeUnit::Weeks)
+}
+
+/// [`summarise`] with recency and T counted in `unit`.
+pub fn summarise_in(
+    transactions: &[Transaction],
+    calibration_end: NaiveDate,
+    holdout_end: NaiveDate,
+    unit: TimeUnit,
 ) -> Result<Vec<CustomerSummary>, ModelError> {
     if holdout_end < calibration_end {
         return Err(ModelError::InvalidHyper {
@@ -120,8 +162,8 @@ pub fn summarise(
             customer,
             rfm: Rfm::new(
                 x,
-                weeks_between(first, last),
-                weeks_between(first, calibration_end),
+                unit.between(first, last),
+                unit.between(first, calibration_end),
             )?,
             mean_repeat_amount_minor,
             holdout_purchases: holdout.len() as u32,
@@ -131,16 +173,28 @@ pub fn summarise(
     Ok(out)
 }
 
-/// The Gamma-Gamma input: each customer with repeat purchases, their repeat count and mean repeat
-/// spend in major units (minor units / 100).
+/// The Gamma-Gamma input: each customer with repeat purchases of positive mean value, their
+/// repeat count and mean repeat spend in major units (minor units / 100). Customers whose repeat
+/// purchases were all free (a mean of zero) are left out: Gamma-Gamma models positive amounts
+/// ([`zero_repeat_spend`] counts them).
 pub fn repeat_spend(customers: &[CustomerSummary]) -> Result<Vec<SpendObservation>, ModelError> {
     customers
         .iter()
         .filter_map(|c| {
             c.mean_repeat_amount_minor
+                .filter(|m| *m > 0.0)
                 .map(|m| SpendObservation::new(c.rfm.x, m / 100.0))
         })
         .collect()
+}
+
+/// Customers with repeat purchases whose mean repeat amount is zero (or below: refunds netted in
+/// by a feed), the ones [`repeat_spend`] leaves out.
+pub fn zero_repeat_spend(customers: &[CustomerSummary]) -> usize {
+    customers
+        .iter()
+        .filter(|c| c.mean_repeat_amount_minor.is_some_and(|m| m <= 0.0))
+        .count()
 }
 
 #[cfg(test)]

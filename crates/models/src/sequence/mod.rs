@@ -7,7 +7,9 @@
 
 pub mod cdnow;
 pub mod encode;
+pub mod forecast;
 pub mod gru;
 
 pub use encode::{steps_of_events, CategoryVocab, Step, END_KIND, KINDS};
+pub use forecast::{compare_periods, Comparison, ComparisonPeriods, FittedComparison};
 pub use gru::{GruConfig, SequenceModel, SequencePrediction};

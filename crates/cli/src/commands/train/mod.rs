@@ -7,29 +7,28 @@ pub mod ltv;
 pub mod propensity;
 pub mod response;
 pub mod sequence;
+mod shop;
 pub mod uplift;
 
-/// Fit a model on a public data set and print its parameters and held-out figures.
+/// Fit a model on the shop's store (ltv, cf, sequence) or a public data set and print its
+/// parameters and held-out figures.
 ///
 /// Examples:
-///   discount train ltv
-///   discount train ltv --data-dir ../shared/data --json
-///   discount train cf --model svd --folds 5
-///   discount train cf --model svdpp
-///   discount train cf --model als
-///   discount train cf --model bpr --json
+///   discount --store shop.sqlite train ltv
+///   discount train ltv --dataset cdnow --data-dir ../shared/data --json
+///   discount train cf --model bpr
+///   discount train cf --dataset movielens-100k --model svd --folds 5
+///   discount train cf --dataset movielens-100k --model als --json
 ///   discount train sequence
+///   discount train sequence --dataset cdnow
 ///   discount train propensity --dataset online-shoppers --model all
 ///   discount train uplift --dataset hillstrom --outcome spend
 ///   discount train uplift            (the shop's own decision log; see discount models)
 #[derive(clap::Subcommand, Debug)]
 #[command(verbatim_doc_comment)]
 pub enum TrainCommand {
-    /// BG/NBD and Gamma-Gamma lifetime value on CDNOW: parameters, log-likelihood, holdout metrics.
     Ltv(ltv::LtvArgs),
-    /// Collaborative filtering on MovieLens 100K: cross-validated RMSE or precision/NDCG@10.
     Cf(cf::CfArgs),
-    /// GRU over purchase sequences on CDNOW, compared with BG/NBD and RFM logistic.
     Sequence(sequence::SequenceArgs),
     /// Purchase propensity on UCI online shoppers: per-fold AUC, log-loss, ECE before/after calibration.
     Propensity(propensity::PropensityArgs),
@@ -41,9 +40,9 @@ pub enum TrainCommand {
 pub fn run(config: &Config, cmd: &TrainCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
         TrainCommand::Uplift(args) if args.dataset.is_none() => response::run(config, args, json),
-        TrainCommand::Ltv(args) => ltv::run(args, json),
-        TrainCommand::Cf(args) => cf::run(args, json),
-        TrainCommand::Sequence(args) => sequence::run(args, json),
+        TrainCommand::Ltv(args) => ltv::run(config, args, json),
+        TrainCommand::Cf(args) => cf::run(config, args, json),
+        TrainCommand::Sequence(args) => sequence::run(config, args, json),
         TrainCommand::Propensity(args) => propensity::run(args, json),
         TrainCommand::Uplift(args) => uplift::run(args, json),
     }
