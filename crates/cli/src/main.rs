@@ -163,7 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Customers(cmd) => commands::customers::run(&config, &cmd, cli.json),
         Command::Export(cmd) => commands::export::run(&config, &cmd, cli.json),
         Command::Monitor(args) => commands::monitor::run(&config, &args, cli.json),
-        Command::Decide(args) => commands::decide::run(&args, cli.json),
+        Command::Decide(args) => commands::decide::run(&config, &args, cli.json),
         Command::Plan(args) => commands::plan::run(&args, cli.json),
         Command::Price(cmd) => commands::price::run(&cmd, cli.json),
         Command::EvaluatePolicy(args) => commands::evaluate_policy::run(&args, cli.json),

@@ -285,6 +285,31 @@ fn trained_models_decide(url: &str) {
         api.decide(&quiet[203])["model_id"].as_str(),
         Some(a.as_str())
     );
+    // The CLI decides with the same model and the same features.
+    let requests = dir.path().join("requests.jsonl");
+    std::fs::write(
+        &requests,
+        format!(
+            "{{\"request\":{{\"customer_id\":\"{}\"}},\"customer\":{{\"features\":[1.0]}}}}\n",
+            quiet[204]
+        ),
+    )
+    .unwrap();
+    let decided = run(
+        dir.path(),
+        url,
+        &[
+            "decide",
+            "--engine",
+            engine.to_str().unwrap(),
+            "--model",
+            "active",
+            "--requests",
+            requests.to_str().unwrap(),
+        ],
+    );
+    let d: serde_json::Value = serde_json::from_slice(&decided.stdout).unwrap();
+    assert_eq!(d["model_id"].as_str(), Some(a.as_str()), "{d}");
     let out = Command::new(bin())
         .args(["--store", url, "models", "rollback"])
         .output()

@@ -4,12 +4,16 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use discount_core::CustomerIds;
+use discount_features::{items_named, point_in_time, Catalog, PROFILE_EVENTS};
 use discount_lab::evaluate::{sim_engine_config, warm_engine};
 use discount_lab::simulated::explore_features;
 use discount_policy::engine::{
     CustomerFacts, DecisionEngine, DecisionRequest, EngineConfig, JoinedOutcome,
 };
+use discount_server::models::{load_response_model, RESPONSE_KIND};
 use discount_sim::SimConfig;
+use discount_store::decision_log::{open_decision_log, DecisionLog};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::Deserialize;
@@ -33,6 +37,7 @@ use serde::Deserialize;
 ///   cat requests.jsonl | discount decide --engine engine.toml
 ///   discount fraud scan --events events.jsonl --scores-out scores.jsonl
 ///   discount decide --engine engine.toml --risk-scores scores.jsonl --requests requests.jsonl
+///   discount decide --engine engine.toml --model active --requests requests.jsonl
 ///
 /// docs/policy.md explains the decision rule and every setting.
 #[derive(clap::Args, Debug)]
@@ -67,6 +72,13 @@ pub struct DecideArgs {
     /// withholds or caps discounts above the engine's rules.gate thresholds.
     #[arg(long = "risk-scores", value_name = "FILE")]
     pub risk_scores: Option<PathBuf>,
+
+    /// Score with a registered response model (`active` for the registry's active one) instead
+    /// of the engine's own models, as `discount serve` does. A request without
+    /// `customer.profile` gets the customer's profile from the store's events as of now, through
+    /// the function the service uses.
+    #[arg(long, value_name = "ID|active")]
+    pub model: Option<String>,
 }
 
 /// Loads a score file for the offer gate.
@@ -161,7 +173,45 @@ pub fn build_engine(
     }
 }
 
-pub fn run(args: &DecideArgs, _json: bool) -> anyhow::Result<()> {
+/// Loads a registered response model onto `engine`; the store it came from, to read profiles.
+fn use_model(
+    config: &discount_core::Config,
+    engine: &DecisionEngine,
+    which: &str,
+) -> anyhow::Result<Box<dyn DecisionLog>> {
+    let url = &config.store.url;
+    let mut log = open_decision_log(url)
+        .with_context(|| format!("opening the store {}", super::ingest::redact(url)))?;
+    let row = if which == "active" {
+        log.active_model(RESPONSE_KIND)?.with_context(|| {
+            format!("--model active: no {RESPONSE_KIND} model is active (see discount models list)")
+        })?
+    } else {
+        log.model(which)?
+            .with_context(|| format!("--model {which}: no such model in the store"))?
+    };
+    let model = load_response_model(&row).map_err(|why| anyhow::anyhow!("--model: {why}"))?;
+    engine.set_response_model(&row.id, model)?;
+    Ok(log)
+}
+
+/// The customer's profile vector from the store's events as of now.
+fn profile_from_store(
+    log: &mut dyn DecisionLog,
+    ids: &CustomerIds,
+    customer: &str,
+) -> anyhow::Result<Vec<f64>> {
+    let stored = ids.stored(customer);
+    let events = log.events_of(&stored, PROFILE_EVENTS)?;
+    let catalog: Catalog = log
+        .item_categories(&items_named(&events))?
+        .into_iter()
+        .collect();
+    let now = discount_core::Timestamp(chrono::Utc::now().timestamp_micros());
+    Ok(point_in_time(&stored, &events, &catalog, now)?.1)
+}
+
+pub fn run(config: &discount_core::Config, args: &DecideArgs, _json: bool) -> anyhow::Result<()> {
     if args.print_config {
         let (cfg, _, _) = default_engine_config(args.users.min(5_000), args.seed, Some(200_000))?;
         print!("{}", cfg.to_toml()?);
@@ -177,6 +227,11 @@ pub fn run(args: &DecideArgs, _json: bool) -> anyhow::Result<()> {
         Some(path) => engine.with_risk(std::sync::Arc::new(load_risk_scores(path)?)),
         None => engine,
     };
+    let mut store = match &args.model {
+        Some(which) => Some(use_model(config, &engine, which)?),
+        None => None,
+    };
+    let ids = CustomerIds::from_key(config.privacy.pseudonymise_key.as_deref())?;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let (reader, origin): (Box<dyn BufRead>, String) = match &args.requests {
         Some(p) => (
@@ -194,8 +249,16 @@ pub fn run(args: &DecideArgs, _json: bool) -> anyhow::Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: Line = serde_json::from_str(&line)
+        let mut parsed: Line = serde_json::from_str(&line)
             .with_context(|| format!("{origin}:{}: not a decision request", i + 1))?;
+        if let Some(log) = store
+            .as_mut()
+            .filter(|_| parsed.customer.profile.is_empty())
+        {
+            parsed.customer.profile =
+                profile_from_store(log.as_mut(), &ids, &parsed.request.customer_id)
+                    .with_context(|| format!("{origin}:{}: the customer's profile", i + 1))?;
+        }
         let decision = engine
             .decide(&parsed.request, &parsed.customer, &mut rng)
             .with_context(|| format!("{origin}:{}", i + 1))?;
