@@ -86,6 +86,7 @@ enum Command {
     Train(commands::train::TrainCommand),
     #[command(subcommand)]
     Models(commands::models::ModelsCommand),
+    Retrain(commands::retrain::RetrainArgs),
     Profile(commands::profile::ProfileArgs),
     Recommend(commands::recommend::RecommendArgs),
     #[command(subcommand)]
@@ -155,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
         Command::Train(cmd) => commands::train::run(&config, &cmd, cli.json),
         Command::Models(cmd) => commands::models::run(&config, &cmd, cli.json),
+        Command::Retrain(args) => commands::retrain::run(&config, &args, cli.json),
         Command::Profile(args) => commands::profile::run(&config, &args, cli.json),
         Command::Recommend(args) => commands::recommend::run(&config, &args, cli.json),
         Command::Fraud(cmd) => commands::fraud::run(&config, &cmd, cli.json),

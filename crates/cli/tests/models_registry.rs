@@ -188,7 +188,59 @@ fn trained_models_decide(url: &str) {
     );
     let listed = json_of(&run(dir.path(), url, &["--json", "models", "list"]));
     assert_eq!(listed["models"][0]["status"], "candidate", "{listed}");
+    let listed_count = listed["models"].as_array().unwrap().len();
+    assert_eq!(listed_count, 1);
     run(dir.path(), url, &["models", "promote", &a]);
+
+    // The retraining gate: a candidate made worse on purpose (penalised flat, so it gives everyone
+    // the same offer) is judged off-policy against a on the held-out window and not promoted.
+    let worse = json_of(&run(
+        dir.path(),
+        url,
+        &[
+            "--json",
+            "retrain",
+            "--min-rows",
+            "20",
+            "--min-orders",
+            "3",
+            "--l2",
+            "1e6",
+            "--ridge",
+            "1e6",
+            "--bootstrap",
+            "300",
+        ],
+    ));
+    assert_eq!(worse["promoted"], false, "{worse}");
+    assert_eq!(worse["incumbent"].as_str(), Some(a.as_str()), "{worse}");
+    assert!(
+        worse["gate"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("kept the incumbent"),
+        "{worse}"
+    );
+    let rejected = worse["candidate"].as_str().unwrap();
+    let shown = json_of(&run(
+        dir.path(),
+        url,
+        &["--json", "models", "show", rejected],
+    ));
+    assert_eq!(shown["model"]["status"], "rejected", "{shown}");
+    let listed = json_of(&run(
+        dir.path(),
+        url,
+        &["--json", "models", "list", "--kind", "uplift"],
+    ));
+    let active_ids: Vec<&str> = listed["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["status"] == "active")
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(active_ids, [a.as_str()], "{listed}");
 
     // The service decides with it, names it, and follows the registry without a restart.
     let server = serve(url, &engine, &[]);

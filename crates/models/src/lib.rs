@@ -7,6 +7,7 @@
 //! - [`propensity`]: logistic regression, factorisation machine, MLP; monotone in discount depth.
 //! - [`calibration`]: Platt and isotonic calibration.
 //! - [`response`]: the engine's response model fitted from the shop's joined decision log.
+//! - [`retrain_gate`]: the off-policy gate a retrained response model must pass to replace the active one.
 //! - [`uplift`]: S-, T-, X- and DR-learners over several treatments with costs.
 //! - [`sequence`]: a GRU over event sequences, compared with BG/NBD and RFM on CDNOW.
 //! - [`artifact`]: versioned model artifacts with their feature spec and metrics.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod ltv;
 pub mod propensity;
 pub mod response;
+pub mod retrain_gate;
 pub mod sequence;
 pub mod uplift;
 

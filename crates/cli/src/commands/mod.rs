@@ -17,6 +17,7 @@ pub mod price;
 pub mod profile;
 pub mod recommend;
 pub mod report;
+pub mod retrain;
 pub mod serve;
 pub mod simulate;
 pub mod stats;

@@ -10,6 +10,7 @@ use discount_features::{items_named, point_in_time, Catalog, FeatureSpec};
 use discount_models::response::{
     fit_response_model, validate_response_model, DecisionRow, ResponseFitConfig, ResponseValidation,
 };
+use discount_policy::response::ResponseModel;
 use discount_policy::EngineConfig;
 use discount_store::decision_log::{open_decision_log, DecisionLog};
 use discount_store::model_registry::{content_hash, ModelRow, ModelStatus};
@@ -95,32 +96,80 @@ pub fn joined_rows(log: &mut dyn DecisionLog, from: i64, to: i64) -> anyhow::Res
     Ok(out)
 }
 
-#[derive(Serialize)]
-struct TrainOutput {
-    model_id: Option<String>,
-    policy: String,
-    offers: Vec<String>,
-    feature_spec: String,
-    window_from: String,
-    cutoff: String,
-    window_to: String,
-    log: LogRows,
-    training_rows: usize,
-    validation: ResponseValidation,
-    /// Decisions and orders per offer in the training window.
-    per_offer: BTreeMap<String, (u64, u64)>,
-    parent: Option<String>,
-    registered: bool,
+/// Where and how to fit the response model on the store.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreFitArgs {
+    /// Store: the policy whose ladder the model covers (default: the active one).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Store: decisions at or after this time (RFC 3339 or a date).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Store: decisions before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Store: train on decisions before this time, validate on the rest (default: from
+    /// --validation-share).
+    #[arg(long)]
+    pub cutoff: Option<String>,
+    /// Store: share of the most recent decisions held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    pub validation_share: f64,
+    /// Store: L2 penalty of the order models (standardised inputs).
+    #[arg(long, default_value_t = 1.0)]
+    pub l2: f64,
+    /// Store: L2 penalty of the profit and discount regressions.
+    #[arg(long, default_value_t = 10.0)]
+    pub ridge: f64,
+    /// Store: fewest decisions each offer needs in the training window.
+    #[arg(long, default_value_t = 30)]
+    pub min_rows: usize,
+    /// Store: fewest orders (and non-orders) each offer needs.
+    #[arg(long, default_value_t = 5)]
+    pub min_orders: usize,
+    /// Store: fit and report, register nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
-fn time_arg(name: &str, value: &Option<String>) -> anyhow::Result<Option<i64>> {
-    value
-        .as_ref()
-        .map(|t| Ok(Timestamp::parse(name, t)?.0))
-        .transpose()
+impl StoreFitArgs {
+    fn fit_config(&self) -> ResponseFitConfig {
+        ResponseFitConfig {
+            l2: self.l2,
+            ridge: self.ridge,
+            min_rows: self.min_rows,
+            min_orders: self.min_orders,
+        }
+    }
 }
 
-pub fn run(config: &Config, args: &UpliftArgs, json: bool) -> anyhow::Result<()> {
+/// A response model fitted on the store, before it is registered.
+pub struct Fitted {
+    pub log: Box<dyn DecisionLog>,
+    pub policy: String,
+    pub offers: Vec<String>,
+    pub spec_id: String,
+    pub rows: LogRows,
+    pub cutoff: i64,
+    /// Rows before `split` (time order) trained the model; the rest validate it.
+    pub split: usize,
+    pub model: ResponseModel,
+    pub validation: ResponseValidation,
+    pub parent: Option<String>,
+}
+
+impl Fitted {
+    pub fn train(&self) -> &[DecisionRow] {
+        &self.rows.rows[..self.split]
+    }
+
+    pub fn held_out(&self) -> &[DecisionRow] {
+        &self.rows.rows[self.split..]
+    }
+}
+
+/// Reads the joined log of the store, splits it by time and fits the response model.
+pub fn fit_on_store(config: &Config, args: &StoreFitArgs) -> anyhow::Result<Fitted> {
     let url = &config.store.url;
     let mut log =
         open_decision_log(url).with_context(|| format!("opening the store {}", redact(url)))?;
@@ -138,7 +187,6 @@ pub fn run(config: &Config, args: &UpliftArgs, json: bool) -> anyhow::Result<()>
     let engine: EngineConfig = serde_json::from_str(&policy.config)
         .with_context(|| format!("the stored policy `{}` cannot be read", policy.version))?;
     let offers: Vec<String> = engine.ladder.iter().map(|r| r.id.clone()).collect();
-
     let from = time_arg("--from", &args.from)?.unwrap_or(i64::MIN);
     let to = time_arg("--until", &args.until)?.unwrap_or(i64::MAX);
     let mut rows = joined_rows(log.as_mut(), from, to)?;
@@ -155,13 +203,13 @@ pub fn run(config: &Config, args: &UpliftArgs, json: bool) -> anyhow::Result<()>
             offers.join(", ")
         );
     }
-    // Time-based validation: train before the cut-off, judge after it.
     if !(0.0..1.0).contains(&args.validation_share) {
         bail!(
             "--validation-share must be in [0, 1), got {}",
             args.validation_share
         );
     }
+    // Time-based validation: train before the cut-off, judge after it.
     let cutoff = match time_arg("--cutoff", &args.cutoff)? {
         Some(t) => t,
         None => {
@@ -172,27 +220,36 @@ pub fn run(config: &Config, args: &UpliftArgs, json: bool) -> anyhow::Result<()>
         }
     };
     let split = rows.rows.partition_point(|r| r.at < cutoff);
-    let (train, valid) = rows.rows.split_at(split);
     let spec = FeatureSpec::base();
     let features: Vec<String> = spec.all_features().into_iter().map(|f| f.name).collect();
-    let fit = ResponseFitConfig {
-        l2: args.l2,
-        ridge: args.ridge,
-        min_rows: args.min_rows,
-        min_orders: args.min_orders,
-    };
-    let model = fit_response_model(train, &offers, &features, &spec.id(), &fit)?;
-    let validation = validate_response_model(&model, valid)?;
-    let per_offer = model
-        .offers
-        .iter()
-        .map(|o| (o.offer_id.clone(), (o.rows, o.orders)))
-        .collect();
-    let artifact = serde_json::to_string(&model)?;
+    let model = fit_response_model(
+        &rows.rows[..split],
+        &offers,
+        &features,
+        &spec.id(),
+        &args.fit_config(),
+    )?;
+    let validation = validate_response_model(&model, &rows.rows[split..])?;
+    let parent = log.active_model(KIND)?.map(|m| m.id);
+    Ok(Fitted {
+        log,
+        policy: policy.version.clone(),
+        offers,
+        spec_id: spec.id(),
+        rows,
+        cutoff,
+        split,
+        model,
+        validation,
+        parent,
+    })
+}
+
+/// Registers the fitted model as a candidate with `extra` metrics; its id.
+pub fn register(fitted: &mut Fitted, extra: &[(&str, Option<f64>)]) -> anyhow::Result<String> {
+    let artifact = serde_json::to_string(&fitted.model)?;
     let hash = content_hash(&artifact);
     let now = Timestamp(chrono::Utc::now().timestamp_micros());
-    let parent = log.active_model(KIND)?.map(|m| m.id);
-    let window_from = train.first().map_or(cutoff, |r| r.at);
     let id = format!(
         "{KIND}-{}-{}",
         chrono::DateTime::from_timestamp_micros(now.0).map_or_else(
@@ -201,86 +258,97 @@ pub fn run(config: &Config, args: &UpliftArgs, json: bool) -> anyhow::Result<()>
         ),
         &hash[..8]
     );
+    let v = &fitted.validation;
     let mut metrics = serde_json::Map::new();
-    let mut put = |k: &str, v: Option<f64>| {
-        if let Some(v) = v.filter(|v| v.is_finite()) {
-            metrics.insert(k.into(), serde_json::json!(v));
-        }
-    };
-    put("auc", validation.auc);
-    put("log_loss", validation.log_loss);
-    put("greedy_value_snips", validation.greedy_value_snips);
-    put("logged_value", Some(validation.logged_value));
-    put("validation_rows", Some(validation.rows as f64));
-    let registered = !args.dry_run;
-    if registered {
-        let row = ModelRow {
-            id: id.clone(),
-            kind: KIND.into(),
-            feature_spec: Some(spec.id()),
-            window_from: Some(window_from),
-            window_to: Some(cutoff),
-            training_rows: train.len() as i64,
-            metrics: serde_json::Value::Object(metrics).to_string(),
-            parent: parent.clone(),
-            created_at: now.0,
-            status: ModelStatus::Candidate,
-            activated_seq: None,
-            content_hash: hash,
-            artifact,
-        };
-        if !log.register_model(&row)? {
-            bail!("a model with id {id} is registered already; train again in a second");
+    let standard = [
+        ("auc", v.auc),
+        ("log_loss", v.log_loss),
+        ("greedy_value_snips", v.greedy_value_snips),
+        ("logged_value", Some(v.logged_value)),
+        ("validation_rows", Some(v.rows as f64)),
+    ];
+    for (k, x) in standard.iter().chain(extra) {
+        if let Some(x) = x.filter(|x| x.is_finite()) {
+            metrics.insert((*k).into(), serde_json::json!(x));
         }
     }
-    let out = TrainOutput {
-        model_id: registered.then(|| id.clone()),
-        policy: policy.version.clone(),
-        offers,
-        feature_spec: spec.id(),
-        window_from: Timestamp(window_from).to_rfc3339(),
-        cutoff: Timestamp(cutoff).to_rfc3339(),
-        window_to: rows
-            .rows
-            .last()
-            .map_or_else(String::new, |r| Timestamp(r.at).to_rfc3339()),
-        training_rows: train.len(),
-        validation,
-        per_offer,
-        parent,
-        registered,
-        log: rows,
+    let row = ModelRow {
+        id: id.clone(),
+        kind: KIND.into(),
+        feature_spec: Some(fitted.spec_id.clone()),
+        window_from: Some(fitted.train().first().map_or(fitted.cutoff, |r| r.at)),
+        window_to: Some(fitted.cutoff),
+        training_rows: fitted.split as i64,
+        metrics: serde_json::Value::Object(metrics).to_string(),
+        parent: fitted.parent.clone(),
+        created_at: now.0,
+        status: ModelStatus::Candidate,
+        activated_seq: None,
+        content_hash: hash,
+        artifact,
     };
-    if json {
-        return print_json(&out);
+    if !fitted.log.register_model(&row)? {
+        bail!("a model with id {id} is registered already; train again in a second");
     }
+    Ok(id)
+}
+
+#[derive(Serialize)]
+struct TrainOutput<'a> {
+    model_id: Option<String>,
+    policy: &'a str,
+    offers: &'a [String],
+    feature_spec: &'a str,
+    window_from: String,
+    cutoff: String,
+    window_to: String,
+    log: &'a LogRows,
+    training_rows: usize,
+    validation: &'a ResponseValidation,
+    /// Decisions and orders per offer in the training window.
+    per_offer: BTreeMap<String, (u64, u64)>,
+    parent: Option<String>,
+    registered: bool,
+}
+
+fn time_arg(name: &str, value: &Option<String>) -> anyhow::Result<Option<i64>> {
+    value
+        .as_ref()
+        .map(|t| Ok(Timestamp::parse(name, t)?.0))
+        .transpose()
+}
+
+/// The summary both `train uplift` and `retrain` print.
+pub fn print_fit(f: &Fitted) {
     println!(
         "Response model for policy {} from the store's decision log: {} decisions, {} joined \
          ({} open, {} without an offer)",
-        out.policy,
-        out.log.decisions,
-        out.log.rows.len(),
-        out.log.open,
-        out.log.without_offer
+        f.policy,
+        f.rows.decisions,
+        f.rows.rows.len(),
+        f.rows.open,
+        f.rows.without_offer
     );
     println!(
-        "trained on {} decisions {} .. {}, validated on {} after {}\n",
-        out.training_rows, out.window_from, out.cutoff, out.validation.rows, out.cutoff
+        "trained on {} decisions before {}, validated on {} after it\n",
+        f.split,
+        Timestamp(f.cutoff).to_rfc3339(),
+        f.validation.rows
     );
     let mut table = Table::new(&["offer", "decisions", "orders", "order rate (validation)"]);
-    for (offer, (n, o)) in &out.per_offer {
+    for o in &f.model.offers {
         table.row(vec![
-            offer.clone(),
-            n.to_string(),
-            o.to_string(),
-            out.validation
+            o.offer_id.clone(),
+            o.rows.to_string(),
+            o.orders.to_string(),
+            f.validation
                 .order_rate
-                .get(offer)
-                .map_or("-".into(), |r| format!("{:.3}", r)),
+                .get(&o.offer_id)
+                .map_or("-".into(), |r| format!("{r:.3}")),
         ]);
     }
     println!("{}", table.render());
-    let v = &out.validation;
+    let v = &f.validation;
     let fmt = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
     println!(
         "validation: auc {}  log_loss {}  profit per decision: logged {:.1}, model's choice (SNIPS, {} matching decisions) {}",
@@ -290,10 +358,48 @@ pub fn run(config: &Config, args: &UpliftArgs, json: bool) -> anyhow::Result<()>
         v.greedy_matches,
         v.greedy_value_snips.map_or("-".into(), |x| format!("{x:.1}"))
     );
-    match &out.model_id {
+}
+
+pub fn run(config: &Config, args: &UpliftArgs, json: bool) -> anyhow::Result<()> {
+    let mut fitted = fit_on_store(config, &args.store)?;
+    let model_id = if args.store.dry_run {
+        None
+    } else {
+        Some(register(&mut fitted, &[])?)
+    };
+    if json {
+        let f = &fitted;
+        return print_json(&TrainOutput {
+            model_id,
+            policy: &f.policy,
+            offers: &f.offers,
+            feature_spec: &f.spec_id,
+            window_from: Timestamp(f.train().first().map_or(f.cutoff, |r| r.at)).to_rfc3339(),
+            cutoff: Timestamp(f.cutoff).to_rfc3339(),
+            window_to: f
+                .rows
+                .rows
+                .last()
+                .map_or_else(String::new, |r| Timestamp(r.at).to_rfc3339()),
+            log: &f.rows,
+            training_rows: f.split,
+            validation: &f.validation,
+            per_offer: f
+                .model
+                .offers
+                .iter()
+                .map(|o| (o.offer_id.clone(), (o.rows, o.orders)))
+                .collect(),
+            parent: f.parent.clone(),
+            registered: !args.store.dry_run,
+        });
+    }
+    print_fit(&fitted);
+    match &model_id {
         Some(id) => println!(
             "\nregistered {id} (candidate{}); activate it with: discount models promote {id}",
-            out.parent
+            fitted
+                .parent
                 .as_ref()
                 .map_or(String::new(), |p| format!(", would replace {p}"))
         ),

@@ -51,37 +51,8 @@ pub struct UpliftArgs {
     /// A public experiment instead of the shop's store.
     #[arg(long, value_enum)]
     pub dataset: Option<UpliftDataset>,
-    /// Store: the policy whose ladder the model covers (default: the active one).
-    #[arg(long)]
-    pub policy: Option<String>,
-    /// Store: decisions at or after this time (RFC 3339 or a date).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Store: decisions before this time.
-    #[arg(long)]
-    pub until: Option<String>,
-    /// Store: train on decisions before this time, validate on the rest (default: from
-    /// --validation-share).
-    #[arg(long)]
-    pub cutoff: Option<String>,
-    /// Store: share of the most recent decisions held out for validation.
-    #[arg(long, default_value_t = 0.2)]
-    pub validation_share: f64,
-    /// Store: L2 penalty of the order models (standardised inputs).
-    #[arg(long, default_value_t = 1.0)]
-    pub l2: f64,
-    /// Store: L2 penalty of the profit and discount regressions.
-    #[arg(long, default_value_t = 10.0)]
-    pub ridge: f64,
-    /// Store: fewest decisions each offer needs in the training window.
-    #[arg(long, default_value_t = 30)]
-    pub min_rows: usize,
-    /// Store: fewest orders (and non-orders) each offer needs.
-    #[arg(long, default_value_t = 5)]
-    pub min_orders: usize,
-    /// Store: fit and report, register nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub store: super::response::StoreFitArgs,
     #[arg(long, value_enum, default_value = "conversion")]
     pub outcome: OutcomeArg,
     /// Seed of the held-out split.
