@@ -55,8 +55,8 @@ fn run(outcome: Outcome, base: BaseLearner) -> anyhow::Result<Option<UpliftRepor
     Ok(Some(report))
 }
 
-/// On this split the Womens e-mail's effect on conversion is predictable from the features (Qini 0.07-0.13
-/// with either base); the Mens e-mail's is not (Qini -0.06 to 0.02, within noise of 0 with ~250 held-out
+/// On this split the Womens e-mail's effect on conversion is predictable from the features (Qini 0.12-0.15
+/// with either base); the Mens e-mail's is not (Qini -0.06 to -0.01, within noise of 0 with ~250 held-out
 /// conversions in the two arms), so the assertions are on the Womens arm and the Mens figures are reported.
 /// The IPS value of targeting the top 10% is printed, not asserted: it rests on about a dozen held-out
 /// conversions and is within noise of random targeting for some learners (S-learner 0.00625 against
@@ -144,9 +144,9 @@ fn spend_learners_rank_the_womens_email_better_than_random() -> anyhow::Result<(
 }
 
 /// Visits are common (15%) and both e-mails move them (ATE 0.077 Mens, 0.045 Womens). With either base every
-/// learner ranks the Womens e-mail's effect on visits (Qini 0.066-0.080) and its top 30% by predicted
+/// learner ranks the Womens e-mail's effect on visits (Qini 0.064-0.080) and its top 30% by predicted
 /// effect gain more than the average. The Mens e-mail's is reported only: Qini 0.014-0.022 with linear bases,
-/// -0.013 to -0.002 with trees.
+/// -0.002 to 0.002 with trees.
 #[test]
 fn visit_effect_of_the_womens_email_is_ranked_with_either_base() -> anyhow::Result<()> {
     for base in [BaseLearner::Linear, BaseLearner::Gbdt] {
