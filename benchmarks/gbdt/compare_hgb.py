@@ -93,10 +93,16 @@ for f in range(k):
     print(f"{f:>5}  " + "  ".join(f"{'AUC %.4f  fit %6.2fs' % (aucs[n][f], secs[n][f]):>28}" for n in names))
 print(f"{'mean':>5}  " + "  ".join(
     f"{'AUC %.4f  fit %6.2fs' % (np.mean(aucs[n]), np.mean(secs[n])):>28}" for n in names))
+print(f"{'median':>6} " + "  ".join(
+    f"{'AUC %.4f  fit %6.2fs' % (np.median(aucs[n]), np.median(secs[n])):>28}" for n in names))
 print()
+# Medians as well as totals: on a shared machine one slow fold (other jobs, OpenMP threads waiting for a
+# busy core) can dominate a total.
 total = {n: sum(secs[n]) for n in names}
+median = {n: float(np.median(secs[n])) for n in names}
 for n in names[1:]:
-    print(f"fit time {n} / discount gbdt: {total[n] / total['discount gbdt']:.2f} "
-          f"({total[n]:.2f}s vs {total['discount gbdt']:.2f}s over {k} folds)")
+    print(f"fit time {n} / discount gbdt: {total[n] / total['discount gbdt']:.2f} on totals "
+          f"({total[n]:.2f}s vs {total['discount gbdt']:.2f}s over {k} folds), "
+          f"{median[n] / median['discount gbdt']:.2f} on per-fold medians")
 print(f"discount's mean AUC from its JSON: {ours['mean_auc']:.4f}; whole command (CV, calibration copies, "
       f"refit, artifact) {discount_wall:.1f}s")
