@@ -4,8 +4,10 @@
 //! [`FactorisationMachine`] and [`Mlp`] (both mini-batch Adam), and [`GradientBoostedTrees`] (histogram
 //! splits, log-loss, optionally increasing in one feature) — and [`RidgeRegression`] and squared-loss
 //! [`GradientBoostedTrees`] are the regression bases for revenue and effects. [`MonotoneInDepth`] makes any
-//! of them non-decreasing in discount depth (a customer does not buy less at a lower price). [`cv`] runs seeded k-fold cross-validation with calibration; [`shoppers`]
-//! reads the UCI online shoppers sessions and [`synthetic`] generates offer responses with a known truth.
+//! of them non-decreasing in discount depth (a customer does not buy less at a lower price). [`cv`] runs
+//! seeded k-fold cross-validation with calibration; [`folds`] reads and writes fold and split files;
+//! [`shoppers`] reads the UCI online shoppers sessions and [`synthetic`] generates offer responses with a
+//! known truth.
 
 mod adam;
 pub mod bench;
