@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::linear::{Interactions, LogisticConfig, LogisticRegression};
 use super::monotone::MonotoneInDepth;
-use super::{synthetic, FactorisationMachine, FmConfig, Learner, Mlp, MlpConfig, ModelKind};
+use super::{
+    synthetic, FactorisationMachine, FmConfig, GbdtConfig, GradientBoostedTrees, Learner, Mlp,
+    MlpConfig, ModelKind,
+};
 use crate::ModelError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +78,16 @@ pub fn bench_training(
                 let mut m = Mlp::new(config)?;
                 m.fit(&data.x, &data.y, None)?;
                 (Box::new(m), epochs)
+            }
+            ModelKind::Gbdt => {
+                let config = GbdtConfig {
+                    increasing_in: Some(depth),
+                    ..Default::default()
+                };
+                let trees = config.trees;
+                let mut m = GradientBoostedTrees::new(config)?;
+                m.fit(&data.x, &data.y, None)?;
+                (Box::new(m), trees)
             }
         };
         let fit_seconds = started.elapsed().as_secs_f64();

@@ -56,6 +56,17 @@ pub struct CvReport {
     /// Out-of-fold predictions of the 80% copies after isotonic calibration.
     #[serde(skip_serializing, default)]
     pub out_of_fold_isotonic: Vec<f64>,
+    /// Rows that were in a tested fold, in row order: all rows in cross-validation, the test rows of a
+    /// split. Only these have out-of-fold predictions.
+    #[serde(skip_serializing, default)]
+    pub tested_rows: Vec<usize>,
+}
+
+impl CvReport {
+    /// `values` (one per data row) at the tested rows.
+    pub fn at_tested<T: Copy>(&self, values: &[T]) -> Vec<T> {
+        self.tested_rows.iter().map(|&i| values[i]).collect()
+    }
 }
 
 fn ece(predicted: &[f64], observed: &[f64]) -> Result<f64, ModelError> {
@@ -77,6 +88,21 @@ pub fn cross_validate(
     build: &dyn Fn() -> Result<Box<dyn Learner>, ModelError>,
     on_fold: &mut dyn FnMut(usize),
 ) -> Result<CvReport, ModelError> {
+    let k = folds.iter().max().map_or(0, |m| m + 1);
+    let all: Vec<usize> = (0..k).collect();
+    validate_folds(x, y, folds, &all, build, on_fold)
+}
+
+/// Fits on the other folds and scores each fold in `tested` only: a test/train split is the two folds of
+/// [`super::folds::split_as_folds`] with fold 0 tested.
+pub fn validate_folds(
+    x: &Matrix,
+    y: &[f64],
+    folds: &[usize],
+    tested: &[usize],
+    build: &dyn Fn() -> Result<Box<dyn Learner>, ModelError>,
+    on_fold: &mut dyn FnMut(usize),
+) -> Result<CvReport, ModelError> {
     if folds.len() != x.rows() || y.len() != x.rows() {
         return Err(ModelError::Data(format!(
             "{} rows, {} outcomes, {} fold labels",
@@ -91,11 +117,16 @@ pub fn cross_validate(
             "cross-validation needs at least 2 folds".into(),
         ));
     }
-    let mut results = Vec::with_capacity(k);
+    if let Some(fold) = tested.iter().find(|f| **f >= k) {
+        return Err(ModelError::Data(format!(
+            "fold {fold} is not among the {k} folds"
+        )));
+    }
+    let mut results = Vec::with_capacity(tested.len());
     let mut out_of_fold = vec![0.0; x.rows()];
     let mut out_of_fold_isotonic = vec![0.0; x.rows()];
     let mut name = String::new();
-    for fold in 0..k {
+    for &fold in tested {
         let test: Vec<usize> = (0..x.rows()).filter(|&i| folds[i] == fold).collect();
         let train: Vec<usize> = (0..x.rows()).filter(|&i| folds[i] != fold).collect();
         if test.is_empty() {
@@ -165,5 +196,8 @@ pub fn cross_validate(
         folds: results,
         out_of_fold,
         out_of_fold_isotonic,
+        tested_rows: (0..x.rows())
+            .filter(|&i| tested.contains(&folds[i]))
+            .collect(),
     })
 }

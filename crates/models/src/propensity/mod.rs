@@ -1,16 +1,20 @@
 //! Purchase propensity and response to offers: P(buy | customer, context, offer).
 //!
-//! Three binary models share the [`Learner`] trait — [`LogisticRegression`] (L2, interactions, Newton/IRLS),
-//! [`FactorisationMachine`] and [`Mlp`] (both mini-batch Adam) — and [`RidgeRegression`] is the regression
-//! base for revenue. [`MonotoneInDepth`] makes any of them non-decreasing in discount depth (a customer does
-//! not buy less at a lower price). [`cv`] runs seeded k-fold cross-validation with calibration; [`shoppers`]
-//! reads the UCI online shoppers sessions and [`synthetic`] generates offer responses with a known truth.
+//! Four binary models share the [`Learner`] trait — [`LogisticRegression`] (L2, interactions, Newton/IRLS),
+//! [`FactorisationMachine`] and [`Mlp`] (both mini-batch Adam), and [`GradientBoostedTrees`] (histogram
+//! splits, log-loss, optionally increasing in one feature) — and [`RidgeRegression`] and squared-loss
+//! [`GradientBoostedTrees`] are the regression bases for revenue and effects. [`MonotoneInDepth`] makes any
+//! of them non-decreasing in discount depth (a customer does not buy less at a lower price). [`cv`] runs
+//! seeded k-fold cross-validation with calibration; [`folds`] reads and writes fold and split files;
+//! [`shoppers`] reads the UCI online shoppers sessions and [`synthetic`] generates offer responses with a
+//! known truth.
 
 mod adam;
 pub mod bench;
 pub mod cv;
 mod fm;
 pub mod folds;
+mod gbdt;
 mod linalg;
 mod linear;
 mod matrix;
@@ -22,6 +26,7 @@ pub mod synthetic;
 
 pub use adam::{Objective, SgdConfig};
 pub use fm::{FactorisationMachine, FmConfig};
+pub use gbdt::{GbdtConfig, GbdtObjective, GradientBoostedTrees, Tree, TreeNode};
 pub use linear::{Interactions, LogisticConfig, LogisticRegression, RidgeConfig, RidgeRegression};
 pub use matrix::{Matrix, Standardiser};
 pub use mlp::{Layer, Mlp, MlpConfig};
@@ -48,6 +53,7 @@ pub enum Model {
     Fm(FactorisationMachine),
     Mlp(Mlp),
     Ridge(RidgeRegression),
+    Gbdt(GradientBoostedTrees),
 }
 
 impl Learner for Model {
@@ -57,6 +63,7 @@ impl Learner for Model {
             Model::Fm(m) => m.fit(x, y, weights),
             Model::Mlp(m) => m.fit(x, y, weights),
             Model::Ridge(m) => m.fit(x, y, weights),
+            Model::Gbdt(m) => m.fit(x, y, weights),
         }
     }
 
@@ -66,6 +73,7 @@ impl Learner for Model {
             Model::Fm(m) => m.predict(x),
             Model::Mlp(m) => m.predict(x),
             Model::Ridge(m) => m.predict(x),
+            Model::Gbdt(m) => m.predict(x),
         }
     }
 
@@ -75,6 +83,7 @@ impl Learner for Model {
             Model::Fm(m) => m.name(),
             Model::Mlp(m) => m.name(),
             Model::Ridge(m) => m.name(),
+            Model::Gbdt(m) => m.name(),
         }
     }
 }
@@ -86,10 +95,16 @@ pub enum ModelKind {
     Logistic,
     Fm,
     Mlp,
+    Gbdt,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 3] = [ModelKind::Logistic, ModelKind::Fm, ModelKind::Mlp];
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::Logistic,
+        ModelKind::Fm,
+        ModelKind::Mlp,
+        ModelKind::Gbdt,
+    ];
 
     /// An unfitted model with the default hyper-parameters.
     pub fn build(self) -> Result<Model, ModelError> {
@@ -99,6 +114,7 @@ impl ModelKind {
             }
             ModelKind::Fm => Model::Fm(FactorisationMachine::new(FmConfig::default())?),
             ModelKind::Mlp => Model::Mlp(Mlp::new(MlpConfig::default())?),
+            ModelKind::Gbdt => Model::Gbdt(GradientBoostedTrees::new(GbdtConfig::default())?),
         })
     }
 
@@ -107,6 +123,7 @@ impl ModelKind {
             ModelKind::Logistic => "logistic",
             ModelKind::Fm => "fm",
             ModelKind::Mlp => "mlp",
+            ModelKind::Gbdt => "gbdt",
         }
     }
 }

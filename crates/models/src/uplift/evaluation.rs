@@ -1,6 +1,7 @@
 //! Held-out evaluation of the meta-learners on a randomised multi-arm experiment.
 //!
-//! A seeded share of customers is held out. Each learner is fitted on the rest; on the held-out rows, for
+//! A seeded share of customers is held out, stratified by arm and outcome so every arm keeps its share and
+//! its outcome rate on both sides (or the caller supplies the split). Each learner is fitted on the rest; on the held-out rows, for
 //! every treated arm against control, it is scored with the scikit-uplift metrics of
 //! [`discount_eval::uplift`] (Qini coefficient and normalised AUUC for binary outcomes, AUUC gain for
 //! revenue, uplift@30%). The policy "best offer for each customer, to the top k%" is valued by IPS with the
@@ -19,7 +20,8 @@ use super::hillstrom::Experiment;
 use super::learners::{MetaLearner, UpliftModel};
 use super::value::{best_offer_to_top, ips_value, offer_value_minor, OfferCost};
 use crate::propensity::{
-    Learner, LogisticConfig, LogisticRegression, Model, RidgeConfig, RidgeRegression,
+    GbdtConfig, GbdtObjective, GradientBoostedTrees, Learner, LogisticConfig, LogisticRegression,
+    Model, RidgeConfig, RidgeRegression,
 };
 use crate::ModelError;
 
@@ -27,10 +29,48 @@ use crate::ModelError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// Purchase within two weeks (0/1); logistic outcome base.
+    /// Website visit within two weeks (0/1); classifier outcome base.
+    Visit,
+    /// Purchase within two weeks (0/1); classifier outcome base.
     Conversion,
-    /// Spend in minor units; ridge outcome base.
+    /// Spend in minor units; regression outcome base.
     Spend,
+}
+
+impl Outcome {
+    pub fn is_binary(self) -> bool {
+        self != Outcome::Spend
+    }
+
+    /// The outcome of every customer of `experiment`.
+    pub fn values(self, experiment: &Experiment) -> Vec<f64> {
+        match self {
+            Outcome::Visit => experiment.visit.clone(),
+            Outcome::Conversion => experiment.conversion.clone(),
+            Outcome::Spend => experiment.spend_cents.iter().map(|c| *c as f64).collect(),
+        }
+    }
+}
+
+/// The base model family of the T-, X- and DR-learners. The S-learner stays linear: its features are the
+/// arm indicators and their products with x, built for a linear model, and trees can leave the arm unsplit
+/// (an effect of zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaseLearner {
+    /// Logistic (binary outcomes) or ridge regression.
+    Linear,
+    /// Gradient-boosted trees: log-loss for binary outcomes, squared loss otherwise and for effects.
+    Gbdt,
+}
+
+impl BaseLearner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaseLearner::Linear => "linear",
+            BaseLearner::Gbdt => "gbdt",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +87,11 @@ pub struct EvaluationConfig {
     /// L2 penalty of the outcome base (logistic or ridge) and of the ridge effect base.
     pub outcome_l2: f64,
     pub effect_l2: f64,
+    /// Base model family of the T-, X- and DR-learners.
+    pub base: BaseLearner,
+    /// Trees of the outcome models (the objective follows the outcome) and of the effect models.
+    pub outcome_trees: GbdtConfig,
+    pub effect_trees: GbdtConfig,
 }
 
 impl EvaluationConfig {
@@ -60,6 +105,24 @@ impl EvaluationConfig {
             cost: OfferCost::default(),
             outcome_l2: 1.0,
             effect_l2: 1.0,
+            base: BaseLearner::Linear,
+            // Many shallow trees with large leaves: the outcomes are rare (conversion about 1%) and the
+            // effects are small against their noise, so the trees must not chase single customers. Chosen
+            // on four seeded splits of Hillstrom (docs/models.md).
+            outcome_trees: GbdtConfig {
+                trees: 200,
+                learning_rate: 0.03,
+                max_depth: 2,
+                min_leaf_weight: 5.0,
+                ..GbdtConfig::default()
+            },
+            effect_trees: GbdtConfig {
+                trees: 200,
+                learning_rate: 0.03,
+                max_depth: 2,
+                min_leaf_weight: 1000.0,
+                ..GbdtConfig::regression()
+            },
         }
     }
 
@@ -78,6 +141,8 @@ impl EvaluationConfig {
                 reason: "must be finite and non-negative".into(),
             });
         }
+        self.outcome_trees.validate()?;
+        self.effect_trees.validate()?;
         if let Some(s) = self.top_shares.iter().find(|s| !(**s > 0.0 && **s <= 1.0)) {
             return Err(ModelError::InvalidHyper {
                 name: "top_shares",
@@ -89,23 +154,60 @@ impl EvaluationConfig {
     }
 }
 
-/// `true` for held-out rows: a seeded shuffle, the first `share` of it held out.
-pub fn holdout_split(n: usize, share: f64, seed: u64) -> Vec<bool> {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-    let held = (share * n as f64).round() as usize;
-    let mut holdout = vec![false; n];
-    for &i in order.iter().take(held) {
-        holdout[i] = true;
+/// `true` for held-out rows, stratified by arm and outcome (for spend: whether the customer spent). Within
+/// each stratum a seeded shuffle is cut at its quota; quotas are `share` of the stratum rounded down, the
+/// rows left over going to the strata with the largest remainders, so `round(share · n)` rows are held out.
+pub fn stratified_holdout_split(
+    arms: &[usize],
+    outcome: &[f64],
+    share: f64,
+    seed: u64,
+) -> Result<Vec<bool>, ModelError> {
+    if !(share > 0.0 && share < 1.0) {
+        return Err(ModelError::InvalidHyper {
+            name: "holdout_share",
+            value: share.to_string(),
+            reason: "must be in (0, 1)".into(),
+        });
     }
-    holdout
+    if arms.len() != outcome.len() {
+        return Err(ModelError::Data(format!(
+            "{} arms for {} outcomes",
+            arms.len(),
+            outcome.len()
+        )));
+    }
+    let n_arms = arms.iter().max().map_or(0, |a| a + 1);
+    let mut strata: Vec<Vec<usize>> = vec![Vec::new(); 2 * n_arms];
+    for (i, (&a, &y)) in arms.iter().zip(outcome).enumerate() {
+        strata[2 * a + usize::from(y > 0.0)].push(i);
+    }
+    let target = (share * arms.len() as f64).round() as usize;
+    let ideal: Vec<f64> = strata.iter().map(|s| share * s.len() as f64).collect();
+    let mut quota: Vec<usize> = ideal.iter().map(|q| q.floor() as usize).collect();
+    let mut by_remainder: Vec<usize> = (0..strata.len()).collect();
+    by_remainder
+        .sort_by(|&a, &b| (ideal[b] - ideal[b].floor()).total_cmp(&(ideal[a] - ideal[a].floor())));
+    let short = target.saturating_sub(quota.iter().sum());
+    for &s in by_remainder.iter().take(short) {
+        quota[s] += 1;
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut holdout = vec![false; arms.len()];
+    for (rows, q) in strata.iter_mut().zip(quota) {
+        rows.shuffle(&mut rng);
+        for &i in rows.iter().take(q) {
+            holdout[i] = true;
+        }
+    }
+    Ok(holdout)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmMetrics {
     pub arm: String,
-    /// Qini coefficient (binary outcomes).
-    pub qini: Option<f64>,
+    /// Qini coefficient, normalised (binary outcomes).
+    pub qini_auc: Option<f64>,
     /// Normalised AUUC (binary) or AUUC gain per customer (revenue, minor units).
     pub auuc: f64,
     /// Treated minus control mean outcome among the top 30% by predicted effect.
@@ -128,6 +230,8 @@ pub struct TargetingValue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearnerResult {
     pub learner: String,
+    /// Base model family it was fitted with.
+    pub base: BaseLearner,
     pub arms: Vec<ArmMetrics>,
     pub targeting: Vec<TargetingValue>,
     pub fit_seconds: f64,
@@ -143,7 +247,7 @@ pub struct UpliftReport {
     pub everyone: Vec<(String, f64)>,
 }
 
-/// Logistic outcome base for conversion, ridge for spend; ridge for the effect stage.
+/// Logistic outcome base for binary outcomes, ridge for spend; ridge for the effect stage.
 pub fn default_bases(
     outcome: Outcome,
     outcome_l2: f64,
@@ -155,14 +259,41 @@ pub fn default_bases(
             ..Default::default()
         })?))
     };
-    let base = match outcome {
-        Outcome::Conversion => Model::Logistic(LogisticRegression::new(LogisticConfig {
+    let base = if outcome.is_binary() {
+        Model::Logistic(LogisticRegression::new(LogisticConfig {
             l2: outcome_l2,
             ..Default::default()
-        })?),
-        Outcome::Spend => ridge(outcome_l2)?,
+        })?)
+    } else {
+        ridge(outcome_l2)?
     };
     Ok((base, ridge(effect_l2)?))
+}
+
+/// The outcome and effect bases of `config.base`: gradient-boosted trees with the configured settings (the
+/// outcome objective follows the outcome), or [`default_bases`].
+pub fn bases(config: &EvaluationConfig) -> Result<(Model, Model), ModelError> {
+    match config.base {
+        BaseLearner::Linear => default_bases(config.outcome, config.outcome_l2, config.effect_l2),
+        BaseLearner::Gbdt => {
+            let outcome = GbdtConfig {
+                objective: if config.outcome.is_binary() {
+                    GbdtObjective::LogLoss
+                } else {
+                    GbdtObjective::SquaredLoss
+                },
+                ..config.outcome_trees.clone()
+            };
+            let effect = GbdtConfig {
+                objective: GbdtObjective::SquaredLoss,
+                ..config.effect_trees.clone()
+            };
+            Ok((
+                Model::Gbdt(GradientBoostedTrees::new(outcome)?),
+                Model::Gbdt(GradientBoostedTrees::new(effect)?),
+            ))
+        }
+    }
 }
 
 fn metric(e: discount_eval::EvalError) -> ModelError {
@@ -192,17 +323,11 @@ pub fn evaluate(
         experiment.select(&test_rows),
     );
     let n_arms = experiment.n_arms();
-    let outcome_of = |e: &Experiment| -> Vec<f64> {
-        match config.outcome {
-            Outcome::Conversion => e.conversion.clone(),
-            Outcome::Spend => e.spend_cents.iter().map(|c| *c as f64).collect(),
-        }
-    };
-    let (y_train, y_test) = (outcome_of(&train), outcome_of(&test));
+    let (y_train, y_test) = (config.outcome.values(&train), config.outcome.values(&test));
     // Reward of the logged action: the outcome, net of margin and the realised cost of a send.
     let reward: Vec<f64> = (0..test.arms.len())
         .map(|i| match config.outcome {
-            Outcome::Conversion => y_test[i],
+            Outcome::Visit | Outcome::Conversion => y_test[i],
             Outcome::Spend => {
                 let cost = if test.arms[i] > 0 {
                     config.cost.realised_minor(test.conversion[i] == 1.0) as f64
@@ -248,15 +373,25 @@ pub fn evaluate(
         _ => None,
     };
 
-    let (outcome_base, effect_base) =
+    let (linear_outcome, linear_effect) =
         default_bases(config.outcome, config.outcome_l2, config.effect_l2)?;
+    let (outcome_base, effect_base) = bases(config)?;
     let mut results = Vec::with_capacity(learners.len());
     for &kind in learners {
+        let base = if kind == MetaLearner::S {
+            BaseLearner::Linear
+        } else {
+            config.base
+        };
+        let (outcome_model, effect_model) = match base {
+            BaseLearner::Linear => (&linear_outcome, &linear_effect),
+            BaseLearner::Gbdt => (&outcome_base, &effect_base),
+        };
         let started = Instant::now();
         let model = UpliftModel::fit(
             kind,
-            &outcome_base,
-            &effect_base,
+            outcome_model,
+            effect_model,
             &train.x,
             &train.arms,
             &y_train,
@@ -272,12 +407,13 @@ pub fn evaluate(
             let y: Vec<f64> = rows.iter().map(|&i| y_test[i]).collect();
             let score: Vec<f64> = rows.iter().map(|&i| effects[a - 1][i]).collect();
             let treated: Vec<u8> = rows.iter().map(|&i| u8::from(test.arms[i] == a)).collect();
-            let (qini, auuc) = match config.outcome {
-                Outcome::Conversion => (
+            let (qini_auc, auuc) = if config.outcome.is_binary() {
+                (
                     Some(qini_auc_score(&y, &score, &treated, true).map_err(metric)?),
                     uplift_auc_score(&y, &score, &treated).map_err(metric)?,
-                ),
-                Outcome::Spend => (None, auuc_gain(&y, &score, &treated).map_err(metric)?),
+                )
+            } else {
+                (None, auuc_gain(&y, &score, &treated).map_err(metric)?)
             };
             let mean_of = |flag: u8| {
                 let v: Vec<f64> = y
@@ -290,7 +426,7 @@ pub fn evaluate(
             };
             arms.push(ArmMetrics {
                 arm: experiment.arm_names[a].clone(),
-                qini,
+                qini_auc,
                 auuc,
                 uplift_at_30: uplift_at_k(
                     &y,
@@ -304,7 +440,7 @@ pub fn evaluate(
             });
         }
         let values: Vec<Vec<f64>> = match config.outcome {
-            Outcome::Conversion => effects.clone(),
+            Outcome::Visit | Outcome::Conversion => effects.clone(),
             Outcome::Spend => effects
                 .iter()
                 .enumerate()
@@ -334,6 +470,7 @@ pub fn evaluate(
             .collect::<Result<_, ModelError>>()?;
         results.push(LearnerResult {
             learner: kind.as_str().to_string(),
+            base,
             arms,
             targeting,
             fit_seconds,
@@ -347,4 +484,42 @@ pub fn evaluate(
         learners: results,
         everyone,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holdout_keeps_every_arms_share_and_outcome_rate() {
+        // 3 arms, 1,000 customers, outcomes rarer in arm 0.
+        let arms: Vec<usize> = (0..1_000).map(|i| (i * 7) % 3).collect();
+        let outcome: Vec<f64> = (0..1_000)
+            .map(|i| f64::from(i % (11 + 6 * usize::from(arms[i] == 0)) == 0))
+            .collect();
+        let holdout = stratified_holdout_split(&arms, &outcome, 0.3, 9).unwrap();
+        assert_eq!(
+            holdout,
+            stratified_holdout_split(&arms, &outcome, 0.3, 9).unwrap()
+        );
+        assert_ne!(
+            holdout,
+            stratified_holdout_split(&arms, &outcome, 0.3, 10).unwrap()
+        );
+        assert_eq!(holdout.iter().filter(|h| **h).count(), 300);
+        for a in 0..3 {
+            for y in [0.0, 1.0] {
+                let stratum: Vec<usize> = (0..1_000)
+                    .filter(|&i| arms[i] == a && outcome[i] == y)
+                    .collect();
+                let held = stratum.iter().filter(|&&i| holdout[i]).count() as f64;
+                assert!(
+                    (held - 0.3 * stratum.len() as f64).abs() < 1.0,
+                    "arm {a}, outcome {y}: {held} of {}",
+                    stratum.len()
+                );
+            }
+        }
+        assert!(stratified_holdout_split(&arms, &outcome, 1.0, 9).is_err());
+    }
 }

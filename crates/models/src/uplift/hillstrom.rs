@@ -1,5 +1,5 @@
 //! Kevin Hillstrom's MineThatData e-mail experiment: 64,000 customers randomised to a Mens e-mail, a Womens
-//! e-mail or none, with conversion and spend in the two weeks after.
+//! e-mail or none, with website visit, conversion and spend in the two weeks after.
 //!
 //! Features: recency, log(1 + history), mens, womens, newbie, zip code and channel one-hot. The arm is 0 for
 //! no e-mail, 1 Mens, 2 Womens. Spend is read into integer cents.
@@ -39,6 +39,8 @@ pub struct Experiment {
     pub x: Matrix,
     pub arms: Vec<usize>,
     pub arm_names: Vec<String>,
+    /// Visited the website (0/1).
+    pub visit: Vec<f64>,
     pub conversion: Vec<f64>,
     pub spend_cents: Vec<i64>,
     pub features: Vec<FeatureInfo>,
@@ -55,6 +57,7 @@ impl Experiment {
             x: self.x.select_rows(indices),
             arms: indices.iter().map(|&i| self.arms[i]).collect(),
             arm_names: self.arm_names.clone(),
+            visit: indices.iter().map(|&i| self.visit[i]).collect(),
             conversion: indices.iter().map(|&i| self.conversion[i]).collect(),
             spend_cents: indices.iter().map(|&i| self.spend_cents[i]).collect(),
             features: self.features.clone(),
@@ -96,8 +99,8 @@ pub fn load(path: &Path) -> Result<Experiment, ModelError> {
             format!("expected columns {HEADER:?}, found {found:?}"),
         ));
     }
-    let (mut data, mut arms, mut conversion, mut spend) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut data, mut arms, mut visit, mut conversion, mut spend) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (index, record) in reader.records().enumerate() {
         let line = index as u64 + 2;
         let record = record.map_err(|e| input(line, e.to_string()))?;
@@ -138,6 +141,7 @@ pub fn load(path: &Path) -> Result<Experiment, ModelError> {
                 .position(|a| *a == field(8))
                 .ok_or_else(|| bad(8, &format!("must be one of {ARMS:?}")))?,
         );
+        visit.push(flag(9)?);
         conversion.push(flag(10)?);
         spend.push(
             parse_cents(field(11))
@@ -173,6 +177,7 @@ pub fn load(path: &Path) -> Result<Experiment, ModelError> {
         x: Matrix::new(rows, features.len(), data)?,
         arms,
         arm_names: ARMS.iter().map(|a| a.to_string()).collect(),
+        visit,
         conversion,
         spend_cents: spend,
         features,
