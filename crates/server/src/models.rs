@@ -11,6 +11,12 @@ use serde::Serialize;
 /// The registry kind of the model that scores offers.
 pub const RESPONSE_KIND: &str = "uplift";
 
+/// The id of the feature spec the service builds vectors with (computed once).
+pub fn serving_spec_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| FeatureSpec::base().id())
+}
+
 /// Reads and checks a registered response model; the error is the reason to refuse it.
 pub fn load_response_model(row: &ModelRow) -> Result<ResponseModel, String> {
     let hash = content_hash(&row.artifact);
@@ -27,7 +33,7 @@ pub fn load_response_model(row: &ModelRow) -> Result<ResponseModel, String> {
             row.id
         )
     })?;
-    let serving = FeatureSpec::base().id();
+    let serving = serving_spec_id();
     if model.feature_spec != serving {
         return Err(format!(
             "model `{}` was trained on feature spec {}, the service builds {serving}",
@@ -53,4 +59,71 @@ pub struct ModelState {
 pub struct Refusal {
     pub model_id: String,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use discount_policy::response::{LinearTerm, OfferResponse};
+    use discount_store::model_registry::ModelStatus;
+
+    fn row(model: &ResponseModel) -> ModelRow {
+        let artifact = serde_json::to_string(model).unwrap();
+        ModelRow {
+            id: "m1".into(),
+            kind: RESPONSE_KIND.into(),
+            feature_spec: Some(model.feature_spec.clone()),
+            window_from: None,
+            window_to: None,
+            training_rows: 1,
+            metrics: "{}".into(),
+            parent: None,
+            created_at: 0,
+            status: ModelStatus::Candidate,
+            activated_seq: None,
+            content_hash: content_hash(&artifact),
+            artifact,
+        }
+    }
+
+    fn model(spec: &str) -> ResponseModel {
+        let d = FeatureSpec::base().all_features().len();
+        ResponseModel {
+            feature_spec: spec.into(),
+            features: FeatureSpec::base()
+                .all_features()
+                .into_iter()
+                .map(|f| f.name)
+                .collect(),
+            centre: vec![0.0; d],
+            scale: vec![1.0; d],
+            offers: vec![OfferResponse {
+                offer_id: "none".into(),
+                rows: 1,
+                orders: 0,
+                order: LinearTerm::constant(0.0, d),
+                profit_if_order: LinearTerm::constant(0.0, d),
+                discount_if_order: LinearTerm::constant(0.0, d),
+                profit_if_none: 0.0,
+            }],
+        }
+    }
+
+    #[test]
+    fn checks_hash_format_and_feature_spec() {
+        assert!(load_response_model(&row(&model(serving_spec_id()))).is_ok());
+        let other = load_response_model(&row(&model("profile-v0+0000"))).unwrap_err();
+        assert!(other.contains("feature spec profile-v0+0000"), "{other}");
+        let mut edited = row(&model(serving_spec_id()));
+        edited.artifact = edited.artifact.replace("\"rows\":1", "\"rows\":2");
+        assert!(load_response_model(&edited)
+            .unwrap_err()
+            .contains("SHA-256"));
+        let mut garbage = row(&model(serving_spec_id()));
+        garbage.artifact = "{}".into();
+        garbage.content_hash = content_hash("{}");
+        assert!(load_response_model(&garbage)
+            .unwrap_err()
+            .contains("not a response model"));
+    }
 }

@@ -417,6 +417,10 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
         "offer_id": decision.offer_id,
         "features": facts.features,
         "model_id": decision.model_id,
+        "feature_spec": decision
+            .model_id
+            .as_ref()
+            .map(|_| crate::models::serving_spec_id()),
         "body": request_json,
         "scores": decision.scores,
         "gate": decision.gate,
