@@ -1,10 +1,10 @@
 """discount's gradient-boosted trees against scikit-learn's HistGradientBoostingClassifier on the same folds.
 
 Usage (from the repository root; benchmarks/gbdt/run.sh does all of this):
-    discount train propensity --model logistic --write-folds benchmarks/gbdt/folds.csv
+    discount train propensity --dataset online-shoppers --model logistic --write-folds benchmarks/gbdt/folds.csv
     python3 benchmarks/gbdt/compare_hgb.py --folds benchmarks/gbdt/folds.csv --discount target/release/discount
 
-discount is run as `discount train propensity --model gbdt --folds FILE --json`; its per-fold AUC and fit
+discount is run as `discount train propensity --dataset online-shoppers --model gbdt --folds FILE --json`; its per-fold AUC and fit
 time (the model scored on the fold, not the calibration copy) are read from that JSON. scikit-learn is fitted
 twice per fold: with discount's settings (300 trees, learning rate 0.05, depth 3, L2 1, 255 bins, no early
 stopping) and with its own defaults. Both libraries use every core. Features are encoded as the Rust loader
@@ -56,7 +56,7 @@ if (folds < 0).any():
     sys.exit(f"{args.folds}: {int((folds < 0).sum())} rows have no fold")
 k = folds.max() + 1
 
-command = [args.discount, "train", "propensity", "--model", "gbdt", "--folds", args.folds,
+command = [args.discount, "train", "propensity", "--dataset", "online-shoppers", "--model", "gbdt", "--folds", args.folds,
            "--data-dir", args.data_dir, "--models-dir", args.models_dir, "--json"]
 started = time.perf_counter()
 completed = subprocess.run(command, check=True, capture_output=True, text=True)

@@ -15,7 +15,7 @@ cargo build --release -p discount-cli
 bin="$root/target/release/discount"
 
 # The seeded folds (seed 2026), written by discount itself; the logistic model is the quickest way there.
-"$bin" train propensity --model logistic --write-folds "$here/folds.csv" \
+"$bin" train propensity --dataset online-shoppers --model logistic --write-folds "$here/folds.csv" \
     --models-dir "$here/models" --json > /dev/null
 
 "$here/.venv/bin/python" "$here/compare_hgb.py" --folds "$here/folds.csv" --discount "$bin" \

@@ -1,7 +1,7 @@
-"""scikit-learn peers of `discount train propensity` on the same seeded folds.
+"""scikit-learn peers of `discount train propensity --dataset online-shoppers` on the same seeded folds.
 
 Usage (from the repository root):
-    discount train propensity --model all --write-folds benchmarks/propensity/folds.csv
+    discount train propensity --dataset online-shoppers --model all --write-folds benchmarks/propensity/folds.csv
     pip install scikit-learn pandas
     python3 benchmarks/propensity/sklearn_baseline.py [--data-dir ../shared/data]
 

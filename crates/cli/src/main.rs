@@ -23,7 +23,7 @@ use discount_core::Config;
 ///
 /// Learn from it (lifetime value, embeddings, propensity, uplift, sequences):
 ///   discount train ltv
-///   discount train propensity --model all
+///   discount train propensity --dataset online-shoppers --model all
 ///   discount profile CUSTOMER_ID
 ///
 /// Decide, plan and serve offers within a budget; stop coupon abuse:

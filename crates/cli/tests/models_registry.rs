@@ -421,3 +421,76 @@ fn too_little_data_is_a_clear_error() {
         "nothing registered"
     );
 }
+
+/// Purchase propensity fitted on the store's events (weekly snapshots, point-in-time features),
+/// registered and promoted; a failed fit is refused and registers nothing.
+fn propensity_on_the_store(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        url,
+        &[
+            "simulate", "--users", "3000", "--days", "120", "--seed", "11", "--out", "sim",
+        ],
+    );
+    run(dir.path(), url, &["ingest", "sim/events.jsonl"]);
+    let fitted = json_of(&run(dir.path(), url, &["--json", "train", "propensity"]));
+    assert_eq!(fitted["model"], "gbdt", "{fitted}");
+    assert!(fitted["auc"].as_f64().unwrap() > 0.75, "{fitted}");
+    assert!(
+        fitted["log_loss"].as_f64().unwrap() < 0.08,
+        "better than the base rate: {fitted}"
+    );
+    let id = fitted["model_id"].as_str().unwrap();
+    run(dir.path(), url, &["models", "promote", id]);
+    let listed = json_of(&run(
+        dir.path(),
+        url,
+        &["--json", "models", "list", "--kind", "propensity"],
+    ));
+    assert_eq!(listed["models"][0]["status"], "active", "{listed}");
+    assert_eq!(
+        listed["models"][0]["metrics"]["auc"].as_f64(),
+        fitted["auc"].as_f64()
+    );
+    // A logistic fit without enough penalty extrapolates the later snapshots into nonsense: it
+    // fails the base-rate check and the registry is unchanged.
+    let failed = Command::new(bin())
+        .current_dir(dir.path())
+        .args([
+            "--store",
+            url,
+            "train",
+            "propensity",
+            "--model",
+            "logistic",
+            "--l2",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(err.contains("nothing registered"), "{err}");
+    let after = json_of(&run(
+        dir.path(),
+        url,
+        &["--json", "models", "list", "--kind", "propensity"],
+    ));
+    assert_eq!(after["models"].as_array().unwrap().len(), 1, "{after}");
+}
+
+#[test]
+fn propensity_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
+    propensity_on_the_store(&url);
+}
+
+#[test]
+fn propensity_on_postgres() {
+    let Some(url) = discount_store::postgres::scratch_schema_url("propensity").unwrap() else {
+        return;
+    };
+    propensity_on_the_store(&url);
+}

@@ -11,13 +11,18 @@
 //! spend_k      = conversion_k * max(discount_if_order_k . z, 0)
 //! ```
 //!
-//! with `z = (x - centre) / scale`. The engine's uplift of offer `k` is `profit_k - profit_none`.
+//! with `z = (x - centre) / scale`, clipped to [`Z_LIMIT`] standard deviations. The engine's uplift of offer `k` is `profit_k - profit_none`.
 //! The model is plain numbers, so it is checked on load (lengths, finite values, positive scales)
 //! and serves without any learning library.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::PolicyError;
+
+/// Standardised inputs are clipped to this many standard deviations of the training data: a
+/// linear model must not extrapolate a count that was rare in training (one refund among
+/// thousands of customers) into a certain order.
+pub const Z_LIMIT: f64 = 8.0;
 
 /// `bias + weights . z`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -189,7 +194,7 @@ impl ResponseModel {
                     value: *v,
                 });
             }
-            z.push((v - self.centre[j]) / self.scale[j]);
+            z.push(((v - self.centre[j]) / self.scale[j]).clamp(-Z_LIMIT, Z_LIMIT));
         }
         Ok(())
     }

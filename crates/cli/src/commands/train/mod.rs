@@ -8,6 +8,7 @@ pub mod propensity;
 pub mod response;
 pub mod sequence;
 mod shop;
+pub mod shop_propensity;
 pub mod uplift;
 
 /// Fit a model on the shop's store (ltv, cf, sequence) or a public data set and print its
@@ -43,6 +44,9 @@ pub fn run(config: &Config, cmd: &TrainCommand, json: bool) -> anyhow::Result<()
         TrainCommand::Ltv(args) => ltv::run(config, args, json),
         TrainCommand::Cf(args) => cf::run(config, args, json),
         TrainCommand::Sequence(args) => sequence::run(config, args, json),
+        TrainCommand::Propensity(args) if args.dataset.is_none() => {
+            shop_propensity::run(config, args, json)
+        }
         TrainCommand::Propensity(args) => propensity::run(args, json),
         TrainCommand::Uplift(args) => uplift::run(args, json),
     }

@@ -1,4 +1,5 @@
-//! `discount train propensity`: purchase-propensity models on the UCI online shoppers sessions.
+//! `discount train propensity --dataset online-shoppers`: purchase-propensity models on the UCI online
+//! shoppers sessions (the store's own path is in `shop_propensity`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -114,6 +115,11 @@ impl GbdtArgs {
     }
 }
 
+/// Purchase propensity: on the shop's store (the default), whether each customer orders within
+/// --horizon days of weekly snapshots, features as of each snapshot (the service's function),
+/// trained on the earlier snapshots and judged (AUC, log-loss) on the later ones, then registered
+/// in the model registry (see discount models). With --dataset online-shoppers:
+///
 /// Cross-validate purchase-propensity models (logistic regression, factorisation machine, MLP,
 /// gradient-boosted trees) on seeded folds: AUC, log-loss, and calibration error before and after Platt and
 /// isotonic calibration. Then refit on all rows, calibrate (isotonic, on the out-of-fold predictions) and
@@ -124,20 +130,32 @@ impl GbdtArgs {
 /// rest.
 ///
 /// Examples:
+///   discount train propensity --model gbdt --horizon 14
 ///   discount train propensity --dataset online-shoppers
-///   discount train propensity --model mlp --folds 5 --seed 2026
-///   discount train propensity --model all --write-folds benchmarks/propensity/folds.csv --report shoppers.html
-///   discount train propensity --model gbdt --trees 500 --learning-rate 0.02 --max-depth 3
-///   discount train propensity --model gbdt --folds benchmarks/propensity/folds.csv --json
-///   discount train propensity --model gbdt --increasing-in PageValues
-///   discount train propensity --model logistic --split test-rows.csv
+///   discount train propensity --dataset online-shoppers --model mlp --folds 5 --seed 2026
+///   discount train propensity --dataset online-shoppers --model all --write-folds benchmarks/propensity/folds.csv --report shoppers.html
+///   discount train propensity --dataset online-shoppers --model gbdt --trees 500 --learning-rate 0.02 --max-depth 3
+///   discount train propensity --dataset online-shoppers --model gbdt --folds benchmarks/propensity/folds.csv --json
+///   discount train propensity --dataset online-shoppers --model gbdt --increasing-in PageValues
+///   discount train propensity --dataset online-shoppers --model logistic --split test-rows.csv
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct PropensityArgs {
-    #[arg(long, value_enum, default_value = "online-shoppers")]
-    pub dataset: PropensityDataset,
-    #[arg(long, value_enum, default_value = "logistic")]
-    pub model: ModelArg,
+    /// A public data set instead of the shop's store.
+    #[arg(long, value_enum)]
+    pub dataset: Option<PropensityDataset>,
+    /// Store: predict an order within this many days of a snapshot.
+    #[arg(long, default_value_t = 14)]
+    pub horizon: u32,
+    /// Store: days between snapshots of every customer.
+    #[arg(long, default_value_t = 7)]
+    pub every: u32,
+    /// Store: fit and report, register nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The model [default: gbdt on the store, logistic on a public data set].
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
     /// Number of seeded folds, or a `row,fold` CSV file of folds (every row once, folds 0..k).
     #[arg(long, default_value = "5", value_parser = parse_folds, value_name = "K|FILE")]
     pub folds: FoldsArg,
@@ -205,7 +223,7 @@ pub fn run(args: &PropensityArgs, json: bool) -> anyhow::Result<()> {
     if let Some(out) = &args.write_folds {
         folds::write_assignment(out, &assignment, "fold")?;
     }
-    let kinds = args.model.kinds();
+    let kinds = args.model.unwrap_or(ModelArg::Logistic).kinds();
     let gbdt = args.gbdt.config(&data.features)?;
     let positives = data.y.iter().filter(|y| **y == 1.0).count() as u64;
     let store = ArtifactStore::new(&args.models_dir);
