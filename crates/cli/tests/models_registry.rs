@@ -422,8 +422,9 @@ fn too_little_data_is_a_clear_error() {
     );
 }
 
-/// Purchase propensity fitted on the store's events (weekly snapshots, point-in-time features),
-/// registered and promoted; a failed fit is refused and registers nothing.
+/// Purchase propensity fitted on the store's events (weekly snapshots, point-in-time features) and
+/// lifetime value (BG/NBD + Gamma-Gamma), registered and promoted; a failed fit is refused and
+/// registers nothing.
 fn propensity_on_the_store(url: &str) {
     let dir = tempfile::tempdir().unwrap();
     run(
@@ -452,6 +453,21 @@ fn propensity_on_the_store(url: &str) {
     assert_eq!(
         listed["models"][0]["metrics"]["auc"].as_f64(),
         fitted["auc"].as_f64()
+    );
+    // Lifetime value on the same store, registered and promoted as kind `ltv`.
+    let ltv = json_of(&run(dir.path(), url, &["--json", "train", "ltv"]));
+    assert!(ltv["new_buyer_value"].as_f64().unwrap() > 0.0, "{ltv}");
+    let ltv_id = ltv["model_id"].as_str().unwrap();
+    run(dir.path(), url, &["models", "promote", ltv_id]);
+    let listed = json_of(&run(
+        dir.path(),
+        url,
+        &["--json", "models", "list", "--kind", "ltv"],
+    ));
+    assert_eq!(listed["models"][0]["status"], "active", "{listed}");
+    assert_eq!(
+        listed["models"][0]["metrics"]["new_buyer_value"].as_f64(),
+        ltv["new_buyer_value"].as_f64()
     );
     // A logistic fit without enough penalty extrapolates the later snapshots into nonsense: it
     // fails the base-rate check and the registry is unchanged.

@@ -69,7 +69,14 @@ pub fn run(config: &Config, cmd: &ModelsCommand, json: bool) -> anyhow::Result<(
                     .map(|m| {
                         m.iter()
                             .filter(|(k, _)| {
-                                matches!(k.as_str(), "auc" | "log_loss" | "greedy_value_snips")
+                                matches!(
+                                    k.as_str(),
+                                    "auc"
+                                        | "log_loss"
+                                        | "greedy_value_snips"
+                                        | "holdout_correlation"
+                                        | "new_buyer_value"
+                                )
                             })
                             .map(|(k, v)| format!("{k} {:.4}", v.as_f64().unwrap_or(f64::NAN)))
                             .collect::<Vec<_>>()

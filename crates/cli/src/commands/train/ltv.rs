@@ -120,6 +120,9 @@ pub struct LtvArgs {
     /// Store the fitted models as a versioned artifact: <models-dir>/ltv-<source>/<version>.json.
     #[arg(long)]
     pub models_dir: Option<PathBuf>,
+    /// Store: fit and report, register nothing in the model registry.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Where an artifact was saved.
@@ -468,6 +471,63 @@ struct ShopOutput {
     written: Vec<PathBuf>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     saved: Vec<SavedArtifact>,
+    /// Expected purchases and value (major units) over the horizon of a customer who has just
+    /// made a first purchase: what turning a prospect into a buyer is worth.
+    new_buyer_purchases: f64,
+    new_buyer_value: f64,
+    /// The registry id (store source, unless --dry-run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_id: Option<String>,
+}
+
+/// Registers the fitted models in the store's model registry as a candidate of kind `ltv`.
+#[allow(clippy::too_many_arguments)]
+fn register_ltv(
+    config: &Config,
+    unit: TimeUnit,
+    currency: &str,
+    calibration_end: i64,
+    customers: usize,
+    bgnbd: &BgNbd,
+    gamma_gamma: &GammaGamma,
+    metrics: &BTreeMap<String, f64>,
+) -> anyhow::Result<String> {
+    use discount_store::model_registry::{content_hash, ModelRow, ModelStatus};
+    let mut log =
+        discount_store::decision_log::open_decision_log(&config.store.url).with_context(|| {
+            format!(
+                "opening the store {}",
+                super::super::ingest::redact(&config.store.url)
+            )
+        })?;
+    let artifact = serde_json::to_string(&serde_json::json!({
+        "unit": unit.name(),
+        "currency": currency,
+        "model": LtvModel { bgnbd: bgnbd.clone(), gamma_gamma: gamma_gamma.clone() },
+    }))?;
+    let hash = content_hash(&artifact);
+    let now = chrono::Utc::now();
+    let id = format!("ltv-{}-{}", now.format("%Y%m%dT%H%M%S"), &hash[..8]);
+    let finite: BTreeMap<&String, &f64> = metrics.iter().filter(|(_, v)| v.is_finite()).collect();
+    let row = ModelRow {
+        id: id.clone(),
+        kind: "ltv".into(),
+        feature_spec: None,
+        window_from: None,
+        window_to: Some(calibration_end),
+        training_rows: customers as i64,
+        metrics: serde_json::to_string(&finite)?,
+        parent: log.active_model("ltv")?.map(|m| m.id),
+        created_at: now.timestamp_micros(),
+        status: ModelStatus::Candidate,
+        activated_seq: None,
+        content_hash: hash,
+        artifact,
+    };
+    if !log.register_model(&row)? {
+        anyhow::bail!("a model with id {id} is registered already; train again in a second");
+    }
+    Ok(id)
 }
 
 /// The store's calibration summary, its holdout purchases and where it came from.
@@ -613,7 +673,19 @@ fn run_shop(config: &Config, args: &LtvArgs, json: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    let new_buyer = discount_models::ltv::Rfm {
+        x: 0.0,
+        t_x: 0.0,
+        t: 0.0,
+    };
+    let new_buyer_purchases = bgnbd
+        .expected_purchases(&new_buyer, horizon)
+        .context("the expected purchases of a new buyer")?;
+    let new_buyer_value = new_buyer_purchases * gamma_gamma.population_mean_spend();
     let mut metrics = BTreeMap::new();
+    metrics.insert("new_buyer_purchases".to_string(), new_buyer_purchases);
+    metrics.insert("new_buyer_value".to_string(), new_buyer_value);
+    metrics.insert("horizon".to_string(), horizon);
     if let Some(h) = &holdout {
         metrics.insert("holdout_correlation".to_string(), h.correlation);
         metrics.insert("holdout_mae".to_string(), h.mae);
@@ -625,6 +697,29 @@ fn run_shop(config: &Config, args: &LtvArgs, json: bool) -> anyhow::Result<()> {
     };
     // Every check has passed: only now is anything written.
     let written = write_files(args, &rows, &bgnbd, &gamma_gamma, horizon)?;
+    let model_id = match &source {
+        ShopSource::Store {
+            currency, periods, ..
+        } if !args.dry_run => {
+            let mut all = metrics.clone();
+            all.insert("bgnbd_log_likelihood".to_string(), bgnbd.log_likelihood);
+            let end = periods
+                .calibration_end
+                .and_hms_opt(0, 0, 0)
+                .map_or(0, |t| t.and_utc().timestamp_micros());
+            Some(register_ltv(
+                config,
+                unit,
+                currency,
+                end,
+                rows.len(),
+                &bgnbd,
+                &gamma_gamma,
+                &all,
+            )?)
+        }
+        _ => None,
+    };
     let saved = save_artifacts(
         args,
         "ltv-shop",
@@ -657,6 +752,9 @@ fn run_shop(config: &Config, args: &LtvArgs, json: bool) -> anyhow::Result<()> {
         fit_seconds,
         written,
         saved,
+        new_buyer_purchases,
+        new_buyer_value,
+        model_id,
     };
     if json {
         return print_json(&out);
@@ -777,6 +875,18 @@ fn print_shop(out: &ShopOutput) {
             s.artifact.display(),
             s.version,
             s.content_hash
+        );
+    }
+    println!(
+        "a new buyer is worth {:.2} purchases and {:.2} (major units) over {} {}",
+        out.new_buyer_purchases,
+        out.new_buyer_value,
+        out.horizon,
+        out.unit.name()
+    );
+    if let Some(id) = &out.model_id {
+        println!(
+            "registered {id} (ltv, candidate); activate it with: discount models promote {id}"
         );
     }
 }
