@@ -342,6 +342,9 @@ pub struct DecisionEngine {
     models: RwLock<Models>,
     /// When set, the offers are scored by this trained model instead of `models`.
     response: RwLock<Option<Arc<ServingModel>>>,
+    /// A lifetime value from a trained model (minor units of profit), in place of
+    /// `config.model.lifetime_value`.
+    lifetime_value: RwLock<Option<f64>>,
     version: AtomicU64,
     /// `policy_version()` of the version it was made at (formatting it per decision is slow).
     version_label: RwLock<(u64, String)>,
@@ -468,6 +471,7 @@ impl DecisionEngine {
             budgets,
             models: RwLock::new(Models { arms }),
             response: RwLock::new(None),
+            lifetime_value: RwLock::new(None),
             version: AtomicU64::new(0),
             version_label: RwLock::new((u64::MAX, String::new())),
             config,
@@ -487,6 +491,24 @@ impl DecisionEngine {
             rung,
         };
         *self.response.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(serving));
+        Ok(())
+    }
+
+    /// The future profit (minor units) of turning a customer without orders into a buyer, from a
+    /// trained lifetime-value model; `None` goes back to `model.lifetime_value` of the
+    /// configuration.
+    pub fn set_lifetime_value(&self, value: Option<f64>) -> Result<(), PolicyError> {
+        if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(PolicyError::Hyper {
+                name: "lifetime value",
+                value: v,
+                rule: "must be a finite number >= 0",
+            });
+        }
+        *self
+            .lifetime_value
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = value;
         Ok(())
     }
 
@@ -746,7 +768,11 @@ impl DecisionEngine {
     /// Incremental value of rung `k` over no offer from scored values.
     fn incremental(&self, s: &Scored, base: &Scored, orders: u32) -> f64 {
         let mut v = s.profit - base.profit;
-        if let (Some(ltv), 0) = (self.config.model.lifetime_value, orders) {
+        let trained = *self
+            .lifetime_value
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        if let (Some(ltv), 0) = (trained.or(self.config.model.lifetime_value), orders) {
             v += (s.conversion - base.conversion) * ltv;
         }
         v

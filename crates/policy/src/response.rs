@@ -286,3 +286,74 @@ mod tests {
         assert!(m.standardise(&[f64::INFINITY], &mut z).is_err());
     }
 }
+
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+    use crate::engine::{CustomerFacts, DecisionEngine, DecisionRequest, EngineConfig};
+    use rand::SeedableRng;
+
+    /// A trained lifetime value adds (conversion with the offer - without) x value to a
+    /// prospect's offer, and nothing for a customer who has ordered.
+    #[test]
+    fn trained_lifetime_value_prices_first_orders() {
+        let config = EngineConfig::from_toml_str(
+            r#"
+name = "t"
+[[ladder]]
+id = "none"
+offer = { kind = "no_offer" }
+[[ladder]]
+id = "amt500"
+offer = { kind = "amount_off", amount = 500, min_spend = 0 }
+[exploration]
+kind = "epsilon_greedy"
+epsilon = 0.0
+"#,
+            "test",
+        )
+        .unwrap();
+        let engine = DecisionEngine::new(config).unwrap();
+        let offer = |id: &str, logit: f64| OfferResponse {
+            offer_id: id.into(),
+            rows: 10,
+            orders: 5,
+            order: LinearTerm::constant(logit, 1),
+            profit_if_order: LinearTerm::constant(1_000.0, 1),
+            discount_if_order: LinearTerm::constant(0.0, 1),
+            profit_if_none: 0.0,
+        };
+        let model = ResponseModel {
+            feature_spec: "s".into(),
+            features: vec!["x".into()],
+            centre: vec![0.0],
+            scale: vec![1.0],
+            offers: vec![offer("none", 0.0), offer("amt500", 1.0)],
+        };
+        engine.set_response_model("m", model).unwrap();
+        let value = |orders: u32| {
+            let facts = CustomerFacts {
+                features: vec![1.0],
+                orders,
+                profile: vec![0.0],
+                ..CustomerFacts::default()
+            };
+            let req = DecisionRequest {
+                customer_id: "c".into(),
+                ..DecisionRequest::default()
+            };
+            let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+            let d = engine.decide(&req, &facts, &mut rng).unwrap();
+            assert_eq!(d.model_id.as_deref(), Some("m"));
+            d.scores[1].expected_incremental_profit
+        };
+        let (prospect, buyer) = (value(0), value(3));
+        engine.set_lifetime_value(Some(2_000.0)).unwrap();
+        let lift = 1.0 / (1.0 + (-1.0f64).exp()) - 0.5;
+        assert!((value(0) - prospect - lift * 2_000.0).abs() < 1e-6);
+        assert!((value(3) - buyer).abs() < 1e-9);
+        assert!(engine.set_lifetime_value(Some(f64::NAN)).is_err());
+        engine.set_lifetime_value(None).unwrap();
+        assert!((value(0) - prospect).abs() < 1e-9);
+    }
+}

@@ -286,6 +286,7 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
         start_checkpointer(Arc::downgrade(&pool));
     }
     let policies = Registry::new(Arc::clone(&pool), holder, &config.server.currency)
+        .with_cost_ratio(config.server.unknown_cost_ratio)
         .with_risk(options.risk.clone());
     if let Some(engine) = &options.engine {
         policies.install(engine)?;

@@ -11,6 +11,39 @@ use serde::Serialize;
 /// The registry kind of the model that scores offers.
 pub const RESPONSE_KIND: &str = "uplift";
 
+/// The registry kind of the lifetime-value model whose new-buyer value prices first orders.
+pub const LTV_KIND: &str = "ltv";
+
+/// The future profit, in minor units, of turning a prospect into a buyer, from a registered
+/// lifetime-value model: its expected value of a new buyer over its horizon (revenue, major
+/// units of its currency) in minor units, times the share of revenue that is profit, `1 -
+/// cost_ratio` (the service's `unknown_cost_ratio`, the same assumption the join makes for items
+/// without a known cost).
+pub fn lifetime_value_of(row: &ModelRow, cost_ratio: f64) -> Result<f64, String> {
+    let hash = content_hash(&row.artifact);
+    if hash != row.content_hash {
+        return Err(format!(
+            "model `{}`: the stored artifact's SHA-256 is {hash}, the registry recorded {}",
+            row.id, row.content_hash
+        ));
+    }
+    #[derive(serde::Deserialize)]
+    struct Ltv {
+        currency: String,
+    }
+    let ltv: Ltv = serde_json::from_str(&row.artifact)
+        .map_err(|e| format!("model `{}`: not a lifetime-value artifact: {e}", row.id))?;
+    let currency = discount_core::Currency::parse("currency", &ltv.currency)
+        .map_err(|e| format!("model `{}`: currency: {e}", row.id))?;
+    let metrics: serde_json::Value = serde_json::from_str(&row.metrics)
+        .map_err(|e| format!("model `{}`: metrics: {e}", row.id))?;
+    let value = metrics["new_buyer_value"]
+        .as_f64()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("model `{}` has no finite new_buyer_value", row.id))?;
+    Ok(value * 10f64.powi(currency.exponent() as i32) * (1.0 - cost_ratio).clamp(0.0, 1.0))
+}
+
 /// The id of the feature spec the service builds vectors with (computed once).
 pub fn serving_spec_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -53,6 +86,15 @@ pub struct ModelState {
     pub serving: Option<String>,
     /// The registry's active model when it was refused, and why.
     pub refused: Option<Refusal>,
+    /// The lifetime-value model that prices first orders, and the value it gives (minor units
+    /// of profit); `None`: the policy's `model.lifetime_value`.
+    pub lifetime_value: Option<LifetimeValue>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LifetimeValue {
+    pub model_id: String,
+    pub value: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -125,5 +167,46 @@ mod tests {
         assert!(load_response_model(&garbage)
             .unwrap_err()
             .contains("not a response model"));
+    }
+}
+
+#[cfg(test)]
+mod lifetime_value_tests {
+    use super::*;
+    use discount_store::model_registry::ModelStatus;
+
+    fn row(currency: &str, metrics: &str) -> ModelRow {
+        let artifact = format!(r#"{{"unit":"weeks","currency":"{currency}","model":{{}}}}"#);
+        ModelRow {
+            id: "ltv-1".into(),
+            kind: LTV_KIND.into(),
+            feature_spec: None,
+            window_from: None,
+            window_to: None,
+            training_rows: 10,
+            metrics: metrics.into(),
+            parent: None,
+            created_at: 0,
+            status: ModelStatus::Active,
+            activated_seq: Some(1),
+            content_hash: content_hash(&artifact),
+            artifact,
+        }
+    }
+
+    #[test]
+    fn new_buyer_value_in_minor_units_of_profit() {
+        let v = lifetime_value_of(&row("USD", r#"{"new_buyer_value":40.0}"#), 0.75).unwrap();
+        assert!((v - 1_000.0).abs() < 1e-9, "{v}");
+        let v = lifetime_value_of(&row("JPY", r#"{"new_buyer_value":4000.0}"#), 0.5).unwrap();
+        assert!((v - 2_000.0).abs() < 1e-9, "{v}");
+        assert!(lifetime_value_of(&row("USD", r#"{"auc":0.5}"#), 0.5)
+            .unwrap_err()
+            .contains("new_buyer_value"));
+        let mut edited = row("USD", r#"{"new_buyer_value":40.0}"#);
+        edited.artifact.push(' ');
+        assert!(lifetime_value_of(&edited, 0.5)
+            .unwrap_err()
+            .contains("SHA-256"));
     }
 }

@@ -14,7 +14,10 @@ use discount_store::decision_log::{BudgetRow, PolicyRow};
 
 use crate::error::ServerError;
 use crate::ledger::{Ledger, OwnedLedger, SharedLedger};
-use crate::models::{load_response_model, ModelState, Refusal, RESPONSE_KIND};
+use crate::models::{
+    lifetime_value_of, load_response_model, LifetimeValue, ModelState, Refusal, LTV_KIND,
+    RESPONSE_KIND,
+};
 use crate::pool::LogPool;
 
 /// Where each engine feature's value comes from.
@@ -48,6 +51,8 @@ pub struct Registry {
     model: RwLock<ModelState>,
     /// The loaded response model that every engine scores with (engines built later get it too).
     response: RwLock<Option<(String, ResponseModel)>>,
+    /// Cost of goods as a share of revenue, for the lifetime value's profit.
+    cost_ratio: f64,
 }
 
 /// Maps an engine's feature names onto the profile's feature vector.
@@ -92,7 +97,14 @@ impl Registry {
             risk: None,
             model: RwLock::new(ModelState::default()),
             response: RwLock::new(None),
+            cost_ratio: 0.6,
         }
+    }
+
+    /// The cost of goods as a share of revenue the lifetime value's profit assumes.
+    pub fn with_cost_ratio(mut self, ratio: f64) -> Self {
+        self.cost_ratio = ratio;
+        self
     }
 
     /// Gates every engine built from now on with `risk`.
@@ -199,6 +211,9 @@ impl Registry {
                 );
             }
         }
+        if let Some(l) = &self.model_state().lifetime_value {
+            engine.set_lifetime_value(Some(l.value))?;
+        }
         let engine = Arc::new(engine);
         self.engines
             .write()
@@ -231,6 +246,7 @@ impl Registry {
         *self.active.write().unwrap_or_else(|e| e.into_inner()) = active;
         *self.rows.write().unwrap_or_else(|e| e.into_inner()) = rows;
         self.refresh_model()?;
+        self.refresh_lifetime_value()?;
         for l in self
             .ledgers
             .read()
@@ -273,7 +289,9 @@ impl Registry {
                 e.clear_response_model();
             }
             *self.response.write().unwrap_or_else(|e| e.into_inner()) = None;
-            *self.model.write().unwrap_or_else(|e| e.into_inner()) = ModelState::default();
+            let mut state = self.model.write().unwrap_or_else(|e| e.into_inner());
+            state.serving = None;
+            state.refused = None;
             return Ok(());
         };
         let checked = load_response_model(&row).and_then(|model| {
@@ -303,10 +321,9 @@ impl Registry {
                 );
                 *self.response.write().unwrap_or_else(|e| e.into_inner()) =
                     Some((row.id.clone(), model));
-                *self.model.write().unwrap_or_else(|e| e.into_inner()) = ModelState {
-                    serving: Some(row.id),
-                    refused: None,
-                };
+                let mut state = self.model.write().unwrap_or_else(|e| e.into_inner());
+                state.serving = Some(row.id);
+                state.refused = None;
             }
             Err(reason) => {
                 eprintln!("discount serve: refused {reason}; the previous scorer keeps serving");
@@ -319,6 +336,50 @@ impl Registry {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Follows the registry's active lifetime-value model: its new-buyer value prices first
+    /// orders in every engine; a broken one is reported and the previous value kept.
+    fn refresh_lifetime_value(&self) -> Result<(), ServerError> {
+        let row = self.pool.with(|log| log.active_model(LTV_KIND))?;
+        let current = self.model_state().lifetime_value;
+        if row.as_ref().map(|r| &r.id) == current.as_ref().map(|l| &l.model_id) {
+            return Ok(());
+        }
+        let value = match &row {
+            None => None,
+            Some(r) => {
+                match lifetime_value_of(r, self.cost_ratio) {
+                    Ok(v) => Some(LifetimeValue {
+                        model_id: r.id.clone(),
+                        value: v,
+                    }),
+                    Err(why) => {
+                        eprintln!("discount serve: refused lifetime-value {why}; the previous value stays");
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        for e in self
+            .engines
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            e.set_lifetime_value(value.as_ref().map(|l| l.value))?;
+        }
+        if let Some(l) = &value {
+            eprintln!(
+                "discount serve: lifetime-value model {} prices a new buyer at {:.0} minor units",
+                l.model_id, l.value
+            );
+        }
+        self.model
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .lifetime_value = value;
         Ok(())
     }
 

@@ -58,6 +58,7 @@ pub async fn list(State(state): State<Shared>, headers: HeaderMap) -> ApiResult 
         "models": views,
         "serving": model.serving,
         "refused": model.refused,
+        "lifetime_value": model.lifetime_value,
     })))
 }
 
