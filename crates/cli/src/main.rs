@@ -150,7 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Datasets(cmd) => commands::datasets::run(&config, &cmd, cli.json),
         Command::Stats(args) => commands::stats::run(&config, &args, cli.json),
         Command::Simulate(args) => commands::simulate::run(&args, cli.json),
-        Command::Ope(args) => commands::ope::run(&args, cli.json),
+        Command::Ope(args) => commands::ope::run(&config, &args, cli.json),
         Command::Report(args) => commands::report::run(&args, cli.json),
         Command::Experiment(args) => commands::experiment::run(&args, cli.json),
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),

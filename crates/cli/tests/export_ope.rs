@@ -1,7 +1,7 @@
 //! The shop's own decision log, exported and evaluated: decisions and outcomes made through a
 //! real `discount serve`, `discount export decisions` in JSON Lines and CSV, and `discount ope
 //! --decisions` whose IPS estimate of "always no offer" is checked against the sum computed here
-//! from the exported rows.
+//! from the exported rows, and the same from the store directly.
 
 use std::process::Command;
 
@@ -130,6 +130,28 @@ fn exported_decisions_round_trip_into_ope() {
             "{file}: ips {ips} vs {expected}"
         );
     }
+    // Without a file, `discount ope` reads the store's own log: the same estimate.
+    let out = run(
+        dir.path(),
+        &url,
+        &[
+            "--json",
+            "ope",
+            "--policy",
+            "offer:none",
+            "--estimators",
+            "ips",
+            "--bootstrap",
+            "50",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["n_rounds"], 120, "{report}");
+    let ips = report["estimates"][0]["estimate"].as_f64().unwrap();
+    assert!(
+        (ips - expected).abs() < 1e-6,
+        "store: ips {ips} vs {expected}"
+    );
     // The monitor reads the same log: every decision joined, the offer share as exported.
     let out = run(
         dir.path(),

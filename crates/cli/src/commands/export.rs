@@ -127,18 +127,22 @@ fn time_arg(name: &str, text: &Option<String>, default: i64) -> anyhow::Result<i
     })
 }
 
+/// The store's joined decision log with `from <= at < to`, as exported.
+pub fn store_decisions(url: &str, from: i64, to: i64) -> anyhow::Result<Vec<LoggedDecision>> {
+    let mut log =
+        open_decision_log(url).with_context(|| format!("opening the store {}", redact(url)))?;
+    Ok(log
+        .joined_decisions(from, to)?
+        .iter()
+        .map(|(d, o)| LoggedDecision::of(d, o.as_ref()))
+        .collect())
+}
+
 pub fn run(config: &Config, cmd: &ExportCommand, json: bool) -> anyhow::Result<()> {
     let ExportCommand::Decisions(args) = cmd;
     let from = time_arg("--since", &args.since, i64::MIN)?;
     let to = time_arg("--until", &args.until, i64::MAX)?;
-    let url = &config.store.url;
-    let mut log =
-        open_decision_log(url).with_context(|| format!("opening the store {}", redact(url)))?;
-    let rows: Vec<LoggedDecision> = log
-        .joined_decisions(from, to)?
-        .iter()
-        .map(|(d, o)| LoggedDecision::of(d, o.as_ref()))
-        .collect();
+    let rows = store_decisions(&config.store.url, from, to)?;
     let format = match (&args.format, &args.out) {
         (Some(f), _) => f.clone(),
         (None, Some(p)) if p.extension().is_some_and(|e| e == "csv") => "csv".into(),

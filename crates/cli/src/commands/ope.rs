@@ -49,6 +49,7 @@ pub struct OpeArgs {
     /// This shop's decision log as `discount export decisions` writes it (JSON Lines or CSV):
     /// the rounds are the decisions with an outcome, the actions the rungs served (in name
     /// order), the context their feature vectors. Evaluate `--policy uniform` or `offer:ID`.
+    /// Without --decisions, --log or --dataset, the store's own decision log is read.
     #[arg(long, conflicts_with_all = ["log", "dataset"])]
     pub decisions: Option<PathBuf>,
 
@@ -132,7 +133,7 @@ struct OpeOutput {
 }
 
 /// Runs `discount ope`.
-pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
+pub fn run(config: &discount_core::Config, args: &OpeArgs, json: bool) -> anyhow::Result<()> {
     let estimators = parse_estimator_list(&args.estimators)?;
     if estimators.is_empty() {
         bail!("--estimators lists no estimator");
@@ -146,7 +147,8 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
                 .decisions
                 .as_deref()
                 .unwrap_or(std::path::Path::new(""));
-            let (log, names) = decisions_log(path, &args.reward)?;
+            let rows = super::export::read_decisions(path)?;
+            let (log, names) = decisions_log(rows, &path.display().to_string(), &args.reward)?;
             action_names = names;
             (log, path.display().to_string(), None)
         }
@@ -168,7 +170,18 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
                 Some(behavior),
             )
         }
-        (None, None) => bail!("give a log with --log FILE, --decisions FILE or --dataset obd"),
+        (None, None) => {
+            // The shop's own joined decision log, straight from the store.
+            let url = &config.store.url;
+            let origin = format!("the store {}", super::ingest::redact(url));
+            let rows = super::export::store_decisions(url, i64::MIN, i64::MAX)?;
+            let (log, names) = decisions_log(rows, &origin, &args.reward).with_context(|| {
+                "evaluating the store's decision log (or give --decisions FILE, --log FILE or \
+                 --dataset obd)"
+            })?;
+            action_names = names;
+            (log, origin, None)
+        }
     };
     let log = &log;
     let (action_dist, evaluated): (RoundTensor, Option<BehaviorPolicy>) = match args.policy.as_str()
@@ -331,17 +344,14 @@ pub fn run(args: &OpeArgs, json: bool) -> anyhow::Result<()> {
 /// A bandit log from an exported decision log: the decisions with an outcome, one position, the
 /// rungs served as actions (in name order, returned), the reward chosen, the features as context.
 fn decisions_log(
-    path: &std::path::Path,
+    rows: Vec<super::export::LoggedDecision>,
+    origin: &str,
     reward: &str,
 ) -> anyhow::Result<(discount_eval::ope::BanditLog, Vec<String>)> {
-    let rows: Vec<_> = super::export::read_decisions(path)?
-        .into_iter()
-        .filter(|r| r.joined)
-        .collect();
+    let rows: Vec<_> = rows.into_iter().filter(|r| r.joined).collect();
     if rows.is_empty() {
         bail!(
-            "{}: no decision with a known outcome to evaluate (outcomes are joined when their attribution window closes)",
-            path.display()
+            "{origin}: no decision with a known outcome to evaluate (outcomes are joined when their attribution window closes)"
         );
     }
     let mut names: Vec<String> = rows.iter().map(|r| r.action.clone()).collect();
@@ -374,6 +384,6 @@ fn decisions_log(
         rows.iter().map(|r| r.propensity).collect(),
         context,
     )
-    .with_context(|| format!("{}: building the log", path.display()))?;
+    .with_context(|| format!("{origin}: building the log"))?;
     Ok((log, names))
 }
