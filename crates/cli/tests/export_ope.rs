@@ -8,22 +8,7 @@ use std::process::Command;
 use discount_server::client::HttpClient;
 
 mod serve_process;
-use serve_process::{admin_key, bin, serve, two_rung_engine};
-
-fn run(dir: &std::path::Path, url: &str, args: &[&str]) -> std::process::Output {
-    let out = Command::new(bin())
-        .current_dir(dir)
-        .args(["--store", url])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use serve_process::{admin_key, bin, run_in as run, serve, two_rung_engine};
 
 #[test]
 fn exported_decisions_round_trip_into_ope() {

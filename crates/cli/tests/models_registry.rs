@@ -14,22 +14,7 @@ use discount_store::decision_log::open_decision_log;
 use discount_store::model_registry::content_hash;
 
 mod serve_process;
-use serve_process::{admin_key, bin, serve, two_rung_engine};
-
-fn run(dir: &std::path::Path, url: &str, args: &[&str]) -> std::process::Output {
-    let out = Command::new(bin())
-        .current_dir(dir)
-        .args(["--store", url])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use serve_process::{admin_key, bin, run_in as run, serve, two_rung_engine};
 
 fn json_of(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()

@@ -251,12 +251,12 @@ pub fn validate_response_model(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
     /// Customers with `loyal = 1` buy anyway; the others buy more with the offer.
-    fn rows(n: usize, seed: u64) -> Vec<DecisionRow> {
+    pub(crate) fn rows(n: usize, seed: u64) -> Vec<DecisionRow> {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         (0..n)
             .map(|i| {

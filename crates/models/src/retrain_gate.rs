@@ -187,34 +187,8 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::response::tests::rows;
     use crate::response::{fit_response_model, ResponseFitConfig};
-    use rand::{Rng, SeedableRng};
-
-    fn rows(n: usize, seed: u64) -> Vec<DecisionRow> {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        (0..n)
-            .map(|i| {
-                let loyal = f64::from(u8::from(rng.gen::<bool>()));
-                let offer = rng.gen::<bool>();
-                let p = match (loyal > 0.5, offer) {
-                    (true, _) => 0.6,
-                    (false, true) => 0.4,
-                    (false, false) => 0.05,
-                };
-                let ordered = rng.gen::<f64>() < p;
-                let discount = if ordered && offer { 300.0 } else { 0.0 };
-                DecisionRow {
-                    offer_id: if offer { "pct10" } else { "none" }.into(),
-                    at: i as i64,
-                    x: vec![loyal, rng.gen()],
-                    propensity: 0.5,
-                    ordered,
-                    profit: if ordered { 1_000.0 - discount } else { 0.0 },
-                    discount,
-                }
-            })
-            .collect()
-    }
 
     #[test]
     fn a_worse_candidate_is_not_promoted_and_a_better_one_is() {

@@ -88,3 +88,20 @@ features = {features}
 "#
     )
 }
+
+/// Runs `discount --store URL ARGS...` in `dir` and checks that it succeeded.
+#[allow(dead_code)] // not every test binary that includes this module runs commands this way
+pub fn run_in(dir: &Path, url: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new(bin())
+        .current_dir(dir)
+        .args(["--store", url])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -149,7 +149,8 @@ pub async fn register_policy(
     ))
 }
 
-async fn refresh(state: &Shared) -> Result<(), ApiError> {
+/// Re-reads the policy and model registries (on the blocking pool).
+pub(crate) async fn refresh(state: &Shared) -> Result<(), ApiError> {
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.policies.refresh())
         .await

@@ -11,6 +11,7 @@ use crate::app::{json, Shared};
 use crate::auth::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::models::RESPONSE_KIND;
+use crate::routes::admin::refresh;
 
 /// A registered model without its artifact.
 #[derive(Serialize)]
@@ -60,14 +61,6 @@ pub async fn list(State(state): State<Shared>, headers: HeaderMap) -> ApiResult 
         "refused": model.refused,
         "lifetime_value": model.lifetime_value,
     })))
-}
-
-async fn refresh(state: &Shared) -> Result<(), ApiError> {
-    let s = state.clone();
-    tokio::task::spawn_blocking(move || s.policies.refresh())
-        .await
-        .map_err(|e| ApiError::internal("a model task", e))?
-        .map_err(|e| ApiError::internal("loading the registry", e))
 }
 
 /// `POST /v1/models/{id}/promote`: makes the model the active one of its kind; the answer says
