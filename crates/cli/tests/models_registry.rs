@@ -87,12 +87,26 @@ impl Api {
     }
 }
 
-fn trained_models_decide(url: &str) {
+/// A simulated shop in the store whose decision log a real serve filled by exploring: customers
+/// with a history buy 60% of the time whatever they get; the others 40% with the coupon and 5%
+/// without.
+struct ExploredShop {
+    dir: tempfile::TempDir,
+    engine: std::path::PathBuf,
+    auth: String,
+    quiet: Vec<String>,
+    /// Decisions made.
+    decisions: usize,
+}
+
+fn explored_shop(url: &str, users: &str, days: &str) -> ExploredShop {
     let dir = tempfile::tempdir().unwrap();
     run(
         dir.path(),
         url,
-        &["simulate", "--users", "800", "--days", "20", "--out", "sim"],
+        &[
+            "simulate", "--users", users, "--days", days, "--seed", "11", "--out", "sim",
+        ],
     );
     run(dir.path(), url, &["ingest", "sim/events.jsonl"]);
     let (active, quiet) = customers(&dir.path().join("sim/events.jsonl"));
@@ -109,42 +123,56 @@ fn trained_models_decide(url: &str) {
     )
     .unwrap();
     let auth = format!("Bearer {}", admin_key(url));
-
     let picked: Vec<&String> = active
         .iter()
         .take(150)
         .chain(quiet.iter().take(150))
         .collect();
-    // Exploration: decisions with outcomes. Customers with a history buy 60% of the time
-    // whatever they get; the others 40% with the coupon and 5% without.
-    {
-        let server = serve(url, &engine, &[]);
-        let mut api = Api {
-            client: HttpClient::new(server.addr),
-            auth: auth.clone(),
+    let server = serve(url, &engine, &[]);
+    let mut api = Api {
+        client: HttpClient::new(server.addr),
+        auth: auth.clone(),
+    };
+    for (i, customer) in picked.iter().enumerate() {
+        let d = api.decide(customer.as_str());
+        assert!(d.get("model_id").is_none(), "no model is active yet: {d}");
+        let offered = d["offer_id"] == "amt500";
+        let converted = if active.contains(*customer) {
+            i % 10 < 6
+        } else if offered {
+            i % 10 < 4
+        } else {
+            i % 20 == 0
         };
-        for (i, customer) in picked.iter().enumerate() {
-            let d = api.decide(customer.as_str());
-            assert!(d.get("model_id").is_none(), "no model is active yet: {d}");
-            let offered = d["offer_id"] == "amt500";
-            let converted = if active.contains(*customer) {
-                i % 10 < 6
-            } else if offered {
-                i % 10 < 4
-            } else {
-                i % 20 == 0
-            };
-            let discount = if converted && offered { 500 } else { 0 };
-            let outcome = format!(
-                r#"{{"decision_id":"{}","converted":{converted},"revenue":{},"discount":{discount},"profit":{}}}"#,
-                d["decision_id"].as_str().unwrap(),
-                if converted { 4000 } else { 0 },
-                if converted { 1500 - discount } else { 0 },
-            );
-            let (status, v) = api.call("POST", "/v1/outcomes", &outcome);
-            assert_eq!(status, 200, "{v}");
-        }
+        let discount = if converted && offered { 500 } else { 0 };
+        let outcome = format!(
+            r#"{{"decision_id":"{}","converted":{converted},"revenue":{},"discount":{discount},"profit":{}}}"#,
+            d["decision_id"].as_str().unwrap(),
+            if converted { 4000 } else { 0 },
+            if converted { 1500 - discount } else { 0 },
+        );
+        let (status, v) = api.call("POST", "/v1/outcomes", &outcome);
+        assert_eq!(status, 200, "{v}");
     }
+    let decisions = picked.len();
+    drop(server);
+    ExploredShop {
+        dir,
+        engine,
+        auth,
+        quiet,
+        decisions,
+    }
+}
+
+fn trained_models_decide(url: &str) {
+    let ExploredShop {
+        dir,
+        engine,
+        auth,
+        quiet,
+        decisions,
+    } = explored_shop(url, "800", "20");
 
     // Fit on the store; a candidate is registered, nothing decides with it yet.
     let first = json_of(&run(
@@ -161,10 +189,10 @@ fn trained_models_decide(url: &str) {
         ],
     ));
     let a = first["model_id"].as_str().unwrap().to_string();
-    assert_eq!(first["log"]["decisions"], picked.len(), "{first}");
+    assert_eq!(first["log"]["decisions"], decisions, "{first}");
     assert_eq!(
         first["training_rows"].as_u64().unwrap() + first["validation"]["rows"].as_u64().unwrap(),
-        picked.len() as u64,
+        decisions as u64,
         "{first}"
     );
     assert!(
@@ -494,4 +522,90 @@ fn propensity_on_postgres() {
         return;
     };
     propensity_on_the_store(&url);
+}
+
+/// A CF model fitted on the store's events and promoted extends the feature vector with each
+/// customer's vector: the response model trained after it records the extended spec, the service
+/// accepts it and decides with it, and so does `discount decide`.
+fn cf_vectors_reach_the_decision(url: &str) {
+    let ExploredShop {
+        dir,
+        engine,
+        auth,
+        quiet,
+        ..
+    } = explored_shop(url, "3000", "120");
+    let cf = json_of(&run(dir.path(), url, &["--json", "train", "cf"]));
+    let cf_id = cf["model_id"].as_str().unwrap().to_string();
+    run(dir.path(), url, &["models", "promote", &cf_id]);
+    let shown = json_of(&run(dir.path(), url, &["--json", "models", "show", &cf_id]));
+    let cf_spec = shown["model"]["feature_spec"].as_str().unwrap().to_string();
+    let fitted = json_of(&run(
+        dir.path(),
+        url,
+        &[
+            "--json",
+            "train",
+            "uplift",
+            "--min-rows",
+            "20",
+            "--min-orders",
+            "3",
+        ],
+    ));
+    assert_eq!(
+        fitted["feature_spec"].as_str(),
+        Some(cf_spec.as_str()),
+        "{fitted}"
+    );
+    let id = fitted["model_id"].as_str().unwrap().to_string();
+    run(dir.path(), url, &["models", "promote", &id]);
+    let server = serve(url, &engine, &[]);
+    let mut api = Api {
+        client: HttpClient::new(server.addr),
+        auth,
+    };
+    api.serving(Some(&id));
+    for customer in quiet.iter().take(3) {
+        assert_eq!(api.decide(customer)["model_id"].as_str(), Some(id.as_str()));
+    }
+    let requests = dir.path().join("requests.jsonl");
+    std::fs::write(
+        &requests,
+        format!(
+            "{{\"request\":{{\"customer_id\":\"{}\"}},\"customer\":{{\"features\":[1.0]}}}}\n",
+            quiet[0]
+        ),
+    )
+    .unwrap();
+    let decided = run(
+        dir.path(),
+        url,
+        &[
+            "decide",
+            "--engine",
+            engine.to_str().unwrap(),
+            "--model",
+            "active",
+            "--requests",
+            requests.to_str().unwrap(),
+        ],
+    );
+    let d: serde_json::Value = serde_json::from_slice(&decided.stdout).unwrap();
+    assert_eq!(d["model_id"].as_str(), Some(id.as_str()), "{d}");
+}
+
+#[test]
+fn cf_vectors_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
+    cf_vectors_reach_the_decision(&url);
+}
+
+#[test]
+fn cf_vectors_on_postgres() {
+    let Some(url) = discount_store::postgres::scratch_schema_url("cfvectors").unwrap() else {
+        return;
+    };
+    cf_vectors_reach_the_decision(&url);
 }

@@ -27,12 +27,14 @@
 //! ```
 
 mod catalog;
+pub mod embedding;
 mod error;
 mod profile;
 mod spec;
 mod stream;
 
 pub use catalog::Catalog;
+pub use embedding::{CustomerEmbeddings, CF_SLOT};
 pub use error::FeatureError;
 pub use profile::{
     items_named, point_in_time, profile_as_of, CategoryShare, Profile, ProfileBuilder,

@@ -3,13 +3,44 @@
 //! ladder it covers). A model that fails a check is refused with the reason, and whatever served
 //! before keeps serving.
 
-use discount_features::FeatureSpec;
+use discount_features::{CustomerEmbeddings, FeatureSpec};
 use discount_policy::response::ResponseModel;
 use discount_store::model_registry::{content_hash, ModelRow};
 use serde::Serialize;
 
 /// The registry kind of the model that scores offers.
 pub const RESPONSE_KIND: &str = "uplift";
+
+/// The registry kind of the collaborative-filtering model whose customer vectors extend the
+/// feature vector.
+pub const CF_KIND: &str = "cf";
+
+/// Reads and checks a registered CF model's customer vectors.
+pub fn load_embeddings(row: &ModelRow) -> Result<CustomerEmbeddings, String> {
+    let hash = content_hash(&row.artifact);
+    if hash != row.content_hash {
+        return Err(format!(
+            "model `{}`: the stored artifact's SHA-256 is {hash}, the registry recorded {}",
+            row.id, row.content_hash
+        ));
+    }
+    let e: CustomerEmbeddings = serde_json::from_str(&row.artifact)
+        .map_err(|e| format!("model `{}`: not a set of customer vectors: {e}", row.id))?;
+    e.validate()
+        .map_err(|e| format!("model `{}`: {e}", row.id))?;
+    Ok(e)
+}
+
+/// The registry's active CF model's customer vectors, checked; `None` when no CF model is active.
+pub fn active_embeddings(
+    log: &mut dyn discount_store::decision_log::DecisionLog,
+) -> Result<Option<(String, CustomerEmbeddings)>, String> {
+    let row = log
+        .active_model(CF_KIND)
+        .map_err(|e| format!("reading the model registry: {e}"))?;
+    row.map(|r| load_embeddings(&r).map(|e| (r.id.clone(), e)))
+        .transpose()
+}
 
 /// The registry kind of the lifetime-value model whose new-buyer value prices first orders.
 pub const LTV_KIND: &str = "ltv";
@@ -51,7 +82,10 @@ pub fn serving_spec_id() -> &'static str {
 }
 
 /// Reads and checks a registered response model; the error is the reason to refuse it.
-pub fn load_response_model(row: &ModelRow) -> Result<ResponseModel, String> {
+pub fn load_response_model(
+    row: &ModelRow,
+    embeddings: Option<&CustomerEmbeddings>,
+) -> Result<ResponseModel, String> {
     let hash = content_hash(&row.artifact);
     if hash != row.content_hash {
         return Err(format!(
@@ -66,11 +100,16 @@ pub fn load_response_model(row: &ModelRow) -> Result<ResponseModel, String> {
             row.id
         )
     })?;
-    let serving = serving_spec_id();
-    if model.feature_spec != serving {
+    let base = serving_spec_id();
+    let extended = embeddings.and_then(|e| e.spec().ok()).map(|s| s.id());
+    if model.feature_spec != base && Some(&model.feature_spec) != extended.as_ref() {
         return Err(format!(
-            "model `{}` was trained on feature spec {}, the service builds {serving}",
-            row.id, model.feature_spec
+            "model `{}` was trained on feature spec {}, the service builds {base}{}",
+            row.id,
+            model.feature_spec,
+            extended.map_or(String::new(), |x| format!(
+                " or, with the active CF model, {x}"
+            ))
         ));
     }
     model
@@ -153,18 +192,18 @@ mod tests {
 
     #[test]
     fn checks_hash_format_and_feature_spec() {
-        assert!(load_response_model(&row(&model(serving_spec_id()))).is_ok());
-        let other = load_response_model(&row(&model("profile-v0+0000"))).unwrap_err();
+        assert!(load_response_model(&row(&model(serving_spec_id())), None).is_ok());
+        let other = load_response_model(&row(&model("profile-v0+0000")), None).unwrap_err();
         assert!(other.contains("feature spec profile-v0+0000"), "{other}");
         let mut edited = row(&model(serving_spec_id()));
         edited.artifact = edited.artifact.replace("\"rows\":1", "\"rows\":2");
-        assert!(load_response_model(&edited)
+        assert!(load_response_model(&edited, None)
             .unwrap_err()
             .contains("SHA-256"));
         let mut garbage = row(&model(serving_spec_id()));
         garbage.artifact = "{}".into();
         garbage.content_hash = content_hash("{}");
-        assert!(load_response_model(&garbage)
+        assert!(load_response_model(&garbage, None)
             .unwrap_err()
             .contains("not a response model"));
     }

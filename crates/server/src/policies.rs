@@ -15,10 +15,11 @@ use discount_store::decision_log::{BudgetRow, PolicyRow};
 use crate::error::ServerError;
 use crate::ledger::{Ledger, OwnedLedger, SharedLedger};
 use crate::models::{
-    lifetime_value_of, load_response_model, LifetimeValue, ModelState, Refusal, LTV_KIND,
-    RESPONSE_KIND,
+    lifetime_value_of, load_embeddings, load_response_model, LifetimeValue, ModelState, Refusal,
+    CF_KIND, LTV_KIND, RESPONSE_KIND,
 };
 use crate::pool::LogPool;
+use discount_features::CustomerEmbeddings;
 
 /// Where each engine feature's value comes from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,6 +54,10 @@ pub struct Registry {
     response: RwLock<Option<(String, ResponseModel)>>,
     /// Cost of goods as a share of revenue, for the lifetime value's profit.
     cost_ratio: f64,
+    /// The active CF model's customer vectors.
+    embeddings: RwLock<Option<(String, Arc<CustomerEmbeddings>)>>,
+    /// The vectors the serving response model reads (it was trained with their slot).
+    scoring_embeddings: RwLock<Option<Arc<CustomerEmbeddings>>>,
 }
 
 /// Maps an engine's feature names onto the profile's feature vector.
@@ -98,6 +103,8 @@ impl Registry {
             model: RwLock::new(ModelState::default()),
             response: RwLock::new(None),
             cost_ratio: 0.6,
+            embeddings: RwLock::new(None),
+            scoring_embeddings: RwLock::new(None),
         }
     }
 
@@ -245,6 +252,7 @@ impl Registry {
         }
         *self.active.write().unwrap_or_else(|e| e.into_inner()) = active;
         *self.rows.write().unwrap_or_else(|e| e.into_inner()) = rows;
+        self.refresh_embeddings()?;
         self.refresh_model()?;
         self.refresh_lifetime_value()?;
         for l in self
@@ -294,16 +302,22 @@ impl Registry {
             state.refused = None;
             return Ok(());
         };
-        let checked = load_response_model(&row).and_then(|model| {
-            if let Some(p) = self.active() {
-                p.engine
-                    .set_response_model(&row.id, model.clone())
-                    .map_err(|e| {
-                        format!("model `{}` cannot score policy {}: {e}", row.id, p.version)
-                    })?;
-            }
-            Ok(model)
-        });
+        let embeddings = self
+            .embeddings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let checked = load_response_model(&row, embeddings.as_ref().map(|(_, e)| e.as_ref()))
+            .and_then(|model| {
+                if let Some(p) = self.active() {
+                    p.engine
+                        .set_response_model(&row.id, model.clone())
+                        .map_err(|e| {
+                            format!("model `{}` cannot score policy {}: {e}", row.id, p.version)
+                        })?;
+                }
+                Ok(model)
+            });
         match checked {
             Ok(model) => {
                 for e in &engines {
@@ -319,6 +333,12 @@ impl Registry {
                     "discount serve: response model {} scores the offers",
                     row.id
                 );
+                *self
+                    .scoring_embeddings
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()) = embeddings
+                    .filter(|_| model.feature_spec != crate::models::serving_spec_id())
+                    .map(|(_, e)| e);
                 *self.response.write().unwrap_or_else(|e| e.into_inner()) =
                     Some((row.id.clone(), model));
                 let mut state = self.model.write().unwrap_or_else(|e| e.into_inner());
@@ -337,6 +357,44 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// Follows the registry's active CF model; a change makes the response model be checked
+    /// again (the feature specs it may use change with it).
+    fn refresh_embeddings(&self) -> Result<(), ServerError> {
+        let row = self.pool.with(|log| log.active_model(CF_KIND))?;
+        let current = self
+            .embeddings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(id, _)| id.clone());
+        if row.as_ref().map(|r| &r.id) == current.as_ref() {
+            return Ok(());
+        }
+        let loaded = match &row {
+            None => None,
+            Some(r) => match load_embeddings(r) {
+                Ok(e) => Some((r.id.clone(), Arc::new(e))),
+                Err(why) => {
+                    eprintln!("discount serve: refused CF {why}; the previous vectors stay");
+                    return Ok(());
+                }
+            },
+        };
+        *self.embeddings.write().unwrap_or_else(|e| e.into_inner()) = loaded;
+        let mut state = self.model.write().unwrap_or_else(|e| e.into_inner());
+        state.serving = None;
+        state.refused = None;
+        Ok(())
+    }
+
+    /// The customer vectors the serving response model reads, if it reads any.
+    pub fn scoring_embeddings(&self) -> Option<Arc<CustomerEmbeddings>> {
+        self.scoring_embeddings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Follows the registry's active lifetime-value model: its new-buyer value prices first

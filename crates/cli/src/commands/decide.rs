@@ -5,13 +5,15 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use discount_core::CustomerIds;
-use discount_features::{items_named, point_in_time, Catalog, PROFILE_EVENTS};
+use discount_features::{items_named, point_in_time, Catalog, CustomerEmbeddings, PROFILE_EVENTS};
 use discount_lab::evaluate::{sim_engine_config, warm_engine};
 use discount_lab::simulated::explore_features;
 use discount_policy::engine::{
     CustomerFacts, DecisionEngine, DecisionRequest, EngineConfig, JoinedOutcome,
 };
-use discount_server::models::{load_response_model, RESPONSE_KIND};
+use discount_server::models::{
+    active_embeddings, load_response_model, serving_spec_id, RESPONSE_KIND,
+};
 use discount_sim::SimConfig;
 use discount_store::decision_log::{open_decision_log, DecisionLog};
 use rand::rngs::StdRng;
@@ -173,12 +175,13 @@ pub fn build_engine(
     }
 }
 
-/// Loads a registered response model onto `engine`; the store it came from, to read profiles.
+/// Loads a registered response model onto `engine`; the store it came from, to read profiles,
+/// and the customer vectors the model reads, if it was trained with them.
 fn use_model(
     config: &discount_core::Config,
     engine: &DecisionEngine,
     which: &str,
-) -> anyhow::Result<Box<dyn DecisionLog>> {
+) -> anyhow::Result<(Box<dyn DecisionLog>, Option<CustomerEmbeddings>)> {
     let url = &config.store.url;
     let mut log = open_decision_log(url)
         .with_context(|| format!("opening the store {}", super::ingest::redact(url)))?;
@@ -190,15 +193,21 @@ fn use_model(
         log.model(which)?
             .with_context(|| format!("--model {which}: no such model in the store"))?
     };
-    let model = load_response_model(&row).map_err(|why| anyhow::anyhow!("--model: {why}"))?;
+    let emb = active_embeddings(log.as_mut()).map_err(|e| anyhow::anyhow!(e))?;
+    let model = load_response_model(&row, emb.as_ref().map(|(_, e)| e))
+        .map_err(|why| anyhow::anyhow!("--model: {why}"))?;
+    let reads = emb
+        .map(|(_, e)| e)
+        .filter(|_| model.feature_spec != serving_spec_id());
     engine.set_response_model(&row.id, model)?;
-    Ok(log)
+    Ok((log, reads))
 }
 
 /// The customer's profile vector from the store's events as of now.
 fn profile_from_store(
     log: &mut dyn DecisionLog,
     ids: &CustomerIds,
+    embeddings: Option<&CustomerEmbeddings>,
     customer: &str,
 ) -> anyhow::Result<Vec<f64>> {
     let stored = ids.stored(customer);
@@ -208,7 +217,11 @@ fn profile_from_store(
         .into_iter()
         .collect();
     let now = discount_core::Timestamp(chrono::Utc::now().timestamp_micros());
-    Ok(point_in_time(&stored, &events, &catalog, now)?.1)
+    let mut vector = point_in_time(&stored, &events, &catalog, now)?.1;
+    if let Some(e) = embeddings {
+        e.extend(&stored, &mut vector);
+    }
+    Ok(vector)
 }
 
 pub fn run(config: &discount_core::Config, args: &DecideArgs, _json: bool) -> anyhow::Result<()> {
@@ -227,9 +240,12 @@ pub fn run(config: &discount_core::Config, args: &DecideArgs, _json: bool) -> an
         Some(path) => engine.with_risk(std::sync::Arc::new(load_risk_scores(path)?)),
         None => engine,
     };
-    let mut store = match &args.model {
-        Some(which) => Some(use_model(config, &engine, which)?),
-        None => None,
+    let (mut store, embeddings) = match &args.model {
+        Some(which) => {
+            let (log, e) = use_model(config, &engine, which)?;
+            (Some(log), e)
+        }
+        None => (None, None),
     };
     let ids = CustomerIds::from_key(config.privacy.pseudonymise_key.as_deref())?;
     let mut rng = StdRng::seed_from_u64(args.seed);
@@ -255,9 +271,13 @@ pub fn run(config: &discount_core::Config, args: &DecideArgs, _json: bool) -> an
             .as_mut()
             .filter(|_| parsed.customer.profile.is_empty())
         {
-            parsed.customer.profile =
-                profile_from_store(log.as_mut(), &ids, &parsed.request.customer_id)
-                    .with_context(|| format!("{origin}:{}: the customer's profile", i + 1))?;
+            parsed.customer.profile = profile_from_store(
+                log.as_mut(),
+                &ids,
+                embeddings.as_ref(),
+                &parsed.request.customer_id,
+            )
+            .with_context(|| format!("{origin}:{}: the customer's profile", i + 1))?;
         }
         let decision = engine
             .decide(&parsed.request, &parsed.customer, &mut rng)

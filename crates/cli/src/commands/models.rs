@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context};
 use discount_core::{Config, Timestamp};
-use discount_server::models::{load_response_model, RESPONSE_KIND};
+use discount_server::models::{active_embeddings, load_response_model, RESPONSE_KIND};
 use discount_server::routes::models::ModelView;
 use discount_store::decision_log::{open_decision_log, DecisionLog};
 
@@ -99,7 +99,8 @@ pub fn run(config: &Config, cmd: &ModelsCommand, json: bool) -> anyhow::Result<(
                 format!("no model `{id}` in the store (see discount models list)")
             })?;
             let check = if row.kind == RESPONSE_KIND {
-                load_response_model(&row).err()
+                let emb = active_embeddings(log.as_mut()).map_err(|e| anyhow::anyhow!(e))?;
+                load_response_model(&row, emb.as_ref().map(|(_, e)| e)).err()
             } else {
                 None
             };
@@ -122,7 +123,8 @@ pub fn run(config: &Config, cmd: &ModelsCommand, json: bool) -> anyhow::Result<(
                 format!("no model `{id}` in the store (see discount models list)")
             })?;
             if row.kind == RESPONSE_KIND {
-                if let Err(why) = load_response_model(&row) {
+                let emb = active_embeddings(log.as_mut()).map_err(|e| anyhow::anyhow!(e))?;
+                if let Err(why) = load_response_model(&row, emb.as_ref().map(|(_, e)| e)) {
                     bail!("not promoted: {why}");
                 }
             }

@@ -6,7 +6,7 @@ use discount_core::Config;
 use discount_eval::ope::BootstrapConfig;
 use discount_models::response::{fit_response_model, ResponseFitConfig};
 use discount_models::retrain_gate::{judge, GateReport};
-use discount_server::models::load_response_model;
+use discount_server::models::{active_embeddings, load_response_model};
 use serde::Serialize;
 
 use super::train::response::{fit_on_store, print_fit, register, StoreFitArgs, KIND};
@@ -64,9 +64,10 @@ pub fn run(config: &Config, args: &RetrainArgs, json: bool) -> anyhow::Result<()
     }
     let mut fitted = fit_on_store(config, &args.store)?;
     let active = fitted.log.active_model(KIND)?;
+    let emb = active_embeddings(fitted.log.as_mut()).map_err(|e| anyhow::anyhow!(e))?;
     let (incumbent, incumbent_unusable) = match &active {
         None => (None, None),
-        Some(row) => match load_response_model(row) {
+        Some(row) => match load_response_model(row, emb.as_ref().map(|(_, e)| e)) {
             Ok(m) => match m
                 .index_offers(&fitted.offers.iter().map(String::as_str).collect::<Vec<_>>())
             {

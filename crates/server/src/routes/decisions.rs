@@ -263,7 +263,10 @@ async fn facts(
     now: Timestamp,
 ) -> Result<CustomerFacts, ApiError> {
     let history = History::read(state, customer, now).await?;
-    let (profile, vector) = history.profile(customer, now)?;
+    let (profile, mut vector) = history.profile(customer, now)?;
+    if let Some(e) = state.policies.scoring_embeddings() {
+        e.extend(customer, &mut vector);
+    }
     let features = sources
         .iter()
         .map(|s| match s {

@@ -107,6 +107,11 @@ pub struct CfArgs {
     /// and as hits / sum(min(10, test items)) (implicit's definition), and NDCG@10.
     #[arg(long, conflicts_with_all = ["write_split", "models_dir"])]
     pub split: Option<PathBuf>,
+    /// Store: fit and report, register nothing (by default the refit on all the data is
+    /// registered as kind `cf`; once promoted, its customer vectors extend the response model's
+    /// features).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Where an artifact was saved.
@@ -645,6 +650,9 @@ struct ShopRankingOutput {
     fit_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     saved: Option<SavedArtifact>,
+    /// The registry id (kind `cf`), unless --dry-run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_id: Option<String>,
 }
 
 fn fit_implicit(
@@ -676,6 +684,71 @@ fn scorer(model: &CfModel) -> anyhow::Result<&dyn discount_models::cf::Scorer> {
             anyhow::bail!("only the implicit models rank the store's items")
         }
     }
+}
+
+/// Registers the store's CF model as kind `cf`: its customers' vectors (the user factors) as
+/// [`discount_features::CustomerEmbeddings`], with the held-out ranking figures.
+fn register_cf(
+    config: &Config,
+    served: &ServedCf,
+    rows: usize,
+    report: &discount_models::cf::RankingReport,
+    popularity: &discount_models::cf::RankingReport,
+) -> anyhow::Result<String> {
+    use discount_models::cf::CfModel;
+    use discount_store::model_registry::{content_hash, ModelRow, ModelStatus};
+    let (factors, k) = match &served.model {
+        CfModel::Als(m) => (&m.user_factors, m.params.factors),
+        CfModel::Bpr(m) => (&m.user_factors, m.params.factors),
+        _ => anyhow::bail!("only ALS and BPR models are registered from the store"),
+    };
+    let vectors = served
+        .user_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(u, id)| {
+            let v = factors.get(u * k..(u + 1) * k)?;
+            Some((id.clone(), v.iter().map(|x| *x as f32).collect()))
+        })
+        .collect();
+    let embeddings = discount_features::CustomerEmbeddings { dim: k, vectors };
+    embeddings.validate()?;
+    let artifact = serde_json::to_string(&embeddings)?;
+    let hash = content_hash(&artifact);
+    let now = chrono::Utc::now();
+    let id = format!("cf-{}-{}", now.format("%Y%m%dT%H%M%S"), &hash[..8]);
+    let mut log =
+        discount_store::decision_log::open_decision_log(&config.store.url).with_context(|| {
+            format!(
+                "opening the store {}",
+                crate::commands::ingest::redact(&config.store.url)
+            )
+        })?;
+    let metrics = serde_json::json!({
+        "holdout_precision_at_10": report.precision,
+        "holdout_ndcg_at_10": report.ndcg,
+        "popularity_precision_at_10": popularity.precision,
+        "dim": k as f64,
+    });
+    let row = ModelRow {
+        id: id.clone(),
+        kind: "cf".into(),
+        feature_spec: Some(embeddings.spec()?.id()),
+        window_from: None,
+        window_to: Some(now.timestamp_micros()),
+        training_rows: rows as i64,
+        metrics: metrics.to_string(),
+        parent: log.active_model("cf")?.map(|m| m.id),
+        created_at: now.timestamp_micros(),
+        status: ModelStatus::Candidate,
+        activated_seq: None,
+        content_hash: hash,
+        artifact,
+    };
+    if !log.register_model(&row)? {
+        anyhow::bail!("a model with id {id} is registered already; train again in a second");
+    }
+    Ok(id)
 }
 
 fn shop_model(config: &Config, args: &CfArgs, json: bool) -> anyhow::Result<()> {
@@ -762,14 +835,25 @@ fn shop_model(config: &Config, args: &CfArgs, json: bool) -> anyhow::Result<()> 
         }
         w.flush()?;
     }
-    let saved = match &args.models_dir {
-        Some(dir) => {
-            // Everything up to the last event trains the saved model.
-            let all = match interactions.span() {
-                Some((_, last)) => interactions.split(last),
-                None => split.clone(),
-            };
-            let refitted = fit_implicit(model, all.ids.users(), all.ids.items(), &all.train)?;
+    // Everything up to the last event trains the saved and registered model.
+    let refit = if args.models_dir.is_some() || !args.dry_run {
+        let all = match interactions.span() {
+            Some((_, last)) => interactions.split(last),
+            None => split.clone(),
+        };
+        let refitted = fit_implicit(model, all.ids.users(), all.ids.items(), &all.train)?;
+        Some((all.train.len(), ServedCf::new(&all.ids, refitted)))
+    } else {
+        None
+    };
+    let model_id = match &refit {
+        Some((rows, served)) if !args.dry_run => {
+            Some(register_cf(config, served, *rows, &report, &popularity)?)
+        }
+        _ => None,
+    };
+    let saved = match (&args.models_dir, refit) {
+        (Some(dir), Some((rows, served))) => {
             let metrics = BTreeMap::from([
                 ("holdout_precision_at_10".to_string(), report.precision),
                 ("holdout_ndcg_at_10".to_string(), report.ndcg),
@@ -793,9 +877,9 @@ fn shop_model(config: &Config, args: &CfArgs, json: bool) -> anyhow::Result<()> 
             let mut artifact = Artifact::new(
                 &format!("cf-shop-{name}"),
                 features,
-                TrainingSummary::today("shop", all.train.len() as u64, None),
+                TrainingSummary::today("shop", rows as u64, None),
                 metrics,
-                ServedCf::new(&all.ids, refitted),
+                served,
             );
             let path = ArtifactStore::new(dir)
                 .save(&mut artifact)
@@ -806,7 +890,7 @@ fn shop_model(config: &Config, args: &CfArgs, json: bool) -> anyhow::Result<()> 
                 content_hash: artifact.content_hash,
             })
         }
-        None => None,
+        _ => None,
     };
     let out = ShopRankingOutput {
         model: name,
@@ -826,6 +910,7 @@ fn shop_model(config: &Config, args: &CfArgs, json: bool) -> anyhow::Result<()> 
         popularity,
         fit_seconds,
         saved,
+        model_id,
     };
     if json {
         return print_json(&out);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{bail, Context};
 use discount_core::{Config, Timestamp};
-use discount_features::{items_named, point_in_time, Catalog, FeatureSpec};
+use discount_features::{items_named, point_in_time, Catalog, CustomerEmbeddings, FeatureSpec};
 use discount_models::response::{
     fit_response_model, validate_response_model, DecisionRow, ResponseFitConfig, ResponseValidation,
 };
@@ -39,7 +39,14 @@ pub struct LogRows {
 
 /// Reads decisions with `from <= at < to` and their outcomes, each with the customer's features
 /// as of the decision, computed by the function the service decides with.
-pub fn joined_rows(log: &mut dyn DecisionLog, from: i64, to: i64) -> anyhow::Result<LogRows> {
+/// With `embeddings`, each row's vector is extended with the customer's learned vector (the
+/// active CF model's), as the service extends it.
+pub fn joined_rows(
+    log: &mut dyn DecisionLog,
+    from: i64,
+    to: i64,
+    embeddings: Option<&CustomerEmbeddings>,
+) -> anyhow::Result<LogRows> {
     #[derive(serde::Deserialize)]
     struct Logged {
         #[serde(default)]
@@ -87,8 +94,11 @@ pub fn joined_rows(log: &mut dyn DecisionLog, from: i64, to: i64) -> anyhow::Res
             .into_iter()
             .collect();
         for i in indices {
-            let (_, x) = point_in_time(&customer, &events, &catalog, Timestamp(kept[i].at))
+            let (_, mut x) = point_in_time(&customer, &events, &catalog, Timestamp(kept[i].at))
                 .with_context(|| format!("features of customer {customer}"))?;
+            if let Some(e) = embeddings {
+                e.extend(&customer, &mut x);
+            }
             kept[i].x = x;
         }
     }
@@ -189,7 +199,9 @@ pub fn fit_on_store(config: &Config, args: &StoreFitArgs) -> anyhow::Result<Fitt
     let offers: Vec<String> = engine.ladder.iter().map(|r| r.id.clone()).collect();
     let from = time_arg("--from", &args.from)?.unwrap_or(i64::MIN);
     let to = time_arg("--until", &args.until)?.unwrap_or(i64::MAX);
-    let mut rows = joined_rows(log.as_mut(), from, to)?;
+    let embeddings =
+        discount_server::models::active_embeddings(log.as_mut()).map_err(|e| anyhow::anyhow!(e))?;
+    let mut rows = joined_rows(log.as_mut(), from, to, embeddings.as_ref().map(|(_, e)| e))?;
     rows.rows.sort_by_key(|r| r.at);
     let n = rows.rows.len();
     if n == 0 {
@@ -220,7 +232,10 @@ pub fn fit_on_store(config: &Config, args: &StoreFitArgs) -> anyhow::Result<Fitt
         }
     };
     let split = rows.rows.partition_point(|r| r.at < cutoff);
-    let spec = FeatureSpec::base();
+    let spec = match &embeddings {
+        Some((_, e)) => e.spec()?,
+        None => FeatureSpec::base(),
+    };
     let features: Vec<String> = spec.all_features().into_iter().map(|f| f.name).collect();
     let model = fit_response_model(
         &rows.rows[..split],
