@@ -482,6 +482,19 @@ fn propensity_on_the_store(url: &str) {
         listed["models"][0]["metrics"]["new_buyer_value"].as_f64(),
         ltv["new_buyer_value"].as_f64()
     );
+    // The GRU sequence model on the same store is registered too (kind `sequence`).
+    let sequence = json_of(&run(
+        dir.path(),
+        url,
+        &["--json", "train", "sequence", "--epochs", "2"],
+    ));
+    let sequence_id = sequence["model_id"].as_str().unwrap();
+    let shown = json_of(&run(
+        dir.path(),
+        url,
+        &["--json", "models", "show", sequence_id],
+    ));
+    assert_eq!(shown["model"]["kind"], "sequence", "{shown}");
     // A logistic fit without enough penalty extrapolates the later snapshots into nonsense: it
     // fails the base-rate check and the registry is unchanged.
     let failed = Command::new(bin())

@@ -103,7 +103,7 @@ pub fn run(config: &Config, args: &RetrainArgs, json: bool) -> anyhow::Result<()
             ("gate_snips_estimate", Some(gate.candidate.snips.estimate)),
             ("gate_bar", Some(gate.bar)),
         ];
-        let id = register(&mut fitted, &extra)?;
+        let id = register(config, &fitted, &extra)?;
         if gate.promote {
             fitted.log.promote_model(&id)?;
         } else {

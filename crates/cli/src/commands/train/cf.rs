@@ -696,7 +696,6 @@ fn register_cf(
     popularity: &discount_models::cf::RankingReport,
 ) -> anyhow::Result<String> {
     use discount_models::cf::CfModel;
-    use discount_store::model_registry::{content_hash, ModelRow, ModelStatus};
     let (factors, k) = match &served.model {
         CfModel::Als(m) => (&m.user_factors, m.params.factors),
         CfModel::Bpr(m) => (&m.user_factors, m.params.factors),
@@ -713,42 +712,23 @@ fn register_cf(
         .collect();
     let embeddings = discount_features::CustomerEmbeddings { dim: k, vectors };
     embeddings.validate()?;
-    let artifact = serde_json::to_string(&embeddings)?;
-    let hash = content_hash(&artifact);
-    let now = chrono::Utc::now();
-    let id = format!("cf-{}-{}", now.format("%Y%m%dT%H%M%S"), &hash[..8]);
-    let mut log =
-        discount_store::decision_log::open_decision_log(&config.store.url).with_context(|| {
-            format!(
-                "opening the store {}",
-                crate::commands::ingest::redact(&config.store.url)
-            )
-        })?;
-    let metrics = serde_json::json!({
-        "holdout_precision_at_10": report.precision,
-        "holdout_ndcg_at_10": report.ndcg,
-        "popularity_precision_at_10": popularity.precision,
-        "dim": k as f64,
-    });
-    let row = ModelRow {
-        id: id.clone(),
-        kind: "cf".into(),
-        feature_spec: Some(embeddings.spec()?.id()),
-        window_from: None,
-        window_to: Some(now.timestamp_micros()),
-        training_rows: rows as i64,
-        metrics: metrics.to_string(),
-        parent: log.active_model("cf")?.map(|m| m.id),
-        created_at: now.timestamp_micros(),
-        status: ModelStatus::Candidate,
-        activated_seq: None,
-        content_hash: hash,
-        artifact,
-    };
-    if !log.register_model(&row)? {
-        anyhow::bail!("a model with id {id} is registered already; train again in a second");
-    }
-    Ok(id)
+    super::registry::register(
+        &config.store.url,
+        super::registry::Registration {
+            kind: "cf",
+            feature_spec: Some(embeddings.spec()?.id()),
+            window_from: None,
+            window_to: None,
+            training_rows: rows,
+            metrics: vec![
+                ("holdout_precision_at_10", Some(report.precision)),
+                ("holdout_ndcg_at_10", Some(report.ndcg)),
+                ("popularity_precision_at_10", Some(popularity.precision)),
+                ("dim", Some(k as f64)),
+            ],
+            artifact: serde_json::to_string(&embeddings)?,
+        },
+    )
 }
 
 fn shop_model(config: &Config, args: &CfArgs, json: bool) -> anyhow::Result<()> {

@@ -492,42 +492,36 @@ fn register_ltv(
     gamma_gamma: &GammaGamma,
     metrics: &BTreeMap<String, f64>,
 ) -> anyhow::Result<String> {
-    use discount_store::model_registry::{content_hash, ModelRow, ModelStatus};
-    let mut log =
-        discount_store::decision_log::open_decision_log(&config.store.url).with_context(|| {
-            format!(
-                "opening the store {}",
-                super::super::ingest::redact(&config.store.url)
-            )
-        })?;
     let artifact = serde_json::to_string(&serde_json::json!({
         "unit": unit.name(),
         "currency": currency,
         "model": LtvModel { bgnbd: bgnbd.clone(), gamma_gamma: gamma_gamma.clone() },
     }))?;
-    let hash = content_hash(&artifact);
-    let now = chrono::Utc::now();
-    let id = format!("ltv-{}-{}", now.format("%Y%m%dT%H%M%S"), &hash[..8]);
-    let finite: BTreeMap<&String, &f64> = metrics.iter().filter(|(_, v)| v.is_finite()).collect();
-    let row = ModelRow {
-        id: id.clone(),
-        kind: "ltv".into(),
-        feature_spec: None,
-        window_from: None,
-        window_to: Some(calibration_end),
-        training_rows: customers as i64,
-        metrics: serde_json::to_string(&finite)?,
-        parent: log.active_model("ltv")?.map(|m| m.id),
-        created_at: now.timestamp_micros(),
-        status: ModelStatus::Candidate,
-        activated_seq: None,
-        content_hash: hash,
-        artifact,
-    };
-    if !log.register_model(&row)? {
-        anyhow::bail!("a model with id {id} is registered already; train again in a second");
-    }
-    Ok(id)
+    const NAMES: [&str; 8] = [
+        "new_buyer_purchases",
+        "new_buyer_value",
+        "horizon",
+        "holdout_correlation",
+        "holdout_mae",
+        "holdout_auc_buys_again",
+        "bgnbd_log_likelihood",
+        "gamma_gamma_log_likelihood",
+    ];
+    super::registry::register(
+        &config.store.url,
+        super::registry::Registration {
+            kind: "ltv",
+            feature_spec: None,
+            window_from: None,
+            window_to: Some(calibration_end),
+            training_rows: customers,
+            metrics: NAMES
+                .iter()
+                .map(|n| (*n, metrics.get(*n).copied()))
+                .collect(),
+            artifact,
+        },
+    )
 }
 
 /// The store's calibration summary, its holdout purchases and where it came from.

@@ -5,6 +5,7 @@ use discount_core::Config;
 pub mod cf;
 pub mod ltv;
 pub mod propensity;
+pub mod registry;
 pub mod response;
 pub mod sequence;
 mod shop;

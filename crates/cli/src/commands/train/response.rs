@@ -13,7 +13,6 @@ use discount_models::response::{
 use discount_policy::response::ResponseModel;
 use discount_policy::EngineConfig;
 use discount_store::decision_log::{open_decision_log, DecisionLog};
-use discount_store::model_registry::{content_hash, ModelRow, ModelStatus};
 use serde::Serialize;
 
 use super::uplift::UpliftArgs;
@@ -261,51 +260,32 @@ pub fn fit_on_store(config: &Config, args: &StoreFitArgs) -> anyhow::Result<Fitt
 }
 
 /// Registers the fitted model as a candidate with `extra` metrics; its id.
-pub fn register(fitted: &mut Fitted, extra: &[(&str, Option<f64>)]) -> anyhow::Result<String> {
-    let artifact = serde_json::to_string(&fitted.model)?;
-    let hash = content_hash(&artifact);
-    let now = Timestamp(chrono::Utc::now().timestamp_micros());
-    let id = format!(
-        "{KIND}-{}-{}",
-        chrono::DateTime::from_timestamp_micros(now.0).map_or_else(
-            || now.0.to_string(),
-            |t| t.format("%Y%m%dT%H%M%S").to_string()
-        ),
-        &hash[..8]
-    );
+pub fn register(
+    config: &Config,
+    fitted: &Fitted,
+    extra: &[(&'static str, Option<f64>)],
+) -> anyhow::Result<String> {
     let v = &fitted.validation;
-    let mut metrics = serde_json::Map::new();
-    let standard = [
+    let mut metrics = vec![
         ("auc", v.auc),
         ("log_loss", v.log_loss),
         ("greedy_value_snips", v.greedy_value_snips),
         ("logged_value", Some(v.logged_value)),
         ("validation_rows", Some(v.rows as f64)),
     ];
-    for (k, x) in standard.iter().chain(extra) {
-        if let Some(x) = x.filter(|x| x.is_finite()) {
-            metrics.insert((*k).into(), serde_json::json!(x));
-        }
-    }
-    let row = ModelRow {
-        id: id.clone(),
-        kind: KIND.into(),
-        feature_spec: Some(fitted.spec_id.clone()),
-        window_from: Some(fitted.train().first().map_or(fitted.cutoff, |r| r.at)),
-        window_to: Some(fitted.cutoff),
-        training_rows: fitted.split as i64,
-        metrics: serde_json::Value::Object(metrics).to_string(),
-        parent: fitted.parent.clone(),
-        created_at: now.0,
-        status: ModelStatus::Candidate,
-        activated_seq: None,
-        content_hash: hash,
-        artifact,
-    };
-    if !fitted.log.register_model(&row)? {
-        bail!("a model with id {id} is registered already; train again in a second");
-    }
-    Ok(id)
+    metrics.extend_from_slice(extra);
+    super::registry::register(
+        &config.store.url,
+        super::registry::Registration {
+            kind: KIND,
+            feature_spec: Some(fitted.spec_id.clone()),
+            window_from: Some(fitted.train().first().map_or(fitted.cutoff, |r| r.at)),
+            window_to: Some(fitted.cutoff),
+            training_rows: fitted.split,
+            metrics,
+            artifact: serde_json::to_string(&fitted.model)?,
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -376,11 +356,11 @@ pub fn print_fit(f: &Fitted) {
 }
 
 pub fn run(config: &Config, args: &UpliftArgs, json: bool) -> anyhow::Result<()> {
-    let mut fitted = fit_on_store(config, &args.store)?;
+    let fitted = fit_on_store(config, &args.store)?;
     let model_id = if args.store.dry_run {
         None
     } else {
-        Some(register(&mut fitted, &[])?)
+        Some(register(config, &fitted, &[])?)
     };
     if json {
         let f = &fitted;

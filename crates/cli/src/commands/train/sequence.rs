@@ -87,6 +87,10 @@ pub struct SequenceArgs {
     /// Save the GRU as an artifact to this file.
     #[arg(long)]
     pub save_model: Option<PathBuf>,
+    /// Store: fit and report, register nothing (by default the GRU is registered as kind
+    /// `sequence`).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Where an artifact was saved.
@@ -115,6 +119,9 @@ struct SequenceOutput {
     seconds: f64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     saved: Vec<SavedArtifact>,
+    /// The registry id (store, unless --dry-run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_id: Option<String>,
 }
 
 fn artifact_of(fitted: FittedComparison, dataset: &str) -> Artifact<SequenceModel> {
@@ -189,7 +196,8 @@ pub fn run(config: &Config, args: &SequenceArgs, json: bool) -> anyhow::Result<(
         (fitted, Some(shop), "shop")
     };
     let seconds = started.elapsed().as_secs_f64();
-    report(args, fitted, shop, dataset, seconds, json)
+    let register = (shop.is_some() && !args.dry_run).then_some(config.store.url.as_str());
+    report(args, fitted, shop, dataset, seconds, json, register)
 }
 
 fn spinner(message: &'static str) -> indicatif::ProgressBar {
@@ -317,10 +325,11 @@ fn report(
     dataset: &str,
     seconds: f64,
     json: bool,
+    register: Option<&str>,
 ) -> anyhow::Result<()> {
     let comparison = fitted.comparison.clone();
+    let mut artifact = artifact_of(fitted, dataset);
     let saved = if args.models_dir.is_some() || args.save_model.is_some() {
-        let mut artifact = artifact_of(fitted, dataset);
         save(
             &mut artifact,
             args.models_dir.as_deref(),
@@ -329,12 +338,35 @@ fn report(
     } else {
         Vec::new()
     };
+    let model_id = match register {
+        Some(url) => {
+            let metric = |name: &str| artifact.metrics.get(name).copied();
+            Some(super::registry::register(
+                url,
+                super::registry::Registration {
+                    kind: "sequence",
+                    feature_spec: None,
+                    window_from: None,
+                    window_to: None,
+                    training_rows: artifact.training.rows as usize,
+                    metrics: vec![
+                        ("holdout_correlation", metric("holdout_correlation")),
+                        ("holdout_mae", metric("holdout_mae")),
+                        ("holdout_auc_buys_again", metric("holdout_auc_buys_again")),
+                    ],
+                    artifact: serde_json::to_string(&artifact)?,
+                },
+            )?)
+        }
+        None => None,
+    };
     if json {
         return print_json(&SequenceOutput {
             shop,
             comparison,
             seconds,
             saved,
+            model_id,
         });
     }
     match &shop {
@@ -357,6 +389,9 @@ fn report(
     }
     print_table(&comparison);
     println!("{seconds:.1} s");
+    if let Some(id) = &model_id {
+        println!("registered {id} (sequence, candidate)");
+    }
     for s in &saved {
         println!(
             "saved {} (version {}, sha256 {})",

@@ -12,8 +12,6 @@ use discount_features::{items_named, point_in_time, Catalog, FeatureSpec};
 use discount_models::artifact::FeatureInfo;
 use discount_models::propensity::metrics::{log_loss, roc_auc};
 use discount_models::propensity::{Learner, Matrix, Model, ModelKind};
-use discount_store::decision_log::open_decision_log;
-use discount_store::model_registry::{content_hash, ModelRow, ModelStatus};
 use serde::Serialize;
 
 use super::propensity::{ModelArg, PropensityArgs};
@@ -47,7 +45,6 @@ struct StoreOutput {
     log_loss: Option<f64>,
     /// The order rate of the training rows: what a model without features would predict.
     base_rate: f64,
-    parent: Option<String>,
 }
 
 /// One customer's history, oldest first.
@@ -207,53 +204,37 @@ pub fn run(config: &Config, args: &PropensityArgs, json: bool) -> anyhow::Result
             );
         }
     }
-    let mut log = open_decision_log(&config.store.url)
-        .with_context(|| format!("opening the store {}", scanned.store))?;
-    let parent = log.active_model(KIND)?.map(|m| m.id);
-    let artifact = serde_json::to_string(&serde_json::json!({
-        "feature_spec": spec.id(),
-        "features": names,
-        "horizon_days": args.horizon,
-        "model": model,
-    }))?;
-    let hash = content_hash(&artifact);
-    let now = chrono::Utc::now();
-    let id = format!("{KIND}-{}-{}", now.format("%Y%m%dT%H%M%S"), &hash[..8]);
-    let mut metrics = serde_json::Map::new();
-    for (k, v) in [
-        ("auc", auc),
-        ("log_loss", loss),
-        ("validation_rows", Some(valid_y.len() as f64)),
-        ("base_rate", Some(base_rate)),
-        ("base_rate_log_loss", base_loss),
-    ] {
-        if let Some(v) = v.filter(|v| v.is_finite()) {
-            metrics.insert(k.into(), serde_json::json!(v));
-        }
-    }
     let registered = !args.dry_run;
-    if registered {
-        let row = ModelRow {
-            id: id.clone(),
-            kind: KIND.into(),
-            feature_spec: Some(spec.id()),
-            window_from: Some(first),
-            window_to: Some(first_valid),
-            training_rows: train_y.len() as i64,
-            metrics: serde_json::Value::Object(metrics).to_string(),
-            parent: parent.clone(),
-            created_at: now.timestamp_micros(),
-            status: ModelStatus::Candidate,
-            activated_seq: None,
-            content_hash: hash,
-            artifact,
-        };
-        if !log.register_model(&row)? {
-            bail!("a model with id {id} is registered already; train again in a second");
-        }
-    }
+    let model_id = if registered {
+        let artifact = serde_json::to_string(&serde_json::json!({
+            "feature_spec": spec.id(),
+            "features": names,
+            "horizon_days": args.horizon,
+            "model": model,
+        }))?;
+        Some(super::registry::register(
+            &config.store.url,
+            super::registry::Registration {
+                kind: KIND,
+                feature_spec: Some(spec.id()),
+                window_from: Some(first),
+                window_to: Some(first_valid),
+                training_rows: train_y.len(),
+                metrics: vec![
+                    ("auc", auc),
+                    ("log_loss", loss),
+                    ("validation_rows", Some(valid_y.len() as f64)),
+                    ("base_rate", Some(base_rate)),
+                    ("base_rate_log_loss", base_loss),
+                ],
+                artifact,
+            },
+        )?)
+    } else {
+        None
+    };
     let out = StoreOutput {
-        model_id: registered.then_some(id),
+        model_id,
         model: kind.as_str().into(),
         feature_spec: spec.id(),
         horizon_days: args.horizon,
@@ -269,7 +250,6 @@ pub fn run(config: &Config, args: &PropensityArgs, json: bool) -> anyhow::Result
         auc,
         log_loss: loss,
         base_rate,
-        parent,
     };
     if json {
         return print_json(&out);
