@@ -150,6 +150,10 @@ pub struct PropensityArgs {
     /// Store: days between snapshots of every customer.
     #[arg(long, default_value_t = 7)]
     pub every: u32,
+    /// Store: snapshots at or after this time validate; earlier ones whose horizon ends before it
+    /// train [default: the last quarter of the snapshots validates].
+    #[arg(long, value_name = "DATE")]
+    pub cutoff: Option<String>,
     /// Store: fit and report, register nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -114,8 +114,25 @@ pub fn run(config: &Config, args: &PropensityArgs, json: bool) -> anyhow::Result
     }
     // The later share of snapshots validates; training snapshots end their horizon before the
     // first validation snapshot, so no training label looks into the validation period.
-    let at = (((snapshots.len() as f64) * 0.75).floor() as usize).clamp(1, snapshots.len() - 1);
-    let first_valid = snapshots[at];
+    let first_valid = match &args.cutoff {
+        Some(text) => {
+            let t = Timestamp::parse("--cutoff", text)?.0;
+            if t <= snapshots[0] || t > snapshots[snapshots.len() - 1] {
+                bail!(
+                    "--cutoff {text}: the snapshots run from {} to {}; the cut-off must leave \
+                     snapshots on both sides",
+                    Timestamp(snapshots[0]).to_rfc3339(),
+                    Timestamp(snapshots[snapshots.len() - 1]).to_rfc3339()
+                );
+            }
+            t
+        }
+        None => {
+            let at =
+                (((snapshots.len() as f64) * 0.75).floor() as usize).clamp(1, snapshots.len() - 1);
+            snapshots[at]
+        }
+    };
     let spec = FeatureSpec::base();
     let names: Vec<FeatureInfo> = spec
         .all_features()
