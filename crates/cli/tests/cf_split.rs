@@ -69,3 +69,60 @@ fn both_precisions_follow_their_definitions() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `--folds FILE` for the rating models: the folds come from the file (row,fold over the rows of
+/// ml-100k.inter), a file that leaves rows out is refused with its line.
+#[test]
+fn rating_models_score_the_folds_of_a_file() -> anyhow::Result<()> {
+    #[path = "common/mod.rs"]
+    mod common;
+    let Some(root) = common::data_root_holding("movielens-100k/ml-100k.inter") else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let folds = dir.path().join("folds.csv");
+    let mut text = String::from("row,fold\n");
+    for row in 0..100_000 {
+        text.push_str(&format!("{row},{}\n", row % 4));
+    }
+    std::fs::write(&folds, text)?;
+    let root = root.to_str().unwrap_or_default();
+    let out = discount(&[
+        "train",
+        "cf",
+        "--dataset",
+        "movielens-100k",
+        "--data-dir",
+        root,
+        "--model",
+        "svd",
+        "--folds",
+        folds.to_str().unwrap_or_default(),
+        "--json",
+    ]);
+    common::assert_success(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["folds"].as_array().map(Vec::len), Some(4), "{v}");
+    let rmse = v["mean_rmse"].as_f64().unwrap_or(f64::NAN);
+    assert!(rmse > 0.85 && rmse < 0.95, "{rmse}");
+    std::fs::write(&folds, "row,fold\n0,0\n")?;
+    let out = discount(&[
+        "train",
+        "cf",
+        "--dataset",
+        "movielens-100k",
+        "--data-dir",
+        root,
+        "--model",
+        "svd",
+        "--folds",
+        folds.to_str().unwrap_or_default(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("folds.csv:2") && err.contains("no fold"),
+        "{err}"
+    );
+    Ok(())
+}

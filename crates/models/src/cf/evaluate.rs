@@ -49,9 +49,29 @@ pub fn cross_validate(
     fold_seed: u64,
     model: RatingModel,
     params: &SgdParams,
-    mut on_fold: impl FnMut(&FoldScore),
+    on_fold: impl FnMut(&FoldScore),
 ) -> Result<Vec<FoldScore>, ModelError> {
     let assignment = kfold_assignment(ratings.entries.len(), folds, fold_seed)?;
+    cross_validate_assigned(ratings, &assignment, model, params, on_fold)
+}
+
+/// [`cross_validate`] on given folds: `assignment[i]` is the fold of rating `i` (folds 0..k, each
+/// non-empty), e.g. read from a file so that another library scores the same folds.
+pub fn cross_validate_assigned(
+    ratings: &Ratings,
+    assignment: &[usize],
+    model: RatingModel,
+    params: &SgdParams,
+    mut on_fold: impl FnMut(&FoldScore),
+) -> Result<Vec<FoldScore>, ModelError> {
+    if assignment.len() != ratings.entries.len() {
+        return Err(ModelError::Data(format!(
+            "{} fold assignments for {} ratings",
+            assignment.len(),
+            ratings.entries.len()
+        )));
+    }
+    let folds = assignment.iter().max().map_or(0, |m| m + 1);
     let mut out = Vec::with_capacity(folds);
     for f in 0..folds {
         let (train_rows, test_rows) = fold_rows(&assignment, f);

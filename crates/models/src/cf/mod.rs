@@ -29,7 +29,9 @@ pub mod svdpp;
 pub use als::{AlsParams, ImplicitAls};
 pub use bpr::{Bpr, BprParams};
 pub use data::{read_recbole_inter, Rating, Ratings};
-pub use evaluate::{cross_validate, implicit_split, FoldScore, RatingModel};
+pub use evaluate::{
+    cross_validate, cross_validate_assigned, implicit_split, FoldScore, RatingModel,
+};
 pub use events::{ImplicitWeights, ShopInteractions, TimeSplit};
 pub use ranking::{evaluate_top_k, Popularity, RankingReport, Scorer};
 pub use served::{CfModel, ServedCf};

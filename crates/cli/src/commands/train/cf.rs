@@ -10,9 +10,10 @@ use anyhow::Context;
 use discount_core::Config;
 use discount_models::artifact::{Artifact, ArtifactStore, FeatureInfo, TrainingSummary};
 use discount_models::cf::{
-    cross_validate, evaluate_top_k, implicit_split, read_recbole_inter, AlsParams, BiasedMf, Bpr,
-    BprParams, CfModel, FoldScore, ImplicitAls, ImplicitWeights, Popularity, RankingReport, Rating,
-    RatingModel, Ratings, ServedCf, SgdParams, ShopInteractions, SvdPlusPlus,
+    cross_validate_assigned, evaluate_top_k, implicit_split, read_recbole_inter, AlsParams,
+    BiasedMf, Bpr, BprParams, CfModel, FoldScore, ImplicitAls, ImplicitWeights, Popularity,
+    RankingReport, Rating, RatingModel, Ratings, ServedCf, SgdParams, ShopInteractions,
+    SvdPlusPlus,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -85,9 +86,10 @@ pub struct CfArgs {
     /// last 20% of the span is test].
     #[arg(long, value_name = "DATE", conflicts_with = "dataset")]
     pub cutoff: Option<String>,
-    /// Cross-validation folds (rating models).
-    #[arg(long, default_value_t = 5)]
-    pub folds: usize,
+    /// Cross-validation folds (rating models): a number of seeded folds, or a `row,fold` CSV file
+    /// (0-based data rows of ml-100k.inter, folds 0..k), so that other tools score the same folds.
+    #[arg(long, default_value = "5", value_parser = super::propensity::parse_folds, value_name = "K|FILE")]
+    pub folds: super::propensity::FoldsArg,
     /// Seed of the folds or of the 80/20 split.
     #[arg(long, default_value_t = 42)]
     pub split_seed: u64,
@@ -232,12 +234,18 @@ fn rating_model(
         RatingModel::BiasedMf => ("svd", SgdParams::movielens_svd()),
         RatingModel::SvdPlusPlus => ("svdpp", SgdParams::movielens_svdpp()),
     };
-    if let Some(out) = &args.write_split {
-        let assignment = discount_models::cf::split::kfold_assignment(
+    let assignment = match &args.folds {
+        super::propensity::FoldsArg::Count(k) => discount_models::cf::split::kfold_assignment(
             ratings.entries.len(),
-            args.folds,
+            *k,
             args.split_seed,
-        )?;
+        )?,
+        super::propensity::FoldsArg::File(path) => {
+            discount_models::propensity::folds::read_folds(path, ratings.entries.len())?
+        }
+    };
+    let fold_count = assignment.iter().max().map_or(0, |m| m + 1);
+    if let Some(out) = &args.write_split {
         let mut w = std::io::BufWriter::new(
             std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
         );
@@ -254,7 +262,7 @@ fn rating_model(
     let bar = if json {
         ProgressBar::hidden()
     } else {
-        let bar = ProgressBar::new(args.folds as u64);
+        let bar = ProgressBar::new(fold_count as u64);
         bar.set_style(
             ProgressStyle::with_template("{msg} [{bar:30}] fold {pos}/{len} ({elapsed})")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -263,9 +271,7 @@ fn rating_model(
         bar.set_message(name);
         bar
     };
-    let folds = cross_validate(ratings, args.folds, args.split_seed, model, &params, |_| {
-        bar.inc(1)
-    })?;
+    let folds = cross_validate_assigned(ratings, &assignment, model, &params, |_| bar.inc(1))?;
     bar.finish_and_clear();
     let n = folds.len() as f64;
     let mean_rmse = folds.iter().map(|f| f.rmse).sum::<f64>() / n;
@@ -284,7 +290,7 @@ fn rating_model(
             let metrics = BTreeMap::from([
                 ("cv_rmse".to_string(), mean_rmse),
                 ("cv_mae".to_string(), mean_mae),
-                ("cv_folds".to_string(), args.folds as f64),
+                ("cv_folds".to_string(), fold_count as f64),
             ]);
             Some(save_cf(
                 dir,
@@ -312,7 +318,7 @@ fn rating_model(
     println!(
         "{name} on MovieLens 100K ({} ratings), {}-fold cross-validation (seed {}):",
         ratings.entries.len(),
-        args.folds,
+        fold_count,
         args.split_seed
     );
     println!(
