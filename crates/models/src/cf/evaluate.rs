@@ -74,7 +74,7 @@ pub fn cross_validate_assigned(
     let folds = assignment.iter().max().map_or(0, |m| m + 1);
     let mut out = Vec::with_capacity(folds);
     for f in 0..folds {
-        let (train_rows, test_rows) = fold_rows(&assignment, f);
+        let (train_rows, test_rows) = fold_rows(assignment, f);
         let train = ratings.subset(&train_rows);
         let test = ratings.subset(&test_rows);
         let start = Instant::now();
