@@ -175,3 +175,21 @@ fn visit_effect_of_the_womens_email_is_ranked_with_either_base() -> anyhow::Resu
     }
     Ok(())
 }
+
+#[test]
+fn history_can_be_read_as_given() -> anyhow::Result<()> {
+    let Some(path) = data_file(hillstrom::RELATIVE_PATH) else {
+        return Ok(());
+    };
+    let logged = hillstrom::load(&path)?;
+    let given = hillstrom::load_with(&path, hillstrom::HistoryScale::AsGiven)?;
+    assert_eq!(logged.x.rows(), given.x.rows());
+    for i in [0, 1, 1000, 63_999] {
+        assert!((logged.x.get(i, 1) - given.x.get(i, 1).ln_1p()).abs() < 1e-12);
+        for j in (0..given.x.cols()).filter(|&j| j != 1) {
+            assert_eq!(logged.x.get(i, j), given.x.get(i, j));
+        }
+    }
+    assert_eq!(given.features[1].meaning, "dollars spent in the past year");
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! Kevin Hillstrom's MineThatData e-mail experiment: 64,000 customers randomised to a Mens e-mail, a Womens
 //! e-mail or none, with website visit, conversion and spend in the two weeks after.
 //!
-//! Features: recency, log(1 + history), mens, womens, newbie, zip code and channel one-hot. The arm is 0 for
+//! Features: recency, log(1 + history) (or history as given), mens, womens, newbie, zip code and channel one-hot. The arm is 0 for
 //! no e-mail, 1 Mens, 2 Womens. Spend is read into integer cents.
 
 use std::path::Path;
@@ -82,8 +82,24 @@ fn parse_cents(text: &str) -> Option<i64> {
         .checked_add(cents)
 }
 
-/// Reads the challenge CSV at `path`.
+/// How the `history` column (dollars spent in the past year) enters the features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryScale {
+    /// `ln(1 + history)`: what the linear base learners fit best (the default).
+    #[default]
+    Log,
+    /// The dollars as given (trees are indifferent to the scale).
+    AsGiven,
+}
+
+/// Reads the challenge CSV at `path`, history on the log scale.
 pub fn load(path: &Path) -> Result<Experiment, ModelError> {
+    load_with(path, HistoryScale::Log)
+}
+
+/// Reads the challenge CSV at `path`: every other column as given (recency, flags, zip code and
+/// channel one-hot), history as `history` says.
+pub fn load_with(path: &Path, history: HistoryScale) -> Result<Experiment, ModelError> {
     let shown = path.display().to_string();
     let input = |line: u64, message: String| ModelError::Input {
         path: shown.clone(),
@@ -130,7 +146,10 @@ pub fn load(path: &Path) -> Result<Experiment, ModelError> {
             Ok((0..levels.len()).map(|j| f64::from(j == k)).collect())
         };
         data.push(number(0)?);
-        data.push(number(2)?.ln_1p());
+        data.push(match history {
+            HistoryScale::Log => number(2)?.ln_1p(),
+            HistoryScale::AsGiven => number(2)?,
+        });
         data.push(flag(3)?);
         data.push(flag(4)?);
         data.push(flag(6)?);
@@ -157,7 +176,10 @@ pub fn load(path: &Path) -> Result<Experiment, ModelError> {
     };
     let mut features = vec![
         info("recency", "months since last purchase"),
-        info("history", "log(1 + dollars spent in the past year)"),
+        match history {
+            HistoryScale::Log => info("history", "log(1 + dollars spent in the past year)"),
+            HistoryScale::AsGiven => info("history", "dollars spent in the past year"),
+        },
         info("mens", "1 if bought mens merchandise in the past year"),
         info("womens", "1 if bought womens merchandise in the past year"),
         info("newbie", "1 if a new customer in the past twelve months"),

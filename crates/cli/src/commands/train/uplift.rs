@@ -20,6 +20,12 @@ pub enum UpliftDataset {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum HistoryArg {
+    Log,
+    AsGiven,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
 pub enum OutcomeArg {
     /// Visited the website within two weeks.
     Visit,
@@ -79,6 +85,9 @@ pub struct UpliftArgs {
     pub store: super::response::StoreFitArgs,
     #[arg(long, value_enum, default_value = "conversion")]
     pub outcome: OutcomeArg,
+    /// Hillstrom: the past year's spend as `log` (ln(1 + dollars)) or `as-given` (dollars).
+    #[arg(long, value_enum, default_value = "log")]
+    pub history: HistoryArg,
     /// Base model of the T-, X- and DR-learners (linear ranks the Hillstrom effects better; see
     /// docs/models.md).
     #[arg(long, value_enum, default_value = "linear")]
@@ -169,7 +178,13 @@ fn mean_over_folds(folds: &[FoldReport]) -> Vec<MeanArmMetrics> {
 
 pub fn run(args: &UpliftArgs, json: bool) -> anyhow::Result<()> {
     let path = super::data_dir(args.data_dir.as_deref()).join(hillstrom::RELATIVE_PATH);
-    let experiment = hillstrom::load(&path)?;
+    let experiment = hillstrom::load_with(
+        &path,
+        match args.history {
+            HistoryArg::Log => hillstrom::HistoryScale::Log,
+            HistoryArg::AsGiven => hillstrom::HistoryScale::AsGiven,
+        },
+    )?;
     if !(args.holdout > 0.0 && args.holdout < 1.0) {
         anyhow::bail!("--holdout must be in (0, 1), got {}", args.holdout);
     }
