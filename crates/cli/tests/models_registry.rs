@@ -87,6 +87,37 @@ impl Api {
     }
 }
 
+/// `discount decide --model active` for one customer: the decision as JSON.
+fn decide_with_active_model(
+    dir: &std::path::Path,
+    url: &str,
+    engine: &std::path::Path,
+    customer: &str,
+) -> serde_json::Value {
+    let requests = dir.join("requests.jsonl");
+    std::fs::write(
+        &requests,
+        format!(
+            "{{\"request\":{{\"customer_id\":\"{customer}\"}},\"customer\":{{\"features\":[1.0]}}}}\n"
+        ),
+    )
+    .unwrap();
+    let decided = run(
+        dir,
+        url,
+        &[
+            "decide",
+            "--engine",
+            engine.to_str().unwrap(),
+            "--model",
+            "active",
+            "--requests",
+            requests.to_str().unwrap(),
+        ],
+    );
+    serde_json::from_slice(&decided.stdout).unwrap()
+}
+
 /// A simulated shop in the store whose decision log a real serve filled by exploring: customers
 /// with a history buy 60% of the time whatever they get; the others 40% with the coupon and 5%
 /// without.
@@ -351,29 +382,7 @@ fn trained_models_decide(url: &str) {
         Some(a.as_str())
     );
     // The CLI decides with the same model and the same features.
-    let requests = dir.path().join("requests.jsonl");
-    std::fs::write(
-        &requests,
-        format!(
-            "{{\"request\":{{\"customer_id\":\"{}\"}},\"customer\":{{\"features\":[1.0]}}}}\n",
-            quiet[204]
-        ),
-    )
-    .unwrap();
-    let decided = run(
-        dir.path(),
-        url,
-        &[
-            "decide",
-            "--engine",
-            engine.to_str().unwrap(),
-            "--model",
-            "active",
-            "--requests",
-            requests.to_str().unwrap(),
-        ],
-    );
-    let d: serde_json::Value = serde_json::from_slice(&decided.stdout).unwrap();
+    let d = decide_with_active_model(dir.path(), url, &engine, &quiet[204]);
     assert_eq!(d["model_id"].as_str(), Some(a.as_str()), "{d}");
     let out = Command::new(bin())
         .args(["--store", url, "models", "rollback"])
@@ -582,29 +591,7 @@ fn cf_vectors_reach_the_decision(url: &str) {
     for customer in quiet.iter().take(3) {
         assert_eq!(api.decide(customer)["model_id"].as_str(), Some(id.as_str()));
     }
-    let requests = dir.path().join("requests.jsonl");
-    std::fs::write(
-        &requests,
-        format!(
-            "{{\"request\":{{\"customer_id\":\"{}\"}},\"customer\":{{\"features\":[1.0]}}}}\n",
-            quiet[0]
-        ),
-    )
-    .unwrap();
-    let decided = run(
-        dir.path(),
-        url,
-        &[
-            "decide",
-            "--engine",
-            engine.to_str().unwrap(),
-            "--model",
-            "active",
-            "--requests",
-            requests.to_str().unwrap(),
-        ],
-    );
-    let d: serde_json::Value = serde_json::from_slice(&decided.stdout).unwrap();
+    let d = decide_with_active_model(dir.path(), url, &engine, &quiet[0]);
     assert_eq!(d["model_id"].as_str(), Some(id.as_str()), "{d}");
 }
 
