@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use discount_core::{Config, Currency};
+use discount_core::Config;
 use discount_models::artifact::{save_file, Artifact, ArtifactStore, FeatureInfo, TrainingSummary};
 use discount_models::ltv::orders::day_of;
 use discount_models::ltv::{
@@ -542,14 +542,7 @@ fn store_summary(
             scanned.events
         );
     }
-    let currency = args
-        .currency
-        .as_deref()
-        .map(|c| Currency::parse("--currency", c))
-        .transpose()?;
-    let (currency, transactions) = log
-        .transactions(currency)
-        .with_context(|| format!("the orders of the store {store} (see --currency)"))?;
+    let (currency, transactions) = shop::transactions_in(&log, args.currency.as_deref(), store)?;
     if transactions.is_empty() {
         anyhow::bail!(
             "too little data for LTV: the store {store} has no orders in {currency} (orders per \

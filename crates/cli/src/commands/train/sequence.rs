@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use discount_core::{Config, Currency, Event, EventKind};
+use discount_core::{Config, Event, EventKind};
 use discount_models::artifact::{save_file, Artifact, ArtifactStore, FeatureInfo, TrainingSummary};
 use discount_models::ltv::orders::day_of;
 use discount_models::ltv::{rfm, OrderLog, Periods};
@@ -234,14 +234,8 @@ fn fit_shop(
         }
     })?;
     let store = &scanned.store;
-    let currency = args
-        .currency
-        .as_deref()
-        .map(|c| Currency::parse("--currency", c))
-        .transpose()?;
-    let (currency, transactions) = log
-        .transactions(currency)
-        .with_context(|| format!("the orders of the store {store} (see --currency)"))?;
+    let (currency, transactions) =
+        super::shop::transactions_in(&log, args.currency.as_deref(), store)?;
     if transactions.is_empty() {
         anyhow::bail!(
             "too little data for the sequence model: the store {store} holds {} events in table \

@@ -52,3 +52,20 @@ pub(crate) fn item_categories(
         .into_iter()
         .collect())
 }
+
+/// The store's orders in one currency: `--currency` when given, else the one the log picks;
+/// the store is named in errors.
+pub(crate) fn transactions_in(
+    log: &discount_models::ltv::orders::OrderLog,
+    currency: Option<&str>,
+    store: &str,
+) -> anyhow::Result<(
+    discount_core::Currency,
+    Vec<discount_models::ltv::Transaction>,
+)> {
+    let currency = currency
+        .map(|c| discount_core::Currency::parse("--currency", c))
+        .transpose()?;
+    log.transactions(currency)
+        .with_context(|| format!("the orders of the store {store} (see --currency)"))
+}
