@@ -56,6 +56,8 @@ pub struct Registry {
     cost_ratio: f64,
     /// The active CF model's customer vectors.
     embeddings: RwLock<Option<(String, Arc<CustomerEmbeddings>)>>,
+    /// The active CF model this process refused, so it is not read again every second.
+    embeddings_refused: RwLock<Option<String>>,
     /// The vectors the serving response model reads (it was trained with their slot).
     scoring_embeddings: RwLock<Option<Arc<CustomerEmbeddings>>>,
 }
@@ -104,6 +106,7 @@ impl Registry {
             response: RwLock::new(None),
             cost_ratio: 0.6,
             embeddings: RwLock::new(None),
+            embeddings_refused: RwLock::new(None),
             scoring_embeddings: RwLock::new(None),
         }
     }
@@ -270,9 +273,8 @@ impl Registry {
     /// every engine (the active policy's ladder must be covered, or it is refused and the previous
     /// scorer stays); none active puts the engines back on their own models.
     fn refresh_model(&self) -> Result<(), ServerError> {
-        let row = self.pool.with(|log| log.active_model(RESPONSE_KIND))?;
+        let id = self.pool.with(|log| log.active_model_id(RESPONSE_KIND))?;
         let state = self.model_state();
-        let id = row.as_ref().map(|r| r.id.clone());
         let refused = state.refused.as_ref().map(|r| &r.model_id);
         if id.is_some() && id.as_ref() == refused {
             return Ok(());
@@ -285,6 +287,11 @@ impl Registry {
                 .refused = None;
             return Ok(());
         }
+        // Only now, with the id changed, is the artifact read.
+        let row = match &id {
+            Some(_) => self.pool.with(|log| log.active_model(RESPONSE_KIND))?,
+            None => None,
+        };
         let engines: Vec<Arc<DecisionEngine>> = self
             .engines
             .read()
@@ -362,22 +369,35 @@ impl Registry {
     /// Follows the registry's active CF model; a change makes the response model be checked
     /// again (the feature specs it may use change with it).
     fn refresh_embeddings(&self) -> Result<(), ServerError> {
-        let row = self.pool.with(|log| log.active_model(CF_KIND))?;
+        let id = self.pool.with(|log| log.active_model_id(CF_KIND))?;
         let current = self
             .embeddings
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
             .map(|(id, _)| id.clone());
-        if row.as_ref().map(|r| &r.id) == current.as_ref() {
+        let refused = self
+            .embeddings_refused
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if id == current || (id.is_some() && id == refused) {
             return Ok(());
         }
+        let row = match &id {
+            Some(_) => self.pool.with(|log| log.active_model(CF_KIND))?,
+            None => None,
+        };
         let loaded = match &row {
             None => None,
             Some(r) => match load_embeddings(r) {
                 Ok(e) => Some((r.id.clone(), Arc::new(e))),
                 Err(why) => {
                     eprintln!("discount serve: refused CF {why}; the previous vectors stay");
+                    *self
+                        .embeddings_refused
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner()) = id;
                     return Ok(());
                 }
             },
@@ -400,11 +420,15 @@ impl Registry {
     /// Follows the registry's active lifetime-value model: its new-buyer value prices first
     /// orders in every engine; a broken one is reported and the previous value kept.
     fn refresh_lifetime_value(&self) -> Result<(), ServerError> {
-        let row = self.pool.with(|log| log.active_model(LTV_KIND))?;
+        let id = self.pool.with(|log| log.active_model_id(LTV_KIND))?;
         let current = self.model_state().lifetime_value;
-        if row.as_ref().map(|r| &r.id) == current.as_ref().map(|l| &l.model_id) {
+        if id.as_ref() == current.as_ref().map(|l| &l.model_id) {
             return Ok(());
         }
+        let row = match &id {
+            Some(_) => self.pool.with(|log| log.active_model(LTV_KIND))?,
+            None => None,
+        };
         let value = match &row {
             None => None,
             Some(r) => {

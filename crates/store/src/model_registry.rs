@@ -108,6 +108,9 @@ pub trait ModelStore {
     /// The active model of `kind`, if any.
     fn active_model(&mut self, kind: &str) -> Result<Option<ModelRow>, StoreError>;
 
+    /// The id of the active model of `kind`, without its artifact: what a serving process polls.
+    fn active_model_id(&mut self, kind: &str) -> Result<Option<String>, StoreError>;
+
     /// Makes `id` the active model of its kind (the previous one retires); false if unknown.
     fn promote_model(&mut self, id: &str) -> Result<bool, StoreError>;
 
@@ -209,6 +212,17 @@ mod sqlite_impl {
                 .optional()?
                 .map(with_status)
                 .transpose()
+        }
+
+        fn active_model_id(&mut self, kind: &str) -> Result<Option<String>, StoreError> {
+            Ok(self
+                .conn
+                .query_row(
+                    "SELECT id FROM models WHERE kind = ?1 AND status = 'active'",
+                    [kind],
+                    |r| r.get(0),
+                )
+                .optional()?)
         }
 
         fn promote_model(&mut self, id: &str) -> Result<bool, StoreError> {
@@ -354,6 +368,16 @@ mod postgres_impl {
                 .as_ref()
                 .map(model_of)
                 .transpose()
+        }
+
+        fn active_model_id(&mut self, kind: &str) -> Result<Option<String>, StoreError> {
+            Ok(self
+                .client
+                .query_opt(
+                    "SELECT id FROM models WHERE kind = $1 AND status = 'active'",
+                    &[&kind],
+                )?
+                .map(|r| r.get(0)))
         }
 
         fn promote_model(&mut self, id: &str) -> Result<bool, StoreError> {

@@ -42,6 +42,8 @@ fn registry_behaves(log: &mut dyn DecisionLog) {
     assert!(log.promote_model("p").unwrap());
     assert!(log.promote_model("b").unwrap());
     assert_eq!(log.active_model("uplift").unwrap().unwrap().id, "b");
+    assert_eq!(log.active_model_id("uplift").unwrap().as_deref(), Some("b"));
+    assert_eq!(log.active_model_id("ltv").unwrap(), None);
     assert_eq!(status(log, "a"), ModelStatus::Retired);
     // Another kind's active model is not touched.
     assert_eq!(log.active_model("propensity").unwrap().unwrap().id, "p");
