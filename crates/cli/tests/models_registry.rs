@@ -16,6 +16,27 @@ use discount_store::model_registry::content_hash;
 mod serve_process;
 use serve_process::{admin_key, bin, run_in as run, serve, two_rung_engine};
 
+/// One test per backend for a flow taking the store's URL: a temporary SQLite file, and a
+/// scratch schema on the PostgreSQL server (skipped outside CI when it cannot be reached).
+macro_rules! on_both_backends {
+    ($sqlite:ident, $postgres:ident, $label:literal, $flow:ident) => {
+        #[test]
+        fn $sqlite() {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
+            $flow(&url);
+        }
+
+        #[test]
+        fn $postgres() {
+            let Some(url) = discount_store::postgres::scratch_schema_url($label).unwrap() else {
+                return;
+            };
+            $flow(&url);
+        }
+    };
+}
+
 fn json_of(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -391,20 +412,12 @@ fn trained_models_decide(url: &str) {
     assert!(!out.status.success(), "nothing before the first model");
 }
 
-#[test]
-fn trained_models_decide_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
-    trained_models_decide(&url);
-}
-
-#[test]
-fn trained_models_decide_on_postgres() {
-    let Some(url) = discount_store::postgres::scratch_schema_url("models").unwrap() else {
-        return;
-    };
-    trained_models_decide(&url);
-}
+on_both_backends!(
+    trained_models_decide_on_sqlite,
+    trained_models_decide_on_postgres,
+    "models",
+    trained_models_decide
+);
 
 #[test]
 fn too_little_data_is_a_clear_error() {
@@ -531,20 +544,12 @@ fn propensity_on_the_store(url: &str) {
     assert_eq!(after["models"].as_array().unwrap().len(), 1, "{after}");
 }
 
-#[test]
-fn propensity_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
-    propensity_on_the_store(&url);
-}
-
-#[test]
-fn propensity_on_postgres() {
-    let Some(url) = discount_store::postgres::scratch_schema_url("propensity").unwrap() else {
-        return;
-    };
-    propensity_on_the_store(&url);
-}
+on_both_backends!(
+    propensity_on_sqlite,
+    propensity_on_postgres,
+    "propensity",
+    propensity_on_the_store
+);
 
 /// A CF model fitted on the store's events and promoted extends the feature vector with each
 /// customer's vector: the response model trained after it records the extended spec, the service
@@ -595,17 +600,9 @@ fn cf_vectors_reach_the_decision(url: &str) {
     assert_eq!(d["model_id"].as_str(), Some(id.as_str()), "{d}");
 }
 
-#[test]
-fn cf_vectors_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
-    cf_vectors_reach_the_decision(&url);
-}
-
-#[test]
-fn cf_vectors_on_postgres() {
-    let Some(url) = discount_store::postgres::scratch_schema_url("cfvectors").unwrap() else {
-        return;
-    };
-    cf_vectors_reach_the_decision(&url);
-}
+on_both_backends!(
+    cf_vectors_on_sqlite,
+    cf_vectors_on_postgres,
+    "cfvectors",
+    cf_vectors_reach_the_decision
+);

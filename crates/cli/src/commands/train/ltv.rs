@@ -272,26 +272,7 @@ fn run_cdnow(args: &LtvArgs, json: bool) -> anyhow::Result<()> {
         "\nForecast of weeks 40-78 ({:.0} weeks) against actual purchases:",
         out.holdout_weeks
     );
-    let mut t = Table::new(&["metric", "value"]);
-    t.row(vec![
-        "forecast total".into(),
-        format!("{:.1}", h.predicted_total),
-    ]);
-    t.row(vec![
-        "actual total".into(),
-        format!("{:.0}", h.actual_total),
-    ]);
-    t.row(vec![
-        "correlation per customer".into(),
-        format!("{:.4}", h.correlation),
-    ]);
-    t.row(vec!["MAE per customer".into(), format!("{:.4}", h.mae)]);
-    t.row(vec!["RMSE per customer".into(), format!("{:.4}", h.rmse)]);
-    t.row(vec![
-        "AUC of buys again".into(),
-        format!("{:.4}", h.auc_buys_again),
-    ]);
-    print!("{}", t.render());
+    print!("{}", holdout_table(h));
     println!("\nFitted both models in {:.3} s", out.fit_seconds);
     for s in &out.saved {
         println!(
@@ -832,25 +813,7 @@ fn print_shop(out: &ShopOutput) {
     );
     if let Some(h) = &out.holdout {
         println!("\nForecast of the holdout against actual purchases:");
-        let mut t = Table::new(&["metric", "value"]);
-        t.row(vec![
-            "forecast total".into(),
-            format!("{:.1}", h.predicted_total),
-        ]);
-        t.row(vec![
-            "actual total".into(),
-            format!("{:.0}", h.actual_total),
-        ]);
-        t.row(vec![
-            "correlation per customer".into(),
-            format!("{:.4}", h.correlation),
-        ]);
-        t.row(vec!["MAE per customer".into(), format!("{:.4}", h.mae)]);
-        t.row(vec![
-            "AUC of buys again".into(),
-            format!("{:.4}", h.auc_buys_again),
-        ]);
-        print!("{}", t.render());
+        print!("{}", holdout_table(h));
     }
     println!("\nFitted both models in {:.3} s", out.fit_seconds);
     for path in &out.written {
@@ -876,4 +839,20 @@ fn print_shop(out: &ShopOutput) {
             "registered {id} (ltv, candidate); activate it with: discount models promote {id}"
         );
     }
+}
+
+/// The holdout forecast against what customers bought, as a table.
+fn holdout_table(h: &HoldoutReport) -> String {
+    let mut t = Table::new(&["metric", "value"]);
+    for (metric, value) in [
+        ("forecast total", format!("{:.1}", h.predicted_total)),
+        ("actual total", format!("{:.0}", h.actual_total)),
+        ("correlation per customer", format!("{:.4}", h.correlation)),
+        ("MAE per customer", format!("{:.4}", h.mae)),
+        ("RMSE per customer", format!("{:.4}", h.rmse)),
+        ("AUC of buys again", format!("{:.4}", h.auc_buys_again)),
+    ] {
+        t.row(vec![metric.into(), value]);
+    }
+    t.render()
 }
