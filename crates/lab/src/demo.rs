@@ -1,203 +1,45 @@
-//! `discount demo`: learn a segment policy from a simulated exploration log and compare it with
-//! no discounts, 10% to everyone, random offers and the oracle at the same budget, over the same
-//! test weeks with the same random draws. The HTML report is built with `discount_eval::report`.
+//! `discount demo`: the closed loop on a simulated shop ([`crate::closed_loop`]) against no
+//! discounts, 10% to everyone, random offers, the information ceiling and the oracle at the same
+//! budget, with the same random draws. The HTML report (built with `discount_eval::report`) holds
+//! the table, a bar chart of incremental profit and the learning curve (share of the oracle per
+//! week).
 
 use discount_core::money::format_minor;
 use discount_core::Currency;
 use discount_eval::report::{Report, Section};
-use discount_eval::svg::BarChart;
-use discount_sim::policy::{NoOfferPolicy, OraclePolicy, RandomPolicy, UniformPolicy};
-use discount_sim::{simulate_with, NullSink, Policy, RunOptions, SimConfig, SimSummary};
-use serde::Serialize;
+use discount_eval::svg::{BarChart, LineChart, Series};
 
+use crate::closed_loop::{run_loop, LoopOptions, LoopResult};
 use crate::error::LabError;
-use crate::{explore, Hyper, LearnedPolicy, UpliftModel};
 
-/// What the demo simulates.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DemoOptions {
-    /// Customer accounts.
-    pub users: usize,
-    /// Days of random offers the policy learns from.
-    pub learn_days: u32,
-    /// Days over which the policies are compared.
-    pub test_days: u32,
-    /// Discount budget of the test period, minor units (`None`: 10 per customer).
-    pub budget: Option<i64>,
-    /// Seed of every random draw.
-    pub seed: u64,
+/// Runs the demo (the closed loop and its comparison); `progress` is told each phase.
+pub fn run(options: &LoopOptions, progress: impl FnMut(&str)) -> Result<LoopResult, LabError> {
+    run_loop(options, progress)
 }
 
-impl Default for DemoOptions {
-    fn default() -> Self {
-        Self {
-            users: 50_000,
-            learn_days: 28,
-            test_days: 28,
-            budget: None,
-            seed: 42,
-        }
-    }
-}
-
-/// One policy's figures over the test period.
-#[derive(Clone, Debug, Serialize)]
-pub struct DemoRow {
-    pub policy: String,
-    pub revenue: i64,
-    pub discount_spend: i64,
-    pub incremental_profit: i64,
-    /// Incremental profit / the oracle's.
-    pub share_of_oracle: Option<f64>,
-    /// Spend / budget.
-    pub budget_used: f64,
-}
-
-/// The demo's result.
-#[derive(Clone, Debug, Serialize)]
-pub struct DemoResult {
-    pub users: usize,
-    pub learn_days: u32,
-    pub test_days: u32,
-    pub seed: u64,
-    pub budget: i64,
-    pub currency: String,
-    pub logged_decisions: usize,
-    pub learned_lambda: f64,
-    pub rows: Vec<DemoRow>,
-}
-
-fn run_one(config: &SimConfig, policy: &mut dyn Policy) -> Result<SimSummary, LabError> {
-    let options = RunOptions {
-        customer_truth: false,
-        decision_truth: false,
-    };
-    Ok(simulate_with(config, policy, &mut NullSink, options)?.summary)
-}
-
-/// Runs the demo; `progress` is told each phase as it starts.
-pub fn run(options: &DemoOptions, mut progress: impl FnMut(&str)) -> Result<DemoResult, LabError> {
-    if options.learn_days == 0 || options.test_days == 0 {
-        return Err(LabError::Policy(discount_policy::PolicyError::Config {
-            field: "learn_days/test_days".into(),
-            value: format!("{}/{}", options.learn_days, options.test_days),
-            rule: "must be at least 1",
-        }));
-    }
-    let budget = options
-        .budget
-        .unwrap_or_else(|| 10i64.saturating_mul(options.users as i64));
-    if budget < 0 {
-        return Err(LabError::Policy(discount_policy::PolicyError::Config {
-            field: "budget".into(),
-            value: budget.to_string(),
-            rule: "must be >= 0 minor units",
-        }));
-    }
-    let base = SimConfig {
-        users: options.users,
-        seed: options.seed,
-        ..SimConfig::default()
-    };
-    base.validate()?;
-    let currency = Currency::parse("currency", &base.currency)?;
-    let learn = SimConfig {
-        days: options.learn_days,
-        ..base.clone()
-    };
-    progress(&format!(
-        "exploring: {} customers, {} days of random offers",
-        options.users, options.learn_days
-    ));
-    let log = explore(&learn, options.seed)?;
-    progress(&format!(
-        "learning from {} logged decisions",
-        log.decisions.len()
-    ));
-    let hyper = Hyper {
-        seed: options.seed,
-        ..Hyper::default()
-    };
-    let model = UpliftModel::fit(&learn.ladder, &log.decisions, log.days, &hyper)?;
-    let test = SimConfig {
-        days: options.test_days,
-        budget: Some(budget),
-        ..base
-    };
-    let mut learned = LearnedPolicy::new(model, hyper)?;
-    let mut summaries = Vec::new();
-    {
-        let mut none = NoOfferPolicy;
-        let mut uniform = UniformPolicy { percent: 10.0 };
-        let mut random = RandomPolicy::new(options.seed);
-        let mut oracle = OraclePolicy::new();
-        let policies: [(&str, &mut dyn Policy); 5] = [
-            ("no discounts", &mut none),
-            ("10% to everyone", &mut uniform),
-            ("random offers", &mut random),
-            ("learned", &mut learned),
-            ("oracle", &mut oracle),
-        ];
-        for (label, policy) in policies {
-            progress(&format!("test period: {label}"));
-            summaries.push((label.to_string(), run_one(&test, policy)?));
-        }
-    }
-    // Incremental profit is measured against the same market without any offer (the first run).
-    let control = summaries
-        .first()
-        .map(|(_, s)| s.gross_profit)
-        .unwrap_or_default();
-    let oracle = summaries
-        .last()
-        .map(|(_, s)| s.gross_profit - control)
-        .unwrap_or_default();
-    let rows = summaries
-        .iter()
-        .map(|(label, s)| {
-            let inc = s.gross_profit - control;
-            DemoRow {
-                policy: label.clone(),
-                revenue: s.revenue,
-                discount_spend: s.discount_spend,
-                incremental_profit: inc,
-                share_of_oracle: (oracle > 0).then(|| inc as f64 / oracle as f64),
-                budget_used: if budget > 0 {
-                    s.discount_spend as f64 / budget as f64
-                } else {
-                    0.0
-                },
-            }
-        })
-        .collect();
-    Ok(DemoResult {
-        users: options.users,
-        learn_days: options.learn_days,
-        test_days: options.test_days,
-        seed: options.seed,
-        budget,
-        currency: currency.to_string(),
-        logged_decisions: log.decisions.len(),
-        learned_lambda: learned.lambda(),
-        rows,
-    })
+fn percent(x: Option<f64>) -> String {
+    x.map_or("-".into(), |x| format!("{:.0}%", 100.0 * x))
 }
 
 /// The figures as a table: header and one row per policy, money in `currency`.
-pub fn table(result: &DemoResult, currency: Currency) -> (Vec<String>, Vec<Vec<String>>) {
+pub fn table(result: &LoopResult, currency: Currency) -> (Vec<String>, Vec<Vec<String>>) {
     let money = |minor: i64| format_minor(minor, currency);
+    let weeks = result.options.weeks;
     let header = [
-        "policy",
-        "revenue",
-        "discount spend",
-        "incremental profit",
-        "% of oracle",
-        "budget used",
+        "policy".to_string(),
+        "revenue".into(),
+        "discount spend".into(),
+        "incremental profit".into(),
+        "% of oracle".into(),
+        format!(
+            "% of oracle, weeks {}-{weeks}",
+            weeks.saturating_sub(1).max(1)
+        ),
+        "budget used".into(),
     ]
-    .map(String::from)
     .to_vec();
     let rows = result
-        .rows
+        .policies
         .iter()
         .map(|r| {
             vec![
@@ -205,8 +47,8 @@ pub fn table(result: &DemoResult, currency: Currency) -> (Vec<String>, Vec<Vec<S
                 money(r.revenue),
                 money(r.discount_spend),
                 money(r.incremental_profit),
-                r.share_of_oracle
-                    .map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
+                percent(r.share_of_oracle),
+                percent(r.last_two_weeks_share),
                 format!("{:.0}%", 100.0 * r.budget_used),
             ]
         })
@@ -214,38 +56,105 @@ pub fn table(result: &DemoResult, currency: Currency) -> (Vec<String>, Vec<Vec<S
     (header, rows)
 }
 
-/// The demo's HTML report: what was simulated, a bar chart of incremental profit per policy,
-/// the figures, and how to read them.
-pub fn report(result: &DemoResult) -> Result<Report, LabError> {
+/// The retraining rounds as a table.
+pub fn retrain_table(result: &LoopResult) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = [
+        "serving day",
+        "training rows",
+        "held out",
+        "candidate DR",
+        "lower bound",
+        "bar",
+        "promoted",
+    ]
+    .map(String::from)
+    .to_vec();
+    let num = |x: Option<f64>| x.map_or("-".into(), |x| format!("{x:.2}"));
+    let rows = result
+        .retrains
+        .iter()
+        .map(|r| {
+            vec![
+                r.day.to_string(),
+                r.training_rows.to_string(),
+                r.held_out_rows.to_string(),
+                num(r.candidate_dr),
+                num(r.candidate_dr_lower),
+                num(r.bar),
+                if r.promoted { "yes" } else { "no" }.to_string(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The demo's HTML report: what was simulated, the learning curve, a bar chart of incremental
+/// profit per policy, the figures, the retraining rounds, and how to read them.
+pub fn report(result: &LoopResult) -> Result<Report, LabError> {
     let currency = Currency::parse("currency", &result.currency)?;
     let money = |minor: i64| format_minor(minor, currency);
+    let o = &result.options;
     let mut report = Report::new(
-        "Who should get a discount?",
+        "Who should get a discount? A shop that learns from its own decisions",
         &format!(
-            "A simulated shop of {users} customers, whose true response to every offer is known. For \
-             {learn} days offers were given at random (5% to 30% off, or none), each logged with its \
-             probability: the exploration log ({decisions} decisions). From it the engine learned, for each \
-             customer segment (lifecycle stage, number of orders, days since the last order, tenure), the \
-             profit per visit of each offer and what it costs, and so the incremental profit of each offer \
-             over giving nothing. It then spends the budget where one unit of discount buys the most \
-             incremental profit, with a shadow price found so that the planned spend matches the budget. \
-             The next {test} days were simulated once per policy, all with the same budget of {budget}. \
-             Incremental profit is the gross profit (after discounts) minus that of the same market without \
-             any offer, with the same random draws, so it counts what the discounts really earned or lost, \
-             including the purchases that would have happened anyway at full price.",
-            users = result.users,
-            learn = result.learn_days,
-            decisions = result.logged_decisions,
-            test = result.test_days,
+            "A simulated shop of {users} customers, whose true response to every offer is known, run as \
+             one market day after day. For {warm} days offers were given at random (5% to 30% off, or \
+             none), each logged with its probability ({decisions} decisions). Then for {weeks} weeks every \
+             visit was decided by the engine that `discount serve` runs, from the customer's profile built \
+             from what the shop recorded so far; each day the decisions were joined to the orders they led \
+             to, and every {every} days a new response model was fitted on the joined log and promoted only \
+             if an off-policy estimate on the most recent {every} days said it earns more than the one \
+             serving. Every policy continued the same market from the end of the warm-up with the same \
+             budget of {budget} and the same random draws; incremental profit is the gross profit (after \
+             discounts) minus that of the same market without any offer.",
+            users = o.users,
+            warm = o.warmup_days,
+            decisions = result.warmup_decisions,
+            weeks = o.weeks,
+            every = o.retrain_every,
             budget = money(result.budget),
         ),
     );
+    let mut curve = LineChart::new(
+        "Learning curve: incremental profit as a share of the oracle's, per week",
+        "serving week",
+        "% of the oracle",
+    )
+    .including_y(0.0)
+    .including_y(100.0);
+    for p in &result.policies {
+        if p.policy == "oracle" || p.policy == "no discounts" {
+            continue;
+        }
+        let points: Vec<(f64, f64)> = p
+            .weekly_share_of_oracle
+            .iter()
+            .enumerate()
+            .filter_map(|(w, s)| s.map(|s| ((w + 1) as f64, 100.0 * s)))
+            .collect();
+        let mut series = Series::line(&p.policy, points).with_markers();
+        if p.policy != "closed loop" {
+            series = series.dashed();
+        }
+        curve = curve.with_series(series);
+    }
+    report.push(Section {
+        heading: "Learning curve".into(),
+        explanation: "Each week's incremental profit as a share of what the oracle earned that week. The \
+             closed loop starts from the warm-up's random log and improves as it retrains on its own \
+             decisions; the information ceiling is the same learner fitted once on far more exploration \
+             data (what can be known from observable features alone); the gap between the ceiling and \
+             100% is what no policy could know from the shop's data."
+            .into(),
+        svg: Some(curve.render(760, 380)),
+        table: None,
+    });
     let mut chart = BarChart::new(
-        "Incremental profit per policy",
+        "Incremental profit per policy over the serving weeks",
         &format!("incremental profit ({currency})"),
     );
     let scale = 10f64.powi(currency.exponent() as i32);
-    for r in &result.rows {
+    for r in &result.policies {
         chart = chart.with_bar(&r.policy, r.incremental_profit as f64 / scale, None);
     }
     let (header, rows) = table(result, currency);
@@ -253,18 +162,31 @@ pub fn report(result: &DemoResult) -> Result<Report, LabError> {
         heading: "Incremental profit per policy".into(),
         explanation: "No discounts is the baseline: its incremental profit is zero by definition. 10% to \
              everyone and random offers spend the budget on whoever visits first, including customers who \
-             would have bought anyway, until the budget runs out. Learned uses only what the shop can \
-             observe, learned from the exploration log. The oracle knows every customer's true response: \
-             an upper bound no real policy reaches."
+             would have bought anyway. The closed loop uses only what the shop can observe and learns from \
+             its own log. The oracle knows every customer's true response: an upper bound no real policy \
+             reaches."
             .into(),
         svg: Some(chart.render(760, 380)),
+        table: Some((header, rows)),
+    });
+    let (header, rows) = retrain_table(result);
+    report.push(Section {
+        heading: "Retraining rounds".into(),
+        explanation: "Each round fits a candidate on the joined log before the most recent window and \
+             estimates, on that window, the profit per decision of the candidate's and the serving model's \
+             choices (doubly robust, with a bootstrap interval). The candidate is promoted only when its \
+             lower bound beats the serving model's estimate (or, before any model, what the logging policy \
+             earned)."
+            .into(),
+        svg: None,
         table: Some((header, rows)),
     });
     report.push(Section {
         heading: "Reproduce".into(),
         explanation: format!(
-            "Seed {seed}. Re-run with `discount demo --seed {seed}`; see docs/demo.md.",
-            seed = result.seed
+            "Seed {seed}. Re-run with `discount demo --seed {seed} --users {users}`; see docs/demo.md.",
+            seed = o.seed,
+            users = o.users
         ),
         svg: None,
         table: None,
@@ -275,25 +197,25 @@ pub fn report(result: &DemoResult) -> Result<Report, LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use discount_policy::PolicyError;
 
     #[test]
     fn bad_periods_and_budgets_are_refused() {
-        let zero = DemoOptions {
-            learn_days: 0,
-            ..DemoOptions::default()
-        };
-        assert!(matches!(
-            run(&zero, |_| {}),
-            Err(LabError::Policy(PolicyError::Config { .. }))
-        ));
-        let negative = DemoOptions {
-            budget: Some(-1),
-            ..DemoOptions::default()
-        };
-        assert!(matches!(
-            run(&negative, |_| {}),
-            Err(LabError::Policy(PolicyError::Config { .. }))
-        ));
+        for bad in [
+            LoopOptions {
+                warmup_days: 3,
+                ..LoopOptions::default()
+            },
+            LoopOptions {
+                budget_per_user: -1,
+                ..LoopOptions::default()
+            },
+            LoopOptions {
+                weeks: 0,
+                ..LoopOptions::default()
+            },
+        ] {
+            let e = run(&bad, |_| {}).err().unwrap();
+            assert!(matches!(e, LabError::Invalid(_)), "{e}");
+        }
     }
 }

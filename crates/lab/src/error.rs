@@ -18,5 +18,9 @@ pub enum LabError {
     #[error(transparent)]
     Fraud(#[from] discount_fraud::FraudError),
     #[error(transparent)]
+    Model(#[from] discount_models::ModelError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
     Core(#[from] discount_core::CoreError),
 }

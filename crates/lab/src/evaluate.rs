@@ -99,7 +99,7 @@ pub struct PolicyRun {
 }
 
 /// Mean and standard deviation over seeds.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Spread {
     pub mean: f64,
     pub sd: f64,

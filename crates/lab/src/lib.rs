@@ -6,6 +6,9 @@
 //! - [`simulated`]: the engine as a simulator policy (visit features, outcomes joined from the
 //!   order records, daily pacing, online learning) and apprentice mode; [`evaluate`]: the
 //!   comparison with baselines and the oracle over seeds (`discount evaluate-policy`).
+//! - [`closed_loop`]: the simulated shop run as a real one: warm-up exploration, then weeks of
+//!   serving through the engine with daily joins and retraining behind the off-policy gate, with
+//!   the information ceiling and the oracle beside it (`discount demo`, `discount evaluate-policy`).
 //! - [`rl`] and [`dqn`]: the customer lifecycle as a sequential problem: tabular Q-learning,
 //!   fitted Q iteration and a deep Q-network (candle), against the one-step greedy policy.
 //! - [`model`] and [`log`]: the segment-level uplift model learned from an exploration log (the
@@ -22,6 +25,7 @@
 //! # Ok::<(), discount_lab::LabError>(())
 //! ```
 
+pub mod closed_loop;
 pub mod demo;
 pub mod dqn;
 pub mod error;

@@ -1,40 +1,79 @@
-//! The demo end to end on a small shop: five policies at one budget, the baseline at zero, the
-//! learned policy within budget, and a report that shows every policy.
+//! The closed loop end to end on a small shop: six policies continue one market at one budget,
+//! the baseline at zero, the loop within budget and retraining on schedule, and a report that
+//! shows every policy and the learning curve.
 
-use discount_lab::demo::{report, run, DemoOptions};
+use discount_lab::closed_loop::LoopOptions;
+use discount_lab::demo::{report, run};
 
 #[test]
-fn the_demo_compares_five_policies_at_one_budget() -> anyhow::Result<()> {
-    let options = DemoOptions {
-        users: 4_000,
-        learn_days: 14,
-        test_days: 14,
-        budget: Some(40_000),
+fn the_closed_loop_serves_retrains_and_stays_within_budget() -> anyhow::Result<()> {
+    let options = LoopOptions {
+        users: 6_000,
         seed: 5,
+        warmup_days: 14,
+        weeks: 3,
+        retrain_every: 7,
+        budget_per_user: 20,
+        ceiling_factor: 5,
+        bootstrap: 50,
+        ..LoopOptions::default()
     };
     let mut phases = Vec::new();
     let result = run(&options, |p| phases.push(p.to_string()))?;
-    let names: Vec<&str> = result.rows.iter().map(|r| r.policy.as_str()).collect();
+    let names: Vec<&str> = result.policies.iter().map(|r| r.policy.as_str()).collect();
     assert_eq!(
         names,
         [
             "no discounts",
             "10% to everyone",
             "random offers",
-            "learned",
+            "closed loop",
+            "information ceiling",
             "oracle"
         ]
     );
-    assert_eq!(result.rows[0].incremental_profit, 0);
-    assert_eq!(result.rows[0].discount_spend, 0);
-    let learned = &result.rows[3];
-    assert!(learned.discount_spend <= result.budget, "{learned:?}");
-    assert!(result.logged_decisions > 0);
-    assert_eq!(phases.len(), 2 + 5, "{phases:?}");
+    let none = &result.policies[0];
+    assert_eq!((none.incremental_profit, none.discount_spend), (0, 0));
+    let looped = &result.policies[3];
+    assert!(looped.discount_spend <= result.budget, "{looped:?}");
+    assert!(
+        looped.discount_spend > 0,
+        "the loop never offered: {looped:?}"
+    );
+    assert_eq!(looped.weekly_incremental_profit.len(), 3);
+    assert!(result.warmup_decisions > 0 && result.loop_decisions > 0);
+    assert!(result.loop_explored > 0 && result.loop_explored < result.loop_decisions);
+    // One round before each week, each judged on the week before it.
+    let days: Vec<u32> = result.retrains.iter().map(|r| r.day).collect();
+    assert_eq!(days, [0, 7, 14]);
+    assert!(result
+        .retrains
+        .iter()
+        .all(|r| r.held_out_rows > 0 && !r.reason.is_empty()));
+    assert!(result.ceiling_rows > result.warmup_decisions);
+    let oracle = &result.policies[5];
+    assert_eq!(oracle.share_of_oracle, Some(1.0));
     let html = report(&result)?.to_html();
-    assert!(html.contains("<svg"));
-    for name in ["no discounts", "10% to everyone", "learned", "oracle"] {
+    assert!(html.contains("Learning curve") && html.matches("<svg").count() >= 2);
+    for name in names {
         assert!(html.contains(name), "{name} missing from the report");
     }
+    Ok(())
+}
+
+#[test]
+fn the_same_seed_gives_the_same_loop() -> anyhow::Result<()> {
+    let options = LoopOptions {
+        users: 2_000,
+        seed: 9,
+        weeks: 2,
+        ceiling_factor: 0,
+        bootstrap: 20,
+        ..LoopOptions::default()
+    };
+    let a = run(&options, |_| {})?;
+    let b = run(&options, |_| {})?;
+    assert_eq!(a, b);
+    assert!(a.policy("information ceiling").is_none());
     Ok(())
 }

@@ -184,6 +184,79 @@ pub fn judge(
     })
 }
 
+/// One retraining round on a time-ordered joined log: the candidate fitted on `train` with
+/// `config`, and the gate's verdict on `held_out` against `incumbent` (the DR reward model fitted
+/// on `train` with the default settings). What `discount retrain` and the simulated shop's closed
+/// loop both run.
+pub struct Retrained {
+    pub candidate: ResponseModel,
+    pub gate: GateReport,
+}
+
+/// Fits a candidate on `train` and judges it on `held_out` (see [`Retrained`]).
+#[allow(clippy::too_many_arguments)]
+pub fn retrain(
+    train: &[DecisionRow],
+    held_out: &[DecisionRow],
+    offers: &[String],
+    features: &[String],
+    feature_spec: &str,
+    config: &crate::response::ResponseFitConfig,
+    incumbent: Option<(&str, &ResponseModel)>,
+    margin: f64,
+    bootstrap: &BootstrapConfig,
+) -> Result<Retrained, ModelError> {
+    let candidate =
+        crate::response::fit_response_model(train, offers, features, feature_spec, config)?;
+    let gate = judge_fitted(
+        train,
+        held_out,
+        offers,
+        features,
+        feature_spec,
+        &candidate,
+        incumbent,
+        margin,
+        bootstrap,
+    )?;
+    Ok(Retrained { candidate, gate })
+}
+
+/// Judges an already fitted candidate (see [`Retrained`]).
+#[allow(clippy::too_many_arguments)]
+pub fn judge_fitted(
+    train: &[DecisionRow],
+    held_out: &[DecisionRow],
+    offers: &[String],
+    features: &[String],
+    feature_spec: &str,
+    candidate: &ResponseModel,
+    incumbent: Option<(&str, &ResponseModel)>,
+    margin: f64,
+    bootstrap: &BootstrapConfig,
+) -> Result<GateReport, ModelError> {
+    let reward_model = crate::response::fit_response_model(
+        train,
+        offers,
+        features,
+        feature_spec,
+        &crate::response::ResponseFitConfig::default(),
+    )
+    .map_err(|e| {
+        ModelError::Data(format!(
+            "fitting the gate's reward model on the training window: {e}"
+        ))
+    })?;
+    judge(
+        ("candidate", candidate),
+        incumbent,
+        &reward_model,
+        held_out,
+        margin,
+        bootstrap,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

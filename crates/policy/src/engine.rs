@@ -726,10 +726,29 @@ impl DecisionEngine {
         Ok(())
     }
 
-    /// Each rung's predicted profit, spend and order probability for `x` (no rules applied): what
-    /// the offline plan and the evaluators use.
-    pub fn predict(&self, x: &[f64]) -> Result<Vec<[f64; TARGETS]>, PolicyError> {
+    /// Each rung's predicted profit, spend and order probability for a customer (no rules
+    /// applied), from the served response model when one is set, else the engine's own models:
+    /// what the offline plan and the evaluators use, the numbers `decide` scores with.
+    pub fn predict(&self, customer: &CustomerFacts) -> Result<Vec<[f64; TARGETS]>, PolicyError> {
+        let x = customer.features.as_slice();
         self.check_features(x)?;
+        let serving = self
+            .response
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(m) = &serving {
+            let mut z = Vec::new();
+            m.model.standardise(&customer.profile, &mut z)?;
+            let base = self.ladder.baseline;
+            return Ok((0..self.ladder.len())
+                .map(|k| {
+                    let r = m.model.respond(m.rung[k], &z);
+                    let spend = if k == base { 0.0 } else { r.spend };
+                    [r.profit, spend, r.conversion]
+                })
+                .collect());
+        }
         let models = self.models.read().unwrap_or_else(|e| e.into_inner());
         let mut phi = Vec::new();
         Ok((0..self.ladder.len())

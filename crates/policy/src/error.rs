@@ -17,6 +17,14 @@ pub enum PolicyError {
         value: String,
         rule: &'static str,
     },
+    #[error("engine `{engine}`: model feature `{feature}` is neither `bias` nor a profile feature ({known})")]
+    UnknownFeature {
+        engine: String,
+        feature: String,
+        known: String,
+    },
+    #[error("building the customer's features: {0}")]
+    Features(String),
     #[error("unknown offer id `{0}`: it is not in the ladder")]
     UnknownOffer(String),
     #[error("unknown campaign `{0}`: no budget is configured for it")]

@@ -34,6 +34,7 @@ pub mod bench;
 pub mod budget;
 pub mod engine;
 pub mod error;
+pub mod facts;
 pub mod gate;
 pub mod knapsack;
 pub mod offers;

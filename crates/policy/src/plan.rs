@@ -64,7 +64,7 @@ pub fn instance(
                 rule: "must be a finite number >= 0",
             });
         }
-        let p = engine.predict(&c.facts.features)?;
+        let p = engine.predict(&c.facts)?;
         let gate = engine.gate().check(&c.customer_id);
         let mut opts = vec![Choice {
             profit: 0.0,

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use discount_core::RiskScores;
-use discount_features::FeatureSpec;
 use discount_policy::response::ResponseModel;
 use discount_policy::{DecisionEngine, EngineConfig};
 use discount_store::decision_log::{BudgetRow, PolicyRow};
@@ -20,15 +19,7 @@ use crate::models::{
 };
 use crate::pool::LogPool;
 use discount_features::CustomerEmbeddings;
-
-/// Where each engine feature's value comes from.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum FeatureSource {
-    /// The constant 1.
-    Bias,
-    /// Position in the profile's feature vector ([`FeatureSpec::base`]).
-    Profile(usize),
-}
+pub use discount_policy::facts::FeatureSource;
 
 pub struct Policy {
     pub version: String,
@@ -64,29 +55,7 @@ pub struct Registry {
 
 /// Maps an engine's feature names onto the profile's feature vector.
 pub fn feature_sources(config: &EngineConfig) -> Result<Vec<FeatureSource>, ServerError> {
-    let spec = FeatureSpec::base();
-    let names: Vec<String> = spec.all_features().into_iter().map(|f| f.name).collect();
-    config
-        .model
-        .features
-        .iter()
-        .map(|f| {
-            if f == "bias" {
-                return Ok(FeatureSource::Bias);
-            }
-            names
-                .iter()
-                .position(|n| n == f)
-                .map(FeatureSource::Profile)
-                .ok_or_else(|| {
-                    ServerError::Config(format!(
-                        "engine `{}`: model feature `{f}` is neither `bias` nor a profile feature ({})",
-                        config.name,
-                        names.join(", ")
-                    ))
-                })
-        })
-        .collect()
+    discount_policy::facts::feature_sources(config).map_err(|e| ServerError::Config(e.to_string()))
 }
 
 impl Registry {

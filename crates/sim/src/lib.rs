@@ -54,4 +54,7 @@ pub use policy::{policy_from_spec, Context, Decision, Policy};
 pub use response::OfferTruth;
 pub use sink::{JsonlSink, NullSink, Sink};
 pub use summary::{CustomerTruth, DecisionTruth, GroundTruth, SimOutput, SimSummary};
-pub use world::{simulate, simulate_with, simulate_with_counterfactual, RunOptions};
+pub use world::{
+    simulate, simulate_with, simulate_with_counterfactual, DayFigures, Market, MarketState,
+    RunOptions,
+};

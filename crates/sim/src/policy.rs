@@ -66,6 +66,8 @@ pub struct Truth<'a> {
     pub(crate) population: &'a Population,
     pub(crate) visit_rate: &'a StageValues,
     pub(crate) fraud_visit: (f64, f64),
+    /// The period the policy is asked to plan for: days `from_day..from_day + days` of the market.
+    pub(crate) from_day: u32,
     pub(crate) days: u32,
 }
 
@@ -86,12 +88,16 @@ impl Truth<'_> {
         self.population.fraud[customer]
     }
 
-    /// A rough expected number of visits of `customer` over the whole run, from the current stage's
-    /// visit rate (lifecycle moves are ignored; enough to set a shadow price).
+    /// A rough expected number of visits of `customer` over the planned period, from the current
+    /// stage's visit rate (lifecycle moves are ignored; enough to set a shadow price).
     pub fn expected_visits(&self, customer: usize) -> f64 {
         let pop = self.population;
-        let days_present =
-            (self.days as i64 - (pop.signup_day[customer] as i64).max(0)).max(0) as f64;
+        let (from, to) = (
+            self.from_day as i64,
+            self.from_day as i64 + self.days as i64,
+        );
+        let signup = pop.signup_day[customer] as i64;
+        let days_present = (to - signup.max(from)).max(0) as f64;
         match pop.fraud[customer] {
             FraudKind::CouponFarmer => return 1.0,
             FraudKind::Reseller => return self.fraud_visit.1 * days_present,
@@ -103,7 +109,7 @@ impl Truth<'_> {
             Stage::Lapsing => self.visit_rate.lapsing,
             Stage::Lost => self.visit_rate.lost,
         };
-        let signup_visit = if pop.signup_day[customer] >= 0 {
+        let signup_visit = if (from..to).contains(&signup) {
             1.0
         } else {
             0.0

@@ -56,6 +56,65 @@ pub struct SimSummary {
     pub policy_notes: BTreeMap<String, f64>,
 }
 
+impl SimSummary {
+    /// The figures of the days simulated between `before` (an earlier summary of the same
+    /// market) and this one: counters are differences, rates are recomputed.
+    pub fn since(&self, before: &SimSummary) -> SimSummary {
+        let mut records = self.records.clone();
+        for (kind, n) in &before.records {
+            if let Some(m) = records.get_mut(kind) {
+                *m -= n;
+            }
+        }
+        let revenue = self.revenue - before.revenue;
+        let cost_of_goods = self.cost_of_goods - before.cost_of_goods;
+        let offers = self.offers - before.offers;
+        let coupons_redeemed = self.coupons_redeemed - before.coupons_redeemed;
+        let discount_spend = self.discount_spend - before.discount_spend;
+        SimSummary {
+            policy: self.policy.clone(),
+            seed: self.seed,
+            users: self.users,
+            days: self.days - before.days,
+            currency: self.currency.clone(),
+            customer_days: self.customer_days - before.customer_days,
+            visits: self.visits - before.visits,
+            decisions: self.decisions - before.decisions,
+            offers,
+            orders: self.orders - before.orders,
+            units: self.units - before.units,
+            revenue,
+            discount_spend,
+            cost_of_goods,
+            gross_profit: revenue - cost_of_goods,
+            coupons_redeemed,
+            redemption_rate: if offers > 0 {
+                coupons_redeemed as f64 / offers as f64
+            } else {
+                0.0
+            },
+            budget: self.budget,
+            budget_used: self.budget.map(|b| {
+                if b > 0 {
+                    discount_spend as f64 / b as f64
+                } else {
+                    0.0
+                }
+            }),
+            expected_incremental_profit: self.expected_incremental_profit
+                - before.expected_incremental_profit,
+            counterfactual_gross_profit: None,
+            counterfactual_revenue: None,
+            incremental_profit: None,
+            fraud_orders: self.fraud_orders - before.fraud_orders,
+            fraud_discount_spend: self.fraud_discount_spend - before.fraud_discount_spend,
+            stockouts: self.stockouts - before.stockouts,
+            records,
+            policy_notes: self.policy_notes.clone(),
+        }
+    }
+}
+
 /// The latent truth about one customer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CustomerTruth {

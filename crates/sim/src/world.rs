@@ -13,6 +13,7 @@ use crate::rng::{domain, SplitMix64};
 use crate::sink::{NullSink, Sink};
 use crate::summary::{CustomerTruth, DecisionTruth, GroundTruth, SimOutput, SimSummary};
 use crate::SimError;
+use serde::{Deserialize, Serialize};
 
 /// What a run keeps besides the summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +38,13 @@ const SECOND: i64 = 1_000_000;
 /// Rating shares 1..5 of genuine reviews.
 const RATING_CDF: [f64; 5] = [0.05, 0.12, 0.25, 0.55, 1.0];
 
-struct World<'a> {
-    config: &'a SimConfig,
+/// A market that runs on: the customers with their histories and lifecycle, the stock, and the
+/// budget's spend persist from one [`Market::run_days`] call to the next, and the whole state can
+/// be saved and resumed ([`Market::save`], [`Market::resume`]). Every random draw comes from a
+/// stream keyed by (seed, customer, day), so running days 0..56 in one call, in eight calls of
+/// seven days, or in two processes with a save in between gives the same market.
+pub struct Market {
+    config: std::sync::Arc<SimConfig>,
     options: RunOptions,
     start: Timestamp,
     currency: Currency,
@@ -49,7 +55,67 @@ struct World<'a> {
     decisions: Vec<DecisionTruth>,
     buffer: Vec<(i64, u32, Record)>,
     emit: bool,
+    /// The next day to simulate.
+    day: u32,
+    /// The current budget period's amount and what has been spent in it.
+    budget: Option<i64>,
     spend: i64,
+    /// Whether the catalogue and the accounts that exist before day 0 have been emitted.
+    opened: bool,
+    /// Each simulated day's figures.
+    daily: Vec<DayFigures>,
+}
+
+/// One day's figures, minor units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayFigures {
+    pub revenue: i64,
+    pub cost_of_goods: i64,
+    pub discount_spend: i64,
+    pub orders: u64,
+    pub offers: u64,
+}
+
+impl DayFigures {
+    /// Revenue minus cost of goods.
+    pub fn gross_profit(&self) -> i64 {
+        self.revenue - self.cost_of_goods
+    }
+
+    /// The sum of `days`.
+    pub fn total(days: &[DayFigures]) -> DayFigures {
+        days.iter().fold(DayFigures::default(), |a, d| DayFigures {
+            revenue: a.revenue + d.revenue,
+            cost_of_goods: a.cost_of_goods + d.cost_of_goods,
+            discount_spend: a.discount_spend + d.discount_spend,
+            orders: a.orders + d.orders,
+            offers: a.offers + d.offers,
+        })
+    }
+}
+
+/// Version of the saved state's layout.
+const STATE_FORMAT: u32 = 1;
+
+/// What [`Market::save`] writes: the configuration (from which the traits, the catalogue and the
+/// true response model are rebuilt exactly) and everything that changes day by day.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketState {
+    pub format: u32,
+    pub config: SimConfig,
+    pub day: u32,
+    pub budget: Option<i64>,
+    pub spend: i64,
+    pub opened: bool,
+    pub stock: Vec<i64>,
+    pub stage: Vec<Stage>,
+    pub last_order_day: Vec<i32>,
+    pub orders: Vec<u32>,
+    pub visits: Vec<u32>,
+    pub customer_spend: Vec<i64>,
+    pub abandoned: Vec<bool>,
+    pub summary: SimSummary,
+    pub daily: Vec<DayFigures>,
 }
 
 /// Runs a simulation with `policy`, streaming records to `sink` in time order.
@@ -94,49 +160,231 @@ pub fn simulate_with(
     sink: &mut dyn Sink,
     options: RunOptions,
 ) -> Result<SimOutput, SimError> {
-    config.validate()?;
-    let currency = config.currency()?;
-    let catalogue = Catalogue::build(&config.catalogue, config.seed, currency);
-    let pop = Population::generate(config, &catalogue);
-    let model = TrueModel::new(config, &catalogue);
-    let mut world = World {
-        config,
-        options,
-        start: config.start()?,
-        currency,
-        summary: SimSummary {
-            policy: policy.name(),
-            seed: config.seed,
-            users: config.users,
-            days: config.days,
-            currency: currency.to_string(),
-            budget: config.budget,
-            ..SimSummary::default()
-        },
-        catalogue,
-        pop,
-        model,
-        decisions: Vec::new(),
-        buffer: Vec::new(),
-        emit: sink.wants_records(),
-        spend: 0,
-    };
-    let plan = Plan {
-        days: config.days,
-        customers: config.users,
-        budget: config.budget,
-        ladder: &config.ladder,
-    };
-    {
-        let truth = world.truth();
-        policy.begin(&plan, policy.reads_truth().then_some(&truth))?;
-    }
-    world.run(policy, sink)?;
-    Ok(world.finish(policy))
+    let mut market = Market::new(config.clone(), options)?;
+    market.run_days(config.days, policy, sink)?;
+    Ok(market.finish(policy))
 }
 
-impl<'a> World<'a> {
-    fn truth(&self) -> Truth<'_> {
+impl Market {
+    /// A market at day 0 with the configuration's budget as its first budget period.
+    pub fn new(config: SimConfig, options: RunOptions) -> Result<Self, SimError> {
+        config.validate()?;
+        let currency = config.currency()?;
+        let catalogue = Catalogue::build(&config.catalogue, config.seed, currency);
+        let pop = Population::generate(&config, &catalogue);
+        let model = TrueModel::new(&config, &catalogue);
+        Ok(Market {
+            options,
+            start: config.start()?,
+            currency,
+            summary: SimSummary {
+                seed: config.seed,
+                users: config.users,
+                currency: currency.to_string(),
+                budget: config.budget,
+                ..SimSummary::default()
+            },
+            catalogue,
+            pop,
+            model,
+            decisions: Vec::new(),
+            buffer: Vec::new(),
+            emit: false,
+            day: 0,
+            budget: config.budget,
+            spend: 0,
+            opened: false,
+            daily: Vec::new(),
+            config: std::sync::Arc::new(config),
+        })
+    }
+
+    /// The configuration (its `days` is the market's horizon).
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The next day to simulate (days simulated so far).
+    pub fn day(&self) -> u32 {
+        self.day
+    }
+
+    /// Days left before the horizon.
+    pub fn days_left(&self) -> u32 {
+        self.config.days - self.day
+    }
+
+    /// The figures so far, over every day simulated.
+    pub fn summary(&self) -> &SimSummary {
+        &self.summary
+    }
+
+    /// Each simulated day's figures, from day 0.
+    pub fn daily(&self) -> &[DayFigures] {
+        &self.daily
+    }
+
+    /// Starts a new budget period: `budget` (minor units, `None`: unlimited) from now on, nothing
+    /// spent of it yet.
+    pub fn set_budget(&mut self, budget: Option<i64>) {
+        self.budget = budget;
+        self.spend = 0;
+        self.summary.budget = budget;
+    }
+
+    /// Spend of the current budget period.
+    pub fn budget_spent(&self) -> i64 {
+        self.spend
+    }
+
+    /// Simulates the next `days` days with `policy` (told the period with [`Policy::begin`]) and
+    /// returns the figures of those days alone.
+    pub fn run_days(
+        &mut self,
+        days: u32,
+        policy: &mut dyn Policy,
+        sink: &mut dyn Sink,
+    ) -> Result<SimSummary, SimError> {
+        let end = self
+            .day
+            .checked_add(days)
+            .filter(|end| *end <= self.config.days)
+            .ok_or_else(|| {
+                SimError::config(
+                    "days",
+                    self.config.days,
+                    format!(
+                        "the market's horizon is reached: {days} more days were asked for at day {}",
+                        self.day
+                    ),
+                )
+            })?;
+        let before = self.summary.clone();
+        self.summary.policy = policy.name();
+        self.emit = sink.wants_records();
+        let plan = Plan {
+            days,
+            customers: self.config.users,
+            budget: self.budget.map(|b| b - self.spend),
+            ladder: &self.config.ladder,
+        };
+        {
+            let truth = self.truth(days);
+            policy.begin(&plan, policy.reads_truth().then_some(&truth))?;
+        }
+        self.run(end, policy, sink)?;
+        self.summary.days = self.day;
+        Ok(self.summary.since(&before))
+    }
+
+    /// Writes the market's state to `path` (JSON, replaced atomically).
+    pub fn save(&self, path: &std::path::Path) -> Result<(), SimError> {
+        let io = |source| SimError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let state = self.state();
+        let text = serde_json::to_vec(&state).map_err(|e| io(std::io::Error::other(e)))?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The market's state (what [`Market::save`] writes).
+    pub fn state(&self) -> MarketState {
+        let p = &self.pop;
+        MarketState {
+            format: STATE_FORMAT,
+            config: SimConfig::clone(&self.config),
+            day: self.day,
+            budget: self.budget,
+            spend: self.spend,
+            opened: self.opened,
+            stock: self.catalogue.stock.clone(),
+            stage: p.stage.clone(),
+            last_order_day: p.last_order_day.clone(),
+            orders: p.orders.clone(),
+            visits: p.visits.clone(),
+            customer_spend: p.spend.clone(),
+            abandoned: p.abandoned.clone(),
+            summary: self.summary.clone(),
+            daily: self.daily.clone(),
+        }
+    }
+
+    /// Reads a state written by [`Market::save`].
+    pub fn load(path: &std::path::Path, options: RunOptions) -> Result<Self, SimError> {
+        let text = std::fs::read(path).map_err(|source| SimError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let state: MarketState = serde_json::from_slice(&text).map_err(|e| SimError::Toml {
+            origin: path.display().to_string(),
+            message: format!("not a saved market state: {e}"),
+        })?;
+        Self::resume(state, options)
+    }
+
+    /// The market as it was when `state` was taken.
+    pub fn resume(state: MarketState, options: RunOptions) -> Result<Self, SimError> {
+        if state.format != STATE_FORMAT {
+            return Err(SimError::config(
+                "format",
+                state.format,
+                format!("this build reads saved markets of format {STATE_FORMAT}"),
+            ));
+        }
+        let mut market = Market::new(state.config, options)?;
+        let n = market.pop.len();
+        let lengths = [
+            ("stage", state.stage.len()),
+            ("last_order_day", state.last_order_day.len()),
+            ("orders", state.orders.len()),
+            ("visits", state.visits.len()),
+            ("customer_spend", state.customer_spend.len()),
+            ("abandoned", state.abandoned.len()),
+        ];
+        for (field, len) in lengths {
+            if len != n {
+                return Err(SimError::config(
+                    field,
+                    len,
+                    format!("the saved market has {n} customers"),
+                ));
+            }
+        }
+        if state.stock.len() != market.catalogue.stock.len() {
+            return Err(SimError::config(
+                "stock",
+                state.stock.len(),
+                format!("the catalogue has {} items", market.catalogue.stock.len()),
+            ));
+        }
+        if state.day > market.config.days {
+            return Err(SimError::config(
+                "day",
+                state.day,
+                format!("beyond the horizon of {} days", market.config.days),
+            ));
+        }
+        market.day = state.day;
+        market.budget = state.budget;
+        market.spend = state.spend;
+        market.opened = state.opened;
+        market.catalogue.stock = state.stock;
+        let p = &mut market.pop;
+        p.stage = state.stage;
+        p.last_order_day = state.last_order_day;
+        p.orders = state.orders;
+        p.visits = state.visits;
+        p.spend = state.customer_spend;
+        p.abandoned = state.abandoned;
+        market.summary = state.summary;
+        market.daily = state.daily;
+        Ok(market)
+    }
+
+    fn truth(&self, days: u32) -> Truth<'_> {
         Truth {
             model: &self.model,
             population: &self.pop,
@@ -145,37 +393,57 @@ impl<'a> World<'a> {
                 self.config.fraud.farmer_visit_rate,
                 self.config.fraud.reseller_visit_rate,
             ),
-            days: self.config.days,
+            from_day: self.day,
+            days,
         }
     }
 
-    fn run(&mut self, policy: &mut dyn Policy, sink: &mut dyn Sink) -> Result<(), SimError> {
-        if self.emit {
-            for r in self.catalogue.records() {
-                count(&mut self.summary, &r);
-                sink.record(r)?;
-            }
-            for i in 0..self.pop.len() {
-                if self.pop.signup_day[i] < 0 {
-                    let r = self.pop.user_record(i, self.start, self.config.seed);
+    fn run(
+        &mut self,
+        end: u32,
+        policy: &mut dyn Policy,
+        sink: &mut dyn Sink,
+    ) -> Result<(), SimError> {
+        if !self.opened {
+            self.opened = true;
+            if self.emit {
+                for r in self.catalogue.records() {
                     count(&mut self.summary, &r);
                     sink.record(r)?;
+                }
+                for i in 0..self.pop.len() {
+                    if self.pop.signup_day[i] < 0 {
+                        let r = self.pop.user_record(i, self.start, self.config.seed);
+                        count(&mut self.summary, &r);
+                        sink.record(r)?;
+                    }
                 }
             }
         }
         let restock = self.config.catalogue.restock_every_days;
-        for day in 0..self.config.days {
+        while self.day < end {
+            let day = self.day;
             if restock > 0 && day > 0 && day % restock == 0 {
                 self.catalogue.restock();
             }
+            let before = self.summary.clone();
             for i in 0..self.pop.len() {
                 self.customer_day(i, day, policy)?;
             }
+            let s = &self.summary;
+            self.daily.push(DayFigures {
+                revenue: s.revenue - before.revenue,
+                cost_of_goods: s.cost_of_goods - before.cost_of_goods,
+                discount_spend: s.discount_spend - before.discount_spend,
+                orders: s.orders - before.orders,
+                offers: s.offers - before.offers,
+            });
             self.buffer.sort_by_key(|(t, seq, _)| (*t, *seq));
             for (_, _, r) in self.buffer.drain(..) {
                 count(&mut self.summary, &r);
                 sink.record(r)?;
             }
+            self.day += 1;
         }
         Ok(())
     }
@@ -202,14 +470,15 @@ impl<'a> World<'a> {
         day: u32,
         policy: &mut dyn Policy,
     ) -> Result<(), SimError> {
+        let config = std::sync::Arc::clone(&self.config);
         let signup = self.pop.signup_day[i];
         if signup > day as i32 || self.pop.abandoned[i] {
             return Ok(());
         }
         self.summary.customer_days += 1;
-        let p = &self.config.population;
-        let f = &self.config.fraud;
-        let mut rng = SplitMix64::stream(self.config.seed, &[domain::DAY, i as u64, day as u64]);
+        let p = &config.population;
+        let f = &config.fraud;
+        let mut rng = SplitMix64::stream(config.seed, &[domain::DAY, i as u64, day as u64]);
         let u_time = rng.uniform();
         let u_trans = rng.uniform();
         let u_visit = rng.uniform();
@@ -218,7 +487,7 @@ impl<'a> World<'a> {
         let day_start = self.start.0 + day as i64 * MICROS_PER_DAY;
         let fraud = self.pop.fraud[i];
         if signup == day as i32 && self.emit {
-            let r = self.pop.user_record(i, self.start, self.config.seed);
+            let r = self.pop.user_record(i, self.start, config.seed);
             let t = match &r {
                 Record::User(u) => u.signup.map_or(day_start, |s| s.0),
                 _ => day_start,
@@ -254,7 +523,7 @@ impl<'a> World<'a> {
         self.pop.stage[i] = stage;
         let burst = fraud == FraudKind::OrderBrusher
             && SplitMix64::stream(
-                self.config.seed,
+                config.seed,
                 &[domain::RING_DAY, self.pop.ring[i] as u64, day as u64],
             )
             .uniform()
@@ -295,9 +564,10 @@ impl<'a> World<'a> {
         t0: i64,
         burst: bool,
     ) -> Result<(), SimError> {
+        let config = std::sync::Arc::clone(&self.config);
         self.summary.visits += 1;
-        let b = &self.config.behaviour;
-        let f = &self.config.fraud;
+        let b = &config.behaviour;
+        let f = &config.fraud;
         let fraud = self.pop.fraud[i];
         let user_id = self.pop.user_id(i);
         let day_tag = format!("{day}-");
@@ -350,7 +620,7 @@ impl<'a> World<'a> {
             day,
             stage: self
                 .pop
-                .observed_stage(i, day, self.config.population.active_window_days),
+                .observed_stage(i, day, config.population.active_window_days),
             orders: self.pop.orders[i],
             days_since_last_order: (last != NO_ORDER)
                 .then(|| (day as i64 - last as i64).max(0) as u32),
@@ -359,8 +629,8 @@ impl<'a> World<'a> {
             tenure_days: (day as i64 - self.pop.signup_day[i] as i64).max(0) as u32,
             viewed_category: &self.catalogue.category_names
                 [self.catalogue.category[viewed[0]] as usize],
-            budget_left: self.config.budget.map(|b| b - self.spend),
-            ladder: &self.config.ladder,
+            budget_left: self.budget.map(|b| b - self.spend),
+            ladder: &config.ladder,
         };
         let decision = policy.decide(&ctx, policy.reads_truth().then_some(&visit_truth));
         self.pop.visits[i] += 1;
@@ -589,7 +859,7 @@ impl<'a> World<'a> {
             }
             if purchased
                 && fraud == FraudKind::None
-                && u_drop < self.config.population.dropout_after_order
+                && u_drop < config.population.dropout_after_order
             {
                 self.pop.stage[i] = Stage::Lost;
             }
@@ -628,7 +898,8 @@ impl<'a> World<'a> {
         Ok(())
     }
 
-    fn finish(mut self, policy: &dyn Policy) -> SimOutput {
+    /// The run's output: the figures over every day simulated and the ground truth.
+    pub fn finish(mut self, policy: &dyn Policy) -> SimOutput {
         let s = &mut self.summary;
         s.gross_profit = s.revenue - s.cost_of_goods;
         s.redemption_rate = if s.offers > 0 {
@@ -728,6 +999,83 @@ pub fn allocate_discount(offer: &Offer, gross: &[i64], shipping_fee: i64) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::RandomPolicy;
+
+    fn run_in_parts(config: &SimConfig, parts: &[u32], save: bool) -> (Vec<String>, SimSummary) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.json");
+        let mut policy = RandomPolicy::new(7);
+        let mut records = Vec::new();
+        let mut market = Market::new(config.clone(), RunOptions::default()).unwrap();
+        for &days in parts {
+            if save {
+                market.save(&path).unwrap();
+                market = Market::load(&path, RunOptions::default()).unwrap();
+            }
+            market
+                .run_days(days, &mut policy, &mut |r: Record| {
+                    records.push(r.to_json())
+                })
+                .unwrap();
+        }
+        (records, market.finish(&policy).summary)
+    }
+
+    #[test]
+    fn a_saved_and_resumed_market_is_the_uninterrupted_one() {
+        let config = SimConfig {
+            users: 1_500,
+            days: 30,
+            budget: Some(40_000),
+            ..SimConfig::default()
+        };
+        let (whole, whole_summary) = run_in_parts(&config, &[30], false);
+        assert!(whole_summary.orders > 100 && whole_summary.discount_spend > 0);
+        for (parts, save) in [(&[12u32, 18][..], true), (&[7, 7, 7, 7, 2][..], false)] {
+            let (records, summary) = run_in_parts(&config, parts, save);
+            assert_eq!(records.len(), whole.len(), "{parts:?}");
+            assert!(records == whole, "records differ for {parts:?}");
+            assert_eq!(summary, whole_summary, "{parts:?}");
+        }
+    }
+
+    #[test]
+    fn a_span_reports_its_own_days_and_the_horizon_holds() {
+        let config = SimConfig {
+            users: 800,
+            days: 20,
+            ..SimConfig::default()
+        };
+        let mut market = Market::new(config, RunOptions::default()).unwrap();
+        let mut policy = RandomPolicy::new(1);
+        let first = market.run_days(10, &mut policy, &mut NullSink).unwrap();
+        let second = market.run_days(10, &mut policy, &mut NullSink).unwrap();
+        let total = market.summary().clone();
+        assert_eq!(first.days + second.days, 20);
+        assert_eq!(first.orders + second.orders, total.orders);
+        assert_eq!(first.gross_profit + second.gross_profit, total.gross_profit);
+        let e = market
+            .run_days(1, &mut policy, &mut NullSink)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("horizon"), "{e}");
+    }
+
+    #[test]
+    fn a_damaged_state_is_refused_with_the_field() {
+        let config = SimConfig {
+            users: 300,
+            days: 5,
+            ..SimConfig::default()
+        };
+        let mut state = Market::new(config, RunOptions::default()).unwrap().state();
+        state.orders.pop();
+        let e = Market::resume(state, RunOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("orders") && e.contains("300"), "{e}");
+    }
 
     #[test]
     fn discounts_split_exactly() {

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use discount_lab::closed_loop::{run_seeds, LoopOptions, LoopSeeds};
 use discount_lab::evaluate::{evaluate, EvalOptions, Spread};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -37,6 +38,23 @@ pub struct EvaluatePolicyArgs {
     /// Number of seeds (1, 2, ..., N).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub seeds: u64,
+    /// The closed loop (as `discount demo`, on --users customers): weeks of serving.
+    #[arg(long = "loop-weeks", value_name = "W", default_value_t = 8)]
+    pub loop_weeks: u32,
+    /// The closed loop's information ceiling learns from this many times the warm-up's data.
+    #[arg(long = "ceiling-factor", value_name = "X", default_value_t = 50)]
+    pub ceiling_factor: u32,
+    /// Skip the closed-loop comparison.
+    #[arg(long)]
+    pub skip_loop: bool,
+}
+
+/// Both comparisons, for --json.
+#[derive(serde::Serialize)]
+struct Output<'a> {
+    #[serde(flatten)]
+    report: &'a discount_lab::evaluate::EvalReport,
+    closed_loop: Option<&'a LoopSeeds>,
 }
 
 fn pm(s: &Spread, scale: f64, digits: usize) -> String {
@@ -79,8 +97,29 @@ pub fn run(args: &EvaluatePolicyArgs, json: bool) -> anyhow::Result<()> {
         bar.set_message(format!("seed {seed}: {what}"));
     })?;
     bar.finish_and_clear();
+    let seeds: Vec<u64> = (1..=args.seeds).collect();
+    let closed_loop = if args.skip_loop {
+        None
+    } else {
+        let loop_options = LoopOptions {
+            users: args.users,
+            weeks: args.loop_weeks,
+            ceiling_factor: args.ceiling_factor,
+            ..LoopOptions::default()
+        };
+        let bar = ProgressBar::new_spinner();
+        let looped = run_seeds(&loop_options, &seeds, |seed, step| {
+            bar.set_message(format!("closed loop, seed {seed}: {step}"));
+            bar.tick();
+        })?;
+        bar.finish_and_clear();
+        Some(looped)
+    };
     if json {
-        return print_json(&report);
+        return print_json(&Output {
+            report: &report,
+            closed_loop: closed_loop.as_ref(),
+        });
     }
     println!(
         "{} customers; {} days of random offers, then {} days per policy at a budget of {} per customer; {} seeds ({:.1}s)",
@@ -142,5 +181,41 @@ pub fn run(args: &EvaluatePolicyArgs, json: bool) -> anyhow::Result<()> {
             l.dqn_final_loss
         );
     }
+    if let Some(c) = &closed_loop {
+        print_loop(c, args);
+    }
     Ok(())
+}
+
+fn print_loop(c: &LoopSeeds, args: &EvaluatePolicyArgs) {
+    let o = LoopOptions::default();
+    println!(
+        "\nclosed loop ({} customers; {} days of random offers, then {} weeks served by the engine, \
+         retrained every {} days behind the off-policy gate; budget {} per customer; every policy \
+         continues the same market; {} seeds):",
+        args.users, o.warmup_days, args.loop_weeks, o.retrain_every, o.budget_per_user, args.seeds
+    );
+    let mut t = Table::new(&[
+        "policy",
+        "% of oracle, last 2 weeks",
+        "min",
+        "% of oracle, all weeks",
+        "runs over budget",
+        "runs beating 10% to everyone",
+    ]);
+    for s in &c.summary {
+        t.row(vec![
+            s.policy.clone(),
+            pm(&s.last_two_weeks_share, 100.0, 1),
+            format!("{:.1}", 100.0 * s.last_two_weeks_share.min),
+            pm(&s.share_of_oracle, 100.0, 1),
+            s.over_budget_runs.to_string(),
+            s.beats_uniform_runs.to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    println!(
+        "the loop's share of the information ceiling over the last two weeks: {}%",
+        pm(&c.loop_share_of_ceiling, 100.0, 1)
+    );
 }

@@ -1,11 +1,9 @@
 //! `discount retrain`: fit a candidate response model from the joined decision log, judge it
 //! against the incumbent off-policy on the most recent window, and promote it only if it wins.
 
-use anyhow::Context;
 use discount_core::Config;
 use discount_eval::ope::BootstrapConfig;
-use discount_models::response::{fit_response_model, ResponseFitConfig};
-use discount_models::retrain_gate::{judge, GateReport};
+use discount_models::retrain_gate::{judge_fitted, GateReport};
 use discount_server::models::{active_embeddings, load_response_model};
 use serde::Serialize;
 
@@ -77,20 +75,16 @@ pub fn run(config: &Config, args: &RetrainArgs, json: bool) -> anyhow::Result<()
             Err(why) => (None, Some(why)),
         },
     };
-    let reward_model = fit_response_model(
-        fitted.train(),
-        &fitted.offers,
-        &fitted.model.features,
-        &fitted.spec_id,
-        &ResponseFitConfig::default(),
-    )
-    .context("fitting the gate's reward model on the training window")?;
     let bootstrap = BootstrapConfig::new(args.bootstrap, args.alpha, args.seed);
-    let gate = judge(
-        ("candidate", &fitted.model),
-        incumbent.as_ref().map(|(id, m)| (id.as_str(), m)),
-        &reward_model,
+    let features: Vec<String> = fitted.model.features.clone();
+    let gate = judge_fitted(
+        fitted.train(),
         fitted.held_out(),
+        &fitted.offers,
+        &features,
+        &fitted.spec_id,
+        &fitted.model,
+        incumbent.as_ref().map(|(id, m)| (id.as_str(), m)),
         args.margin,
         &bootstrap,
     )?;

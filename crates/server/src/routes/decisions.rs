@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use discount_core::{Offer, Timestamp};
-use std::collections::BTreeMap;
 
 use discount_features::{items_named, point_in_time, Catalog, Profile, PROFILE_EVENTS};
 use discount_policy::{BasketLine, CustomerFacts, DecisionContext, DecisionRequest};
@@ -21,6 +20,7 @@ use crate::auth::Role;
 use crate::error::{parse_json, ApiError, ApiResult};
 use crate::policies::FeatureSource;
 use axum::extract::rejection::BytesRejection;
+use discount_policy::facts::customer_facts;
 
 /// Events of a customer read to build the live profile.
 const MAX_ID_LEN: usize = 256;
@@ -242,16 +242,6 @@ impl History {
         point_in_time(customer, &self.events, &self.catalog, now)
             .map_err(|e| ApiError::internal("building the profile", e))
     }
-
-    /// Whole days since each rung was last served.
-    fn days_since_offer(&self, now: Timestamp) -> BTreeMap<String, u32> {
-        let mut days = BTreeMap::new();
-        for (offer, at) in &self.offers {
-            let d = ((now.0 - at).max(0) / discount_core::time::MICROS_PER_DAY) as u32;
-            days.entry(offer.clone()).or_insert(d);
-        }
-        days
-    }
 }
 
 /// The customer's live facts: the profile built from the stored events up to `now`, and the
@@ -263,23 +253,18 @@ async fn facts(
     now: Timestamp,
 ) -> Result<CustomerFacts, ApiError> {
     let history = History::read(state, customer, now).await?;
-    let (profile, mut vector) = history.profile(customer, now)?;
-    if let Some(e) = state.policies.scoring_embeddings() {
-        e.extend(customer, &mut vector);
-    }
-    let features = sources
-        .iter()
-        .map(|s| match s {
-            FeatureSource::Bias => 1.0,
-            FeatureSource::Profile(i) => vector.get(*i).copied().unwrap_or(0.0),
-        })
-        .collect();
-    Ok(CustomerFacts {
-        features,
-        orders: u32::try_from(profile.orders).unwrap_or(u32::MAX),
-        days_since_offer: history.days_since_offer(now),
-        profile: vector,
-    })
+    let embeddings = state.policies.scoring_embeddings();
+    let (_, facts) = customer_facts(
+        customer,
+        &history.events,
+        &history.catalog,
+        &history.offers,
+        now,
+        embeddings.as_deref(),
+        sources,
+    )
+    .map_err(|e| ApiError::internal("building the profile", e))?;
+    Ok(facts)
 }
 
 /// Gives back a hold no decision will use (on the blocking pool when the ledger is shared).
