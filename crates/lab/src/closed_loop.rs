@@ -528,6 +528,7 @@ struct Server<'a> {
     /// The information ceiling's exploration log: when set, every round refits on it and on
     /// everything served so far, and serves the refit without a gate.
     prior: Option<Vec<DecisionRow>>,
+    fit: ResponseFitConfig,
     retrains: Vec<RetrainRound>,
     decisions: usize,
     explored: usize,
@@ -543,7 +544,7 @@ impl Server<'_> {
                 &self.offers,
                 &self.features,
                 &self.spec_id,
-                &fit_config(),
+                &self.fit,
             )?;
             self.engine
                 .set_response_model(&format!("ceiling-day-{day}"), model)?;
@@ -563,7 +564,7 @@ impl Server<'_> {
             &self.offers,
             &self.features,
             &self.spec_id,
-            &fit_config(),
+            &self.fit,
             self.incumbent.as_ref().map(|(id, m)| (id.as_str(), m)),
             self.options.margin,
             &bootstrap,
@@ -672,9 +673,21 @@ impl Server<'_> {
     }
 }
 
-/// The response model's settings: those `discount train uplift` and `discount retrain` default to.
-fn fit_config() -> ResponseFitConfig {
-    ResponseFitConfig::default()
+/// The response model's settings: those `discount train uplift` and `discount retrain` default
+/// to, pooled over the ladder's depths (every rung of the simulated shop is a percentage off).
+fn fit_config(ladder: &[Offer]) -> ResponseFitConfig {
+    let depths: Option<Vec<f64>> = ladder
+        .iter()
+        .map(|o| match o {
+            Offer::NoOffer => Some(0.0),
+            Offer::PercentOff { percent } => Some(percent / 100.0),
+            _ => None,
+        })
+        .collect();
+    ResponseFitConfig {
+        depths: depths.unwrap_or_default(),
+        ..ResponseFitConfig::default()
+    }
 }
 
 /// Feeds joined decisions to the engine's own (bias-only) models.
@@ -751,6 +764,7 @@ pub fn run_loop(
             engine,
             incumbent: None,
             prior: None,
+            fit: fit_config(&config.ladder),
             retrains: Vec::new(),
             decisions: 0,
             explored: 0,

@@ -49,6 +49,10 @@ pub struct ResponseFitConfig {
     /// Fewest decisions an offer needs, and fewest orders and non-orders among them.
     pub min_rows: usize,
     pub min_orders: usize,
+    /// Each offer's discount depth (share of the basket, 0 for no offer), in the order of the
+    /// offer ids, when every offer has one: the model is then pooled over offers (see
+    /// [`fit_response_model`]). Empty: one model per offer.
+    pub depths: Vec<f64>,
 }
 
 impl Default for ResponseFitConfig {
@@ -58,12 +62,21 @@ impl Default for ResponseFitConfig {
             ridge: 10.0,
             min_rows: 30,
             min_orders: 5,
+            depths: Vec::new(),
         }
     }
 }
 
 /// Fits the model on `rows`; `offer_ids` are the ladder's rungs, each of which must have
 /// enough decisions (the error names the offer, what it has and what it needs).
+///
+/// With `config.depths` (every rung a percentage off, or none), the fit is pooled over offers,
+/// which needs far fewer decisions per offer for the same precision: the order model is one
+/// logistic regression over all decisions with an intercept per offer and the profile's effect
+/// growing linearly with the depth (`logit = a_k + b . z + depth_k * c . z`); an order's margin
+/// before the coupon and its list value are one regression each over all orders, so that
+/// `profit_k = margin - depth_k * value` and `discount_k = depth_k * value`. It is still one
+/// linear term per offer, served as any other.
 pub fn fit_response_model(
     rows: &[DecisionRow],
     offer_ids: &[String],
@@ -80,6 +93,10 @@ pub fn fit_response_model(
     }
     let all = matrix(rows.iter(), d)?;
     let global = Standardiser::fit(&all);
+    if !config.depths.is_empty() {
+        check_rows(rows, offer_ids, config)?;
+        return pooled(rows, offer_ids, features, feature_spec, config, &global);
+    }
     let mut offers = Vec::with_capacity(offer_ids.len());
     for id in offer_ids {
         let mine: Vec<&DecisionRow> = rows.iter().filter(|r| &r.offer_id == id).collect();
@@ -144,6 +161,189 @@ pub fn fit_response_model(
             profit_if_none: non_buyers.iter().sum::<f64>() / non_buyers.len().max(1) as f64,
         });
     }
+    let model = ResponseModel {
+        feature_spec: feature_spec.to_string(),
+        features: features.to_vec(),
+        centre: global.means.clone(),
+        scale: global.scales.clone(),
+        offers,
+    };
+    model
+        .validate()
+        .map_err(|e| ModelError::Data(format!("the fitted model is not usable: {e}")))?;
+    Ok(model)
+}
+
+/// Each offer needs `min_rows` decisions with `min_orders` orders and non-orders among them.
+fn check_rows(
+    rows: &[DecisionRow],
+    offer_ids: &[String],
+    config: &ResponseFitConfig,
+) -> Result<(), ModelError> {
+    for id in offer_ids {
+        let n = rows.iter().filter(|r| &r.offer_id == id).count();
+        let orders = rows
+            .iter()
+            .filter(|r| &r.offer_id == id && r.ordered)
+            .count();
+        if n < config.min_rows || orders < config.min_orders || n - orders < config.min_orders {
+            return Err(ModelError::Data(format!(
+                "too little data for offer `{id}`: the joined decision log has {n} decisions \
+                 with it ({orders} ordered, {} did not) in the training window; at least {} \
+                 decisions with {} of each are needed (explore longer, or widen --from/--cutoff)",
+                n - orders,
+                config.min_rows,
+                config.min_orders
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `b + w . (c - m) / s` over design columns `c` (a regression's own standardisation):
+/// the bias and each column's weight on the raw column.
+fn unstandardise(own: Option<&Standardiser>, bias: f64, w: &[f64]) -> (f64, Vec<f64>) {
+    let mut b = bias;
+    let mut per_column = Vec::with_capacity(w.len());
+    for (j, wj) in w.iter().enumerate() {
+        let (m, s) = own.map_or((0.0, 1.0), |o| (o.means[j], o.scales[j]));
+        b -= wj * m / s;
+        per_column.push(wj / s);
+    }
+    (b, per_column)
+}
+
+/// The pooled fit (see [`fit_response_model`]).
+fn pooled(
+    rows: &[DecisionRow],
+    offer_ids: &[String],
+    features: &[String],
+    feature_spec: &str,
+    config: &ResponseFitConfig,
+    global: &Standardiser,
+) -> Result<ResponseModel, ModelError> {
+    let d = features.len();
+    let k = offer_ids.len();
+    if config.depths.len() != k || config.depths.iter().any(|x| !(0.0..=1.0).contains(x)) {
+        return Err(ModelError::Data(format!(
+            "a pooled fit needs one depth in [0, 1] per offer ({k} offers, depths {:?})",
+            config.depths
+        )));
+    }
+    let index = |id: &str| offer_ids.iter().position(|o| o == id);
+    let z_of = |r: &DecisionRow| -> Vec<f64> {
+        (0..d)
+            .map(|j| {
+                ((r.x[j] - global.means[j]) / global.scales[j]).clamp(
+                    -discount_policy::response::Z_LIMIT,
+                    discount_policy::response::Z_LIMIT,
+                )
+            })
+            .collect()
+    };
+    // The order model: [z, depth * z, one-hot offer (all but the first)].
+    let width = 2 * d + k - 1;
+    let mut design = Vec::with_capacity(rows.len() * width);
+    let mut y = Vec::with_capacity(rows.len());
+    let mut kept: Vec<(usize, Vec<f64>, &DecisionRow)> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let Some(o) = index(&r.offer_id) else {
+            continue;
+        };
+        let z = z_of(r);
+        let depth = config.depths[o];
+        design.extend_from_slice(&z);
+        design.extend(z.iter().map(|v| depth * v));
+        design.extend((1..k).map(|h| f64::from(u8::from(h == o))));
+        y.push(f64::from(u8::from(r.ordered)));
+        kept.push((o, z, r));
+    }
+    let x = Matrix::new(kept.len(), width, design)?;
+    let mut order = LogisticRegression::new(LogisticConfig {
+        l2: config.l2,
+        ..LogisticConfig::default()
+    })?;
+    order.fit(&x, &y, None)?;
+    let (order_bias, w) = unstandardise(
+        order.standardiser.as_ref(),
+        order.intercept,
+        &order.coefficients,
+    );
+    let (base_w, depth_w, offer_w) = (&w[..d], &w[d..2 * d], &w[2 * d..]);
+    // Margin before the coupon and list value of the orders.
+    let ridge = |pick: &dyn Fn(&(usize, Vec<f64>, &DecisionRow)) -> Option<f64>| -> Result<LinearTerm, ModelError> {
+        let mut data = Vec::new();
+        let mut target = Vec::new();
+        for row in &kept {
+            if let Some(t) = pick(row) {
+                data.extend_from_slice(&row.1);
+                target.push(t);
+            }
+        }
+        let n = target.len();
+        let mut m = RidgeRegression::new(RidgeConfig {
+            l2: config.ridge,
+            ..RidgeConfig::default()
+        })?;
+        m.fit(&Matrix::new(n, d, data)?, &target, None)?;
+        let (bias, weights) = unstandardise(m.standardiser.as_ref(), m.intercept, &m.coefficients);
+        Ok(LinearTerm { bias, weights })
+    };
+    let margin = ridge(&|(_, _, r)| r.ordered.then_some(r.profit + r.discount))?;
+    let value = ridge(&|(o, _, r)| {
+        let depth = config.depths[*o];
+        (r.ordered && depth > 0.0).then(|| r.discount / depth)
+    })?;
+    let non_buyers: Vec<f64> = kept
+        .iter()
+        .filter(|(_, _, r)| !r.ordered)
+        .map(|(_, _, r)| r.profit)
+        .collect();
+    let profit_if_none = non_buyers.iter().sum::<f64>() / non_buyers.len().max(1) as f64;
+    let offers = offer_ids
+        .iter()
+        .enumerate()
+        .map(|(o, id)| {
+            let depth = config.depths[o];
+            let mine = kept.iter().filter(|(i, _, _)| *i == o);
+            let (n, orders) = mine.fold((0u64, 0u64), |(n, b), (_, _, r)| {
+                (n + 1, b + u64::from(r.ordered))
+            });
+            let combine = |a: &LinearTerm, b: &LinearTerm, sign: f64| LinearTerm {
+                bias: a.bias + sign * depth * b.bias,
+                weights: a
+                    .weights
+                    .iter()
+                    .zip(&b.weights)
+                    .map(|(x, y)| x + sign * depth * y)
+                    .collect(),
+            };
+            OfferResponse {
+                offer_id: id.clone(),
+                rows: n,
+                orders,
+                order: LinearTerm {
+                    bias: order_bias
+                        + if o > 0 {
+                            offer_w.get(o - 1).copied().unwrap_or(0.0)
+                        } else {
+                            0.0
+                        },
+                    weights: base_w
+                        .iter()
+                        .zip(depth_w)
+                        .map(|(b, c)| b + depth * c)
+                        .collect(),
+                },
+                profit_if_order: combine(&margin, &value, -1.0),
+                discount_if_order: LinearTerm {
+                    bias: depth * value.bias,
+                    weights: value.weights.iter().map(|w| depth * w).collect(),
+                },
+                profit_if_none,
+            }
+        })
+        .collect();
     let model = ResponseModel {
         feature_spec: feature_spec.to_string(),
         features: features.to_vec(),

@@ -169,6 +169,20 @@ pub trait Policy {
     fn notes(&self) -> Vec<(String, f64)> {
         Vec::new()
     }
+
+    /// What a saved run must keep for this policy to continue exactly where it stopped (a
+    /// random policy's generator); `None` for policies without state between visits.
+    fn saved_state(&self) -> Option<String> {
+        None
+    }
+
+    /// Continues from a [`Policy::saved_state`].
+    fn restore(&mut self, state: &str) -> Result<(), SimError> {
+        Err(SimError::Policy {
+            policy: self.name(),
+            reason: format!("keeps no state to restore (got `{state}`)"),
+        })
+    }
 }
 
 /// Never offers anything (the control).
@@ -227,6 +241,19 @@ impl RandomPolicy {
 impl Policy for RandomPolicy {
     fn name(&self) -> String {
         "random".into()
+    }
+
+    fn saved_state(&self) -> Option<String> {
+        Some(self.rng.state().to_string())
+    }
+
+    fn restore(&mut self, state: &str) -> Result<(), SimError> {
+        let s = state.parse::<u64>().map_err(|_| SimError::Policy {
+            policy: self.name(),
+            reason: format!("the saved generator state `{state}` is not an unsigned integer"),
+        })?;
+        self.rng = SplitMix64::new(s);
+        Ok(())
     }
 
     fn decide(&mut self, ctx: &Context<'_>, _truth: Option<&VisitTruth<'_>>) -> Decision {

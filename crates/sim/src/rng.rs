@@ -35,6 +35,12 @@ impl SplitMix64 {
         Self { state: seed }
     }
 
+    /// The generator's state: a generator made with [`SplitMix64::new`] from it continues the
+    /// same stream (what a saved run keeps of a random policy).
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+
     /// The stream for `(seed, parts...)`.
     #[inline]
     pub fn stream(seed: u64, parts: &[u64]) -> Self {

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use discount_core::money::format_minor;
 use discount_core::Currency;
+use discount_sim::policy::NoOfferPolicy;
 use discount_sim::{
-    policy_from_spec, simulate_with_counterfactual, JsonlSink, NullSink, RunOptions, SimConfig,
+    policy_from_spec, JsonlSink, Market, MarketState, NullSink, RunOptions, SimConfig,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::output::{count, print_json, Table};
 
@@ -30,6 +32,14 @@ use crate::output::{count, print_json, Table};
 ///   discount ingest sim/events.jsonl
 ///   discount simulate --users 50000 --policy oracle --budget 2000000
 ///   discount simulate --sim-config market.toml --policy random --out sim/ --json
+///   discount simulate --days 60 --stop-after 30 --policy random --save-state week4.json --out a/
+///   discount simulate --resume week4.json --out b/
+///
+/// A market runs on: with --stop-after D only the next D days are simulated, and --save-state
+/// FILE keeps the market (customers with their history and lifecycle, stock, budget spent) and
+/// the policy's state, so that --resume FILE continues it exactly; the records of a/ and then
+/// b/ are those of one uninterrupted run. When resuming, the counterfactual continues the saved
+/// market without offers, so the incremental profit is that of the resumed days' offers.
 ///
 /// docs/simulator.md describes the model, every setting of the TOML file, and where the
 /// defaults come from.
@@ -56,14 +66,30 @@ pub struct SimulateArgs {
 
     /// Who gets which offer: `none` (nobody), `uniform:10` (10% off for every visitor),
     /// `random` (a random rung of the ladder, logged with its propensity, good for
-    /// off-policy evaluation), `oracle` (the best allocation knowing the truth).
-    #[arg(long, value_name = "POLICY", default_value = "none")]
-    pub policy: String,
+    /// off-policy evaluation), `oracle` (the best allocation knowing the truth)
+    /// [default: none, or the saved run's with --resume].
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<String>,
 
     /// Discount budget for the whole run, in minor units (cents): 500000 = 5,000.00.
     /// Coupons are paid when redeemed; offers stop when it is spent [default: unlimited].
+    /// With --resume, a new budget period from the resumed day on.
     #[arg(long, value_name = "MINOR_UNITS")]
     pub budget: Option<i64>,
+
+    /// Simulate only the next D days (the market's length stays --days); with --save-state,
+    /// continue later with --resume.
+    #[arg(long = "stop-after", value_name = "D")]
+    pub stop_after: Option<u32>,
+
+    /// After the run, save the market and the policy's state to FILE (JSON).
+    #[arg(long = "save-state", value_name = "FILE")]
+    pub save_state: Option<PathBuf>,
+
+    /// Continue a market saved with --save-state (its size, length, seed and settings come from
+    /// the file).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["users", "days", "seed", "sim_config"])]
+    pub resume: Option<PathBuf>,
 
     /// Folder for events.jsonl, ground_truth.json and summary.json (created if missing).
     /// Without it nothing is written and only the summary is printed.
@@ -76,7 +102,38 @@ fn create(path: &std::path::Path) -> anyhow::Result<BufWriter<File>> {
     Ok(BufWriter::with_capacity(1 << 20, file))
 }
 
-pub fn run(args: &SimulateArgs, json: bool) -> anyhow::Result<()> {
+/// What --save-state writes: the market and the policy's state.
+#[derive(Serialize, Deserialize)]
+struct SavedRun {
+    policy: String,
+    policy_state: Option<String>,
+    market: MarketState,
+}
+
+fn quiet() -> RunOptions {
+    RunOptions {
+        customer_truth: false,
+        decision_truth: false,
+    }
+}
+
+/// The market to run, the policy's spec and state, from the flags or the saved run.
+fn start(args: &SimulateArgs) -> anyhow::Result<(MarketState, String, Option<String>)> {
+    if let Some(path) = &args.resume {
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let saved: SavedRun = serde_json::from_slice(&text).with_context(|| {
+            format!(
+                "{}: not a run saved with `discount simulate --save-state`",
+                path.display()
+            )
+        })?;
+        let spec = args.policy.clone().unwrap_or(saved.policy.clone());
+        // A different policy starts afresh; the same one continues its draws.
+        let state = (spec == saved.policy)
+            .then_some(saved.policy_state)
+            .flatten();
+        return Ok((saved.market, spec, state));
+    }
     let mut config = match &args.sim_config {
         Some(path) => SimConfig::from_file(path)?,
         None => SimConfig::default(),
@@ -94,41 +151,78 @@ pub fn run(args: &SimulateArgs, json: bool) -> anyhow::Result<()> {
         config.budget = args.budget;
     }
     config.validate()?;
-    let mut policy = policy_from_spec(&args.policy, config.seed)?;
+    let market = Market::new(config, quiet())?;
+    let spec = args.policy.clone().unwrap_or_else(|| "none".into());
+    Ok((market.state(), spec, None))
+}
 
-    let summary = match &args.out {
+pub fn run(args: &SimulateArgs, json: bool) -> anyhow::Result<()> {
+    let (state, spec, policy_state) = start(args)?;
+    let seed = state.config.seed;
+    let mut policy = policy_from_spec(&spec, seed)?;
+    if let Some(s) = &policy_state {
+        policy.restore(s)?;
+    }
+    let options = if args.out.is_some() {
+        RunOptions::default()
+    } else {
+        quiet()
+    };
+    let mut market = Market::resume(state, options)?;
+    if args.resume.is_some() && args.budget.is_some() {
+        market.set_budget(args.budget);
+    }
+    let left = market.days_left();
+    let days = args.stop_after.unwrap_or(left);
+    if days == 0 || days > left {
+        anyhow::bail!(
+            "--stop-after {days}: the market is at day {} of {}, so 1 to {left} more days can be simulated",
+            market.day(),
+            market.config().days
+        );
+    }
+    // The counterfactual: the same market from the same day, without offers.
+    let mut control = Market::resume(market.state(), quiet())?;
+    let control_span = control.run_days(days, &mut NoOfferPolicy, &mut NullSink)?;
+    let mut summary = match &args.out {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let events_path = dir.join("events.jsonl");
             let mut sink = JsonlSink::new(create(&events_path)?);
-            let out = simulate_with_counterfactual(
-                &config,
-                policy.as_mut(),
-                &mut sink,
-                RunOptions::default(),
-            )?;
+            let span = market.run_days(days, policy.as_mut(), &mut sink)?;
             sink.finish()
                 .with_context(|| format!("writing {}", events_path.display()))?;
-            let truth_path = dir.join("ground_truth.json");
-            let mut w = create(&truth_path)?;
-            serde_json::to_writer(&mut w, &out.truth)?;
-            w.flush()
-                .with_context(|| format!("writing {}", truth_path.display()))?;
-            let summary_path = dir.join("summary.json");
-            let mut w = create(&summary_path)?;
-            serde_json::to_writer_pretty(&mut w, &out.summary)?;
-            w.flush()
-                .with_context(|| format!("writing {}", summary_path.display()))?;
-            out.summary
+            span
         }
-        None => {
-            let options = RunOptions {
-                customer_truth: false,
-                decision_truth: false,
-            };
-            simulate_with_counterfactual(&config, policy.as_mut(), &mut NullSink, options)?.summary
-        }
+        None => market.run_days(days, policy.as_mut(), &mut NullSink)?,
     };
+    summary.counterfactual_gross_profit = Some(control_span.gross_profit);
+    summary.counterfactual_revenue = Some(control_span.revenue);
+    summary.incremental_profit = Some(summary.gross_profit - control_span.gross_profit);
+    summary.policy_notes = policy.notes().into_iter().collect();
+    let (reached, horizon) = (market.day(), market.config().days);
+    if let Some(path) = &args.save_state {
+        let saved = SavedRun {
+            policy: spec.clone(),
+            policy_state: policy.saved_state(),
+            market: market.state(),
+        };
+        let text = serde_json::to_vec(&saved)?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = &args.out {
+        let out = market.finish(policy.as_ref());
+        let truth_path = dir.join("ground_truth.json");
+        let mut w = create(&truth_path)?;
+        serde_json::to_writer(&mut w, &out.truth)?;
+        w.flush()
+            .with_context(|| format!("writing {}", truth_path.display()))?;
+        let summary_path = dir.join("summary.json");
+        let mut w = create(&summary_path)?;
+        serde_json::to_writer_pretty(&mut w, &summary)?;
+        w.flush()
+            .with_context(|| format!("writing {}", summary_path.display()))?;
+    }
 
     if json {
         return print_json(&summary);
@@ -176,6 +270,12 @@ pub fn run(args: &SimulateArgs, json: bool) -> anyhow::Result<()> {
         row(k, format!("{v:.2}"));
     }
     print!("{}", t.render());
+    if let Some(path) = &args.save_state {
+        println!(
+            "saved the market at day {reached} of {horizon} to {}; continue with --resume",
+            path.display()
+        );
+    }
     if let Some(dir) = &args.out {
         let records: u64 = summary.records.values().sum();
         println!(

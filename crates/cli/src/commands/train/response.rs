@@ -148,6 +148,7 @@ impl StoreFitArgs {
             ridge: self.ridge,
             min_rows: self.min_rows,
             min_orders: self.min_orders,
+            ..ResponseFitConfig::default()
         }
     }
 }
