@@ -68,6 +68,8 @@ pub struct LoopOptions {
     pub bootstrap: usize,
     /// How many times the warm-up log's size the information ceiling learns from (0: skip it).
     pub ceiling_factor: u32,
+    /// Fit the response model pooled over the ladder's depths instead of one model per offer.
+    pub pooled: bool,
 }
 
 impl Default for LoopOptions {
@@ -83,6 +85,7 @@ impl Default for LoopOptions {
             margin: 0.0,
             bootstrap: 200,
             ceiling_factor: 50,
+            pooled: false,
         }
     }
 }
@@ -141,10 +144,12 @@ pub struct RetrainRound {
     pub training_rows: usize,
     pub held_out_rows: usize,
     pub promoted: bool,
-    /// The candidate's DR estimate and lower bound, and the bar it had to beat.
+    /// The candidate's DR estimate, the serving model's (or the logged profit), and the
+    /// candidate's advantage per decision with the lower bound that had to beat the margin.
     pub candidate_dr: Option<f64>,
-    pub candidate_dr_lower: Option<f64>,
     pub bar: Option<f64>,
+    pub advantage: Option<f64>,
+    pub advantage_lower: Option<f64>,
     pub reason: String,
 }
 
@@ -577,8 +582,9 @@ impl Server<'_> {
                     held_out_rows: held_out.len(),
                     promoted: g.promote,
                     candidate_dr: Some(g.candidate.dr.estimate),
-                    candidate_dr_lower: Some(g.candidate.dr.interval.lower),
                     bar: Some(g.bar),
+                    advantage: Some(g.advantage.estimate),
+                    advantage_lower: Some(g.advantage.lower),
                     reason: g.reason.clone(),
                 };
                 if g.promote {
@@ -594,8 +600,9 @@ impl Server<'_> {
                 held_out_rows: held_out.len(),
                 promoted: false,
                 candidate_dr: None,
-                candidate_dr_lower: None,
                 bar: None,
+                advantage: None,
+                advantage_lower: None,
                 reason: format!("no candidate: {e}"),
             },
         };
@@ -621,13 +628,14 @@ impl Server<'_> {
                 progress(&format!("week {}: retraining", d / 7 + 1));
                 self.retrain(shop, now, d)?;
             }
+            // The shadow price from the plan each week; every day a pacing step, which also sets
+            // how much may be spent before the next one (as `serve` paces on its clock).
             if d % 7 == 0 {
                 replan(&self.engine, shop, now, days - d)?;
-            } else {
-                let days_f = f64::from(days);
-                self.engine
-                    .pace(None, f64::from(d) / days_f, 1.0 / days_f)?;
             }
+            let days_f = f64::from(days);
+            self.engine
+                .pace(None, f64::from(d) / days_f, 1.0 / days_f)?;
             let engine = &self.engine;
             let (mut decisions, mut explored) = (0usize, 0usize);
             // In the simulated shop an order is placed (and its coupon redeemed) within the
@@ -674,8 +682,12 @@ impl Server<'_> {
 }
 
 /// The response model's settings: those `discount train uplift` and `discount retrain` default
-/// to, pooled over the ladder's depths (every rung of the simulated shop is a percentage off).
-fn fit_config(ladder: &[Offer]) -> ResponseFitConfig {
+/// to; with `pooled`, pooled over the ladder's depths (every rung of the simulated shop is a
+/// percentage off).
+fn fit_config(ladder: &[Offer], pooled: bool) -> ResponseFitConfig {
+    if !pooled {
+        return ResponseFitConfig::default();
+    }
     let depths: Option<Vec<f64>> = ladder
         .iter()
         .map(|o| match o {
@@ -764,7 +776,7 @@ pub fn run_loop(
             engine,
             incumbent: None,
             prior: None,
-            fit: fit_config(&config.ladder),
+            fit: fit_config(&config.ladder, options.pooled),
             retrains: Vec::new(),
             decisions: 0,
             explored: 0,

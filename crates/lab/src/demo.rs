@@ -79,8 +79,9 @@ pub fn retrain_table(result: &LoopResult) -> (Vec<String>, Vec<Vec<String>>) {
                 r.training_rows.to_string(),
                 r.held_out_rows.to_string(),
                 num(r.candidate_dr),
-                num(r.candidate_dr_lower),
                 num(r.bar),
+                num(r.advantage),
+                num(r.advantage_lower),
                 if r.promoted { "yes" } else { "no" }.to_string(),
             ]
         })
@@ -174,9 +175,9 @@ pub fn report(result: &LoopResult) -> Result<Report, LabError> {
         heading: "Retraining rounds".into(),
         explanation: "Each round fits a candidate on the joined log before the most recent window and \
              estimates, on that window, the profit per decision of the candidate's and the serving model's \
-             choices (doubly robust, with a bootstrap interval). The candidate is promoted only when its \
-             lower bound beats the serving model's estimate (or, before any model, what the logging policy \
-             earned)."
+             choices (doubly robust). The candidate is promoted only when the lower bound of its advantage \
+             (a paired bootstrap interval of the per-decision difference) is above zero; before any model, \
+             the advantage is over what the logging policy earned."
             .into(),
         svg: None,
         table: Some((header, rows)),

@@ -517,6 +517,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_pooled_fit_learns_the_same_response_with_one_model() {
+        let train = rows(4_000, 1);
+        let offers = vec!["none".to_string(), "pct10".to_string()];
+        let names = vec!["loyal".to_string(), "noise".to_string()];
+        let pooled = ResponseFitConfig {
+            depths: vec![0.0, 0.3],
+            ..ResponseFitConfig::default()
+        };
+        let m = fit_response_model(&train, &offers, &names, "spec", &pooled).unwrap();
+        let mut z = Vec::new();
+        m.standardise(&[1.0, 0.5], &mut z).unwrap();
+        let (none, offer) = (m.respond(0, &z), m.respond(1, &z));
+        assert!(offer.profit < none.profit, "{offer:?} {none:?}");
+        assert!((none.conversion - 0.6).abs() < 0.05, "{none:?}");
+        m.standardise(&[0.0, 0.5], &mut z).unwrap();
+        let (none, offer) = (m.respond(0, &z), m.respond(1, &z));
+        assert!((none.conversion - 0.05).abs() < 0.03, "{none:?}");
+        assert!((offer.conversion - 0.4).abs() < 0.05, "{offer:?}");
+        assert!(offer.profit > none.profit + 100.0, "{offer:?} {none:?}");
+        // The list value (1,000) is learned from the orders with a coupon, the spend from it.
+        assert!((offer.spend - 0.4 * 300.0).abs() < 30.0, "{offer:?}");
+        assert_eq!(none.spend, 0.0);
+        let bad = ResponseFitConfig {
+            depths: vec![0.0],
+            ..ResponseFitConfig::default()
+        };
+        let e = fit_response_model(&train, &offers, &names, "spec", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("one depth") && e.contains("2 offers"), "{e}");
+    }
+
+    #[test]
     fn too_little_data_names_the_offer() {
         let train = rows(40, 3);
         let offers = vec!["none".to_string(), "pct10".to_string()];

@@ -10,11 +10,18 @@
 //! also bend the yardstick. Without an incumbent model, the incumbent is the logging policy itself
 //! (its value is the mean profit it earned).
 //!
-//! The rule: promote when the candidate's DR lower bound exceeds the incumbent's DR estimate by
-//! at least `margin` (minor units per decision). A lower bound rather than a point estimate, so
-//! that noise alone does not replace a model.
+//! The rule: promote when the lower bound of the candidate's advantage over the incumbent
+//! exceeds `margin` (minor units per decision). The advantage is the mean over the window of the
+//! per-decision difference of the two DR values (the candidate's minus the incumbent's, or minus
+//! the logged profit when there is no incumbent model), and its interval is a paired percentile
+//! bootstrap: both policies are judged on the same resampled decisions, so the noise they share
+//! (most decisions, where they agree) cancels, and a real improvement shows with far fewer
+//! decisions than two separate intervals would need. A lower bound rather than a point estimate,
+//! so that noise alone does not replace a model.
 
-use discount_eval::ope::{evaluate, BootstrapConfig, EstimateResult, Estimator, OpeInputs};
+use discount_eval::ope::{
+    bootstrap_means, evaluate, BootstrapConfig, EstimateResult, Estimator, OpeInputs,
+};
 use discount_policy::response::ResponseModel;
 use serde::Serialize;
 
@@ -39,11 +46,22 @@ pub struct GateReport {
     /// `None`: no model was active; the incumbent is the logging policy (`logged_value`).
     pub incumbent: Option<PolicyEstimate>,
     pub logged_value: f64,
-    /// The incumbent's DR estimate (or the logged value) the candidate must beat.
+    /// The incumbent's DR estimate (or the logged value).
     pub bar: f64,
+    /// The candidate's advantage over the incumbent (or the logging policy), per decision, with
+    /// its paired bootstrap interval: promoted when its lower bound exceeds the margin.
+    pub advantage: Advantage,
     pub margin: f64,
     pub promote: bool,
     pub reason: String,
+}
+
+/// The mean per-decision difference of two policies' values, with its interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Advantage {
+    pub estimate: f64,
+    pub lower: f64,
+    pub upper: f64,
 }
 
 /// The greedy offer of `model` for each row (index into `model.offers`).
@@ -72,7 +90,7 @@ fn estimate(
     reward_model: &ResponseModel,
     rows: &[DecisionRow],
     bootstrap: &BootstrapConfig,
-) -> Result<PolicyEstimate, ModelError> {
+) -> Result<(PolicyEstimate, Vec<f64>), ModelError> {
     let choice = greedy(model, rows)?;
     let mut z = Vec::new();
     let (mut target, mut hat_logged, mut hat_policy) = (Vec::new(), Vec::new(), Vec::new());
@@ -98,6 +116,13 @@ fn estimate(
         hat_logged.push(q(&r.offer_id)?);
         hat_policy.push(q(chosen)?);
     }
+    // Each decision's doubly robust value (no clipping), for the paired comparison.
+    let per_decision: Vec<f64> = rows
+        .iter()
+        .zip(&target)
+        .zip(hat_logged.iter().zip(&hat_policy))
+        .map(|((r, t), (logged, policy))| policy + t / r.propensity * (r.profit - logged))
+        .collect();
     let inputs = OpeInputs::from_summaries(
         rows.iter().map(|r| r.profit).collect(),
         rows.iter().map(|r| r.propensity).collect(),
@@ -123,12 +148,15 @@ fn estimate(
             "gate: the estimators gave no answer".into(),
         ));
     };
-    Ok(PolicyEstimate {
-        policy: name.to_string(),
-        snips,
-        dr,
-        matches,
-    })
+    Ok((
+        PolicyEstimate {
+            policy: name.to_string(),
+            snips,
+            dr,
+            matches,
+        },
+        per_decision,
+    ))
 }
 
 /// Judges `candidate` against `incumbent` on `rows` (a window neither was fitted on, ideally).
@@ -147,37 +175,61 @@ pub fn judge(
                 .into(),
         ));
     }
-    let cand = estimate(candidate.0, candidate.1, reward_model, rows, bootstrap)?;
+    let (cand, cand_values) = estimate(candidate.0, candidate.1, reward_model, rows, bootstrap)?;
     let inc = incumbent
         .map(|(name, m)| estimate(name, m, reward_model, rows, bootstrap))
         .transpose()?;
     let logged_value = rows.iter().map(|r| r.profit).sum::<f64>() / rows.len() as f64;
-    let (bar, against) = match &inc {
-        Some(i) => (
+    let (bar, against, base_values) = match &inc {
+        Some((i, values)) => (
             i.dr.estimate,
-            format!("incumbent {}'s DR estimate", i.policy),
+            format!("incumbent {}", i.policy),
+            values.clone(),
         ),
-        None => (logged_value, "the logging policy's mean profit".to_string()),
+        None => (
+            logged_value,
+            "the logging policy".to_string(),
+            rows.iter().map(|r| r.profit).collect(),
+        ),
     };
-    let lower = cand.dr.interval.lower;
-    let promote = lower > bar + margin;
+    let diff: Vec<f64> = cand_values
+        .iter()
+        .zip(&base_values)
+        .map(|(c, b)| c - b)
+        .collect();
+    let interval = bootstrap_means(std::slice::from_ref(&diff), bootstrap)
+        .map_err(|e| ModelError::Data(format!("gate: {e}")))?;
+    let interval = interval
+        .first()
+        .ok_or_else(|| ModelError::Data("gate: the bootstrap gave no interval".into()))?;
+    let advantage = Advantage {
+        estimate: diff.iter().sum::<f64>() / diff.len() as f64,
+        lower: interval.lower,
+        upper: interval.upper,
+    };
+    let lower = advantage.lower;
+    let promote = lower > margin;
     let reason = if promote {
         format!(
-            "candidate's DR lower bound {lower:.2} beats {against} {bar:.2} by more than the margin {margin:.2}"
+            "promoted: the lower bound of the candidate's advantage over {against} is {lower:.2} \
+             per decision (estimate {:.2}), above the margin {margin:.2}",
+            advantage.estimate
         )
     } else {
         format!(
-            "kept the incumbent: candidate's DR lower bound {lower:.2} (estimate {:.2}) does not beat \
-             {against} {bar:.2} by the margin {margin:.2}",
-            cand.dr.estimate
+            "kept the incumbent: the lower bound of the candidate's advantage over {against} is \
+             {lower:.2} per decision (estimate {:.2}), not above the margin {margin:.2}",
+            advantage.estimate
         )
     };
+    let inc = inc.map(|(i, _)| i);
     Ok(GateReport {
         rows: rows.len(),
         candidate: cand,
         incumbent: inc,
         logged_value,
         bar,
+        advantage,
         margin,
         promote,
         reason,
@@ -298,6 +350,19 @@ mod tests {
         )
         .unwrap();
         assert!(r.promote, "{r:?}");
+        assert!(r.advantage.lower > 0.0 && r.advantage.estimate > r.advantage.lower);
+        // A copy of the incumbent has no advantage at all (paired: exactly zero), so it stays out.
+        let r = judge(
+            ("copy", &good),
+            Some(("good", &good)),
+            &good,
+            &held_out,
+            0.0,
+            &boot,
+        )
+        .unwrap();
+        assert!(!r.promote, "{r:?}");
+        assert_eq!((r.advantage.estimate, r.advantage.lower), (0.0, 0.0));
         // Against the logging policy (random offers) the good model wins too.
         let r = judge(("good", &good), None, &good, &held_out, 0.0, &boot).unwrap();
         assert!(r.promote && r.incumbent.is_none(), "{r:?}");

@@ -19,7 +19,7 @@ use crate::output::{count, print_json, Table};
 /// --weeks, every visit is decided by the engine `discount serve` runs, from the customer's
 /// profile built from what the shop has recorded so far; each day's decisions are joined to the
 /// orders they led to; every --retrain-every days a candidate response model is fitted on the
-/// joined log and promoted only if an off-policy estimate (doubly robust, bootstrap lower bound)
+/// joined log and promoted only if the lower bound of its off-policy advantage (doubly robust, paired bootstrap)
 /// on the most recent window beats the serving model (what `discount retrain` does).
 ///
 /// Every policy continues the same market from the end of the warm-up with the SAME budget and
@@ -76,13 +76,18 @@ pub struct LoopArgs {
     #[arg(long, default_value_t = 0.05)]
     pub epsilon: f64,
 
-    /// Profit per decision (minor units) a candidate's lower bound must beat the serving model by.
+    /// Profit per decision (minor units) the lower bound of a candidate's advantage must exceed.
     #[arg(long, default_value_t = 0.0)]
     pub margin: f64,
 
     /// The information ceiling learns from this many times the warm-up's data (0: skip it).
     #[arg(long = "ceiling-factor", value_name = "X", default_value_t = 50)]
     pub ceiling_factor: u32,
+
+    /// Fit the response model pooled over the offers' depths (one order model with the
+    /// profile's effect growing with the depth) instead of one model per offer.
+    #[arg(long)]
+    pub pooled: bool,
 }
 
 impl LoopArgs {
@@ -97,6 +102,7 @@ impl LoopArgs {
             epsilon: self.epsilon,
             margin: self.margin,
             ceiling_factor: self.ceiling_factor,
+            pooled: self.pooled,
             ..LoopOptions::default()
         }
     }

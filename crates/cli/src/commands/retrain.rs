@@ -17,7 +17,8 @@ use crate::output::{print_json, Table};
 ///    the incumbent's (the active model's) greedy choice with SNIPS and doubly robust estimators
 ///    and percentile bootstrap intervals; the DR reward model is fitted on the training window
 ///    with default settings. Without an active model the incumbent is the logging policy.
-/// 3. Promote when the candidate's DR lower bound beats the incumbent's DR estimate by more than
+/// 3. Promote when the lower bound of the candidate's advantage over the incumbent (the mean
+///    per-decision difference of their DR values, with a paired bootstrap interval) is above
 ///    --margin (minor units per decision); otherwise register the candidate as rejected, keep the
 ///    incumbent, and say why. Running serve processes follow a promotion within a second.
 ///
@@ -32,7 +33,7 @@ use crate::output::{print_json, Table};
 pub struct RetrainArgs {
     #[command(flatten)]
     pub store: StoreFitArgs,
-    /// Profit per decision (minor units) the candidate's lower bound must beat the incumbent by.
+    /// Profit per decision (minor units) the lower bound of the candidate's advantage must exceed.
     #[arg(long, default_value_t = 0.0)]
     pub margin: f64,
     /// Bootstrap resamples of the intervals.
@@ -96,6 +97,8 @@ pub fn run(config: &Config, args: &RetrainArgs, json: bool) -> anyhow::Result<()
             ("gate_dr_lower", Some(gate.candidate.dr.interval.lower)),
             ("gate_snips_estimate", Some(gate.candidate.snips.estimate)),
             ("gate_bar", Some(gate.bar)),
+            ("gate_advantage", Some(gate.advantage.estimate)),
+            ("gate_advantage_lower", Some(gate.advantage.lower)),
         ];
         let id = register(config, &fitted, &extra)?;
         if gate.promote {
@@ -145,6 +148,10 @@ pub fn run(config: &Config, args: &RetrainArgs, json: bool) -> anyhow::Result<()
     if let Some(why) = &out.incumbent_unusable {
         println!("the active model cannot be judged and counts as absent: {why}");
     }
+    println!(
+        "advantage of the candidate: {:.2} per decision, interval [{:.2}, {:.2}]",
+        g.advantage.estimate, g.advantage.lower, g.advantage.upper
+    );
     println!("{}", g.reason);
     match (&out.candidate, out.promoted) {
         (Some(id), true) => println!("promoted {id}; serving processes follow within a second"),
