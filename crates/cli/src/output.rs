@@ -21,7 +21,12 @@ impl Table {
     }
 
     pub fn render(&self) -> String {
-        let columns = self.header.len();
+        // A row longer than the header widens the table rather than losing cells.
+        let columns = std::iter::once(&self.header)
+            .chain(&self.rows)
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0);
         let mut width = vec![0; columns];
         for row in std::iter::once(&self.header).chain(&self.rows) {
             for (i, cell) in row.iter().enumerate().take(columns) {

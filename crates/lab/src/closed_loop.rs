@@ -288,11 +288,7 @@ impl Shop {
 
     /// Runs the market's next day with `decide` at each visit, records what it emitted, and
     /// joins the day's decisions to their outcomes.
-    fn day(
-        &mut self,
-        market: &mut Market,
-        decide: &mut dyn FnMut(&Context<'_>, &Observed, &[(String, i64)]) -> Option<VisitChoice>,
-    ) -> Result<(), LabError> {
+    fn day(&mut self, market: &mut Market, decide: &mut DecideVisit<'_>) -> Result<(), LabError> {
         let day = market.day();
         let mut records = Vec::new();
         {
@@ -338,6 +334,11 @@ impl Shop {
     }
 }
 
+/// The loop's decision at a visit: from the visit, what the shop recorded, and the customer's
+/// offer history (latest first); `None` gives no offer.
+type DecideVisit<'a> =
+    dyn FnMut(&Context<'_>, &Observed, &[(String, i64)]) -> Option<VisitChoice> + 'a;
+
 /// What the loop's decision function returns for one visit.
 struct VisitChoice {
     offer: Offer,
@@ -352,7 +353,7 @@ struct Visits<'a, 'f> {
     observed: &'a Observed,
     offers: &'a HashMap<String, Vec<(String, i64)>>,
     pending: &'a mut Vec<Pending>,
-    decide: &'f mut dyn FnMut(&Context<'_>, &Observed, &[(String, i64)]) -> Option<VisitChoice>,
+    decide: &'f mut DecideVisit<'f>,
     day_start: i64,
 }
 

@@ -63,8 +63,9 @@ pub fn retrain_table(result: &LoopResult) -> (Vec<String>, Vec<Vec<String>>) {
         "training rows",
         "held out",
         "candidate DR",
+        "serving DR",
+        "advantage",
         "lower bound",
-        "bar",
         "promoted",
     ]
     .map(String::from)

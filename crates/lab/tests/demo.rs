@@ -3,7 +3,7 @@
 //! shows every policy and the learning curve.
 
 use discount_lab::closed_loop::LoopOptions;
-use discount_lab::demo::{report, run};
+use discount_lab::demo::{report, retrain_table, run};
 
 #[test]
 fn the_closed_loop_serves_retrains_and_stays_within_budget() -> anyhow::Result<()> {
@@ -53,6 +53,8 @@ fn the_closed_loop_serves_retrains_and_stays_within_budget() -> anyhow::Result<(
     assert!(result.ceiling_rows > result.warmup_decisions);
     let oracle = &result.policies[5];
     assert_eq!(oracle.share_of_oracle, Some(1.0));
+    let (header, rows) = retrain_table(&result);
+    assert!(rows.iter().all(|r| r.len() == header.len()));
     let html = report(&result)?.to_html();
     assert!(html.contains("Learning curve") && html.matches("<svg").count() >= 2);
     for name in names {

@@ -214,6 +214,13 @@ fn unstandardise(own: Option<&Standardiser>, bias: f64, w: &[f64]) -> (f64, Vec<
 }
 
 /// The pooled fit (see [`fit_response_model`]).
+/// One decision of a pooled fit: its offer's index, its standardised profile, the row.
+struct Pooled<'a> {
+    offer: usize,
+    z: Vec<f64>,
+    row: &'a DecisionRow,
+}
+
 fn pooled(
     rows: &[DecisionRow],
     offer_ids: &[String],
@@ -245,7 +252,7 @@ fn pooled(
     let width = 2 * d + k - 1;
     let mut design = Vec::with_capacity(rows.len() * width);
     let mut y = Vec::with_capacity(rows.len());
-    let mut kept: Vec<(usize, Vec<f64>, &DecisionRow)> = Vec::with_capacity(rows.len());
+    let mut kept: Vec<Pooled> = Vec::with_capacity(rows.len());
     for r in rows {
         let Some(o) = index(&r.offer_id) else {
             continue;
@@ -256,7 +263,11 @@ fn pooled(
         design.extend(z.iter().map(|v| depth * v));
         design.extend((1..k).map(|h| f64::from(u8::from(h == o))));
         y.push(f64::from(u8::from(r.ordered)));
-        kept.push((o, z, r));
+        kept.push(Pooled {
+            offer: o,
+            z,
+            row: r,
+        });
     }
     let x = Matrix::new(kept.len(), width, design)?;
     let mut order = LogisticRegression::new(LogisticConfig {
@@ -271,12 +282,12 @@ fn pooled(
     );
     let (base_w, depth_w, offer_w) = (&w[..d], &w[d..2 * d], &w[2 * d..]);
     // Margin before the coupon and list value of the orders.
-    let ridge = |pick: &dyn Fn(&(usize, Vec<f64>, &DecisionRow)) -> Option<f64>| -> Result<LinearTerm, ModelError> {
+    let ridge = |pick: &dyn Fn(&Pooled) -> Option<f64>| -> Result<LinearTerm, ModelError> {
         let mut data = Vec::new();
         let mut target = Vec::new();
         for row in &kept {
             if let Some(t) = pick(row) {
-                data.extend_from_slice(&row.1);
+                data.extend_from_slice(&row.z);
                 target.push(t);
             }
         }
@@ -289,15 +300,15 @@ fn pooled(
         let (bias, weights) = unstandardise(m.standardiser.as_ref(), m.intercept, &m.coefficients);
         Ok(LinearTerm { bias, weights })
     };
-    let margin = ridge(&|(_, _, r)| r.ordered.then_some(r.profit + r.discount))?;
-    let value = ridge(&|(o, _, r)| {
-        let depth = config.depths[*o];
-        (r.ordered && depth > 0.0).then(|| r.discount / depth)
+    let margin = ridge(&|p| p.row.ordered.then_some(p.row.profit + p.row.discount))?;
+    let value = ridge(&|p| {
+        let depth = config.depths[p.offer];
+        (p.row.ordered && depth > 0.0).then(|| p.row.discount / depth)
     })?;
     let non_buyers: Vec<f64> = kept
         .iter()
-        .filter(|(_, _, r)| !r.ordered)
-        .map(|(_, _, r)| r.profit)
+        .filter(|p| !p.row.ordered)
+        .map(|p| p.row.profit)
         .collect();
     let profit_if_none = non_buyers.iter().sum::<f64>() / non_buyers.len().max(1) as f64;
     let offers = offer_ids
@@ -305,9 +316,9 @@ fn pooled(
         .enumerate()
         .map(|(o, id)| {
             let depth = config.depths[o];
-            let mine = kept.iter().filter(|(i, _, _)| *i == o);
-            let (n, orders) = mine.fold((0u64, 0u64), |(n, b), (_, _, r)| {
-                (n + 1, b + u64::from(r.ordered))
+            let mine = kept.iter().filter(|p| p.offer == o);
+            let (n, orders) = mine.fold((0u64, 0u64), |(n, b), p| {
+                (n + 1, b + u64::from(p.row.ordered))
             });
             let combine = |a: &LinearTerm, b: &LinearTerm, sign: f64| LinearTerm {
                 bias: a.bias + sign * depth * b.bias,

@@ -424,7 +424,7 @@ impl Market {
         let restock = self.config.catalogue.restock_every_days;
         while self.day < end {
             let day = self.day;
-            if restock > 0 && day > 0 && day % restock == 0 {
+            if restock > 0 && day > 0 && day.is_multiple_of(restock) {
                 self.catalogue.restock();
             }
             let before = self.summary.clone();
