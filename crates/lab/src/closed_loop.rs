@@ -33,7 +33,7 @@ use discount_policy::engine::{
     ModelConfig, ModelStructure, RulesConfig,
 };
 use discount_policy::facts::{customer_facts, feature_sources, FeatureSource};
-use discount_policy::offers::{default_id, Eligibility, OfferSpec, Scope};
+use discount_policy::offers::default_id;
 use discount_policy::plan::{plan, PlanCustomer};
 use discount_policy::response::ResponseModel;
 use discount_sim::policy::{NoOfferPolicy, OraclePolicy, RandomPolicy, UniformPolicy};
@@ -445,28 +445,12 @@ fn engine_config(
     budget: i64,
     epsilon: f64,
 ) -> EngineConfig {
-    let ladder = config
-        .ladder
-        .iter()
-        .map(|o| {
-            let id = default_id(o);
-            let seen = log
-                .iter()
-                .filter(|r| r.offer_id == id)
-                .map(|r| r.discount)
-                .fold(0.0f64, f64::max);
-            OfferSpec {
-                id,
-                offer: o.clone(),
-                scope: Scope::Basket,
-                eligibility: Eligibility::default(),
-                max_discount: match o {
-                    Offer::PercentOff { .. } => Some((seen.ceil() as i64).max(1)),
-                    _ => None,
-                },
-            }
-        })
-        .collect();
+    let ladder = crate::evaluate::capped_ladder(&config.ladder, |id| {
+        log.iter()
+            .filter(|r| r.offer_id == id)
+            .map(|r| r.discount)
+            .fold(0.0f64, f64::max)
+    });
     EngineConfig {
         name: "closed-loop".into(),
         ladder,

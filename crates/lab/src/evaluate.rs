@@ -175,28 +175,12 @@ pub fn sim_engine_config(
     exploration: Exploration,
     structure: ModelStructure,
 ) -> EngineConfig {
-    let ladder: Vec<OfferSpec> = config
-        .ladder
-        .iter()
-        .map(|o| {
-            let id = default_id(o);
-            let seen = log
-                .iter()
-                .filter(|r| r.offer_id == id)
-                .map(|r| r.discount)
-                .fold(0.0f64, f64::max);
-            OfferSpec {
-                id,
-                offer: o.clone(),
-                scope: Scope::Basket,
-                eligibility: Eligibility::default(),
-                max_discount: match o {
-                    Offer::PercentOff { .. } => Some((seen.ceil() as i64).max(1)),
-                    _ => None,
-                },
-            }
-        })
-        .collect();
+    let ladder = capped_ladder(&config.ladder, |id| {
+        log.iter()
+            .filter(|r| r.offer_id == id)
+            .map(|r| r.discount)
+            .fold(0.0f64, f64::max)
+    });
     EngineConfig {
         name: "engine".into(),
         ladder,
@@ -220,6 +204,29 @@ pub fn sim_engine_config(
             lifetime_value: None,
         },
     }
+}
+
+/// The simulated shop's ladder as the engine's offers: each percentage offer's reservation capped
+/// at `largest_seen(offer id)`, the largest discount the log saw it pay (the simulator applies a
+/// percentage to the whole order, so a reservation needs a cap).
+pub fn capped_ladder(ladder: &[Offer], largest_seen: impl Fn(&str) -> f64) -> Vec<OfferSpec> {
+    ladder
+        .iter()
+        .map(|o| {
+            let id = default_id(o);
+            let seen = largest_seen(&id);
+            OfferSpec {
+                id,
+                offer: o.clone(),
+                scope: Scope::Basket,
+                eligibility: Eligibility::default(),
+                max_discount: match o {
+                    Offer::PercentOff { .. } => Some((seen.ceil() as i64).max(1)),
+                    _ => None,
+                },
+            }
+        })
+        .collect()
 }
 
 /// Builds and warm-starts the engine on `log`, with the plan's shadow price for the period.

@@ -93,28 +93,37 @@ pub fn fit_response_model(
     }
     let all = matrix(rows.iter(), d)?;
     let global = Standardiser::fit(&all);
-    if !config.depths.is_empty() {
-        check_rows(rows, offer_ids, config)?;
-        return pooled(rows, offer_ids, features, feature_spec, config, &global);
-    }
+    check_rows(rows, offer_ids, config)?;
+    let offers = if config.depths.is_empty() {
+        per_offer(rows, offer_ids, d, config, &global)?
+    } else {
+        pooled(rows, offer_ids, d, config, &global)?
+    };
+    let model = ResponseModel {
+        feature_spec: feature_spec.to_string(),
+        features: features.to_vec(),
+        centre: global.means.clone(),
+        scale: global.scales.clone(),
+        offers,
+    };
+    model
+        .validate()
+        .map_err(|e| ModelError::Data(format!("the fitted model is not usable: {e}")))?;
+    Ok(model)
+}
+
+/// One T-learner per offer, on the decisions that served it.
+fn per_offer(
+    rows: &[DecisionRow],
+    offer_ids: &[String],
+    d: usize,
+    config: &ResponseFitConfig,
+    global: &Standardiser,
+) -> Result<Vec<OfferResponse>, ModelError> {
     let mut offers = Vec::with_capacity(offer_ids.len());
     for id in offer_ids {
         let mine: Vec<&DecisionRow> = rows.iter().filter(|r| &r.offer_id == id).collect();
         let orders = mine.iter().filter(|r| r.ordered).count();
-        let non_orders = mine.len() - orders;
-        if mine.len() < config.min_rows
-            || orders < config.min_orders
-            || non_orders < config.min_orders
-        {
-            return Err(ModelError::Data(format!(
-                "too little data for offer `{id}`: the joined decision log has {} decisions \
-                 with it ({orders} ordered, {non_orders} did not) in the training window; at least \
-                 {} decisions with {} of each are needed (explore longer, or widen --from/--cutoff)",
-                mine.len(),
-                config.min_rows,
-                config.min_orders
-            )));
-        }
         let x = matrix(mine.iter().copied(), d)?;
         let y: Vec<f64> = mine
             .iter()
@@ -135,7 +144,7 @@ pub fn fit_response_model(
             let y: Vec<f64> = buyers.iter().map(|r| target(r)).collect();
             m.fit(&xb, &y, None)?;
             Ok(onto(
-                &global,
+                global,
                 m.standardiser.as_ref(),
                 m.intercept,
                 &m.coefficients,
@@ -151,7 +160,7 @@ pub fn fit_response_model(
             rows: mine.len() as u64,
             orders: orders as u64,
             order: onto(
-                &global,
+                global,
                 order.standardiser.as_ref(),
                 order.intercept,
                 &order.coefficients,
@@ -161,17 +170,7 @@ pub fn fit_response_model(
             profit_if_none: non_buyers.iter().sum::<f64>() / non_buyers.len().max(1) as f64,
         });
     }
-    let model = ResponseModel {
-        feature_spec: feature_spec.to_string(),
-        features: features.to_vec(),
-        centre: global.means.clone(),
-        scale: global.scales.clone(),
-        offers,
-    };
-    model
-        .validate()
-        .map_err(|e| ModelError::Data(format!("the fitted model is not usable: {e}")))?;
-    Ok(model)
+    Ok(offers)
 }
 
 /// Each offer needs `min_rows` decisions with `min_orders` orders and non-orders among them.
@@ -224,12 +223,10 @@ struct Pooled<'a> {
 fn pooled(
     rows: &[DecisionRow],
     offer_ids: &[String],
-    features: &[String],
-    feature_spec: &str,
+    d: usize,
     config: &ResponseFitConfig,
     global: &Standardiser,
-) -> Result<ResponseModel, ModelError> {
-    let d = features.len();
+) -> Result<Vec<OfferResponse>, ModelError> {
     let k = offer_ids.len();
     if config.depths.len() != k || config.depths.iter().any(|x| !(0.0..=1.0).contains(x)) {
         return Err(ModelError::Data(format!(
@@ -311,7 +308,7 @@ fn pooled(
         .map(|p| p.row.profit)
         .collect();
     let profit_if_none = non_buyers.iter().sum::<f64>() / non_buyers.len().max(1) as f64;
-    let offers = offer_ids
+    let offers: Vec<OfferResponse> = offer_ids
         .iter()
         .enumerate()
         .map(|(o, id)| {
@@ -355,17 +352,7 @@ fn pooled(
             }
         })
         .collect();
-    let model = ResponseModel {
-        feature_spec: feature_spec.to_string(),
-        features: features.to_vec(),
-        centre: global.means.clone(),
-        scale: global.scales.clone(),
-        offers,
-    };
-    model
-        .validate()
-        .map_err(|e| ModelError::Data(format!("the fitted model is not usable: {e}")))?;
-    Ok(model)
+    Ok(offers)
 }
 
 fn matrix<'a>(rows: impl Iterator<Item = &'a DecisionRow>, d: usize) -> Result<Matrix, ModelError> {
