@@ -108,19 +108,25 @@ impl Api {
     }
 }
 
-/// `discount decide --model active` for one customer: the decision as JSON.
+/// `discount decide --model active` for one customer: the decision as JSON. With `given`, the
+/// request carries the engine's features (the profile comes from the store); without, every fact
+/// comes from the store.
 fn decide_with_active_model(
     dir: &std::path::Path,
     url: &str,
     engine: &std::path::Path,
     customer: &str,
+    given: bool,
 ) -> serde_json::Value {
     let requests = dir.join("requests.jsonl");
+    let facts = if given {
+        r#","customer":{"features":[1.0]}"#
+    } else {
+        ""
+    };
     std::fs::write(
         &requests,
-        format!(
-            "{{\"request\":{{\"customer_id\":\"{customer}\"}},\"customer\":{{\"features\":[1.0]}}}}\n"
-        ),
+        format!("{{\"request\":{{\"customer_id\":\"{customer}\"}}{facts}}}\n"),
     )
     .unwrap();
     let decided = run(
@@ -403,8 +409,46 @@ fn trained_models_decide(url: &str) {
         Some(a.as_str())
     );
     // The CLI decides with the same model and the same features.
-    let d = decide_with_active_model(dir.path(), url, &engine, &quiet[204]);
+    let d = decide_with_active_model(dir.path(), url, &engine, &quiet[204], true);
     assert_eq!(d["model_id"].as_str(), Some(a.as_str()), "{d}");
+    // One path: for customers with a history, the service and `discount decide` (every fact from
+    // the store) value each offer the same, through the same function.
+    let (with_history, _) = customers(&dir.path().join("sim/events.jsonl"));
+    for customer in with_history.iter().rev().take(3) {
+        let (status, served) = api.call(
+            "POST",
+            "/v1/decisions",
+            &format!(r#"{{"customer_id":"{customer}","explain":true}}"#),
+        );
+        assert_eq!(status, 200, "{served}");
+        let cli = decide_with_active_model(dir.path(), url, &engine, customer, false);
+        let value = |offer: &str| {
+            cli["scores"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["offer_id"].as_str() == Some(offer))
+                .unwrap_or_else(|| panic!("{offer} not scored: {cli}"))["value"]
+                .as_f64()
+                .unwrap()
+        };
+        // The service's margin between its choice and the runner-up, from decide's values.
+        let e = &served["explanation"];
+        let (chosen, runner_up) = (
+            served["offer_id"].as_str().unwrap(),
+            e["runner_up"].as_str().unwrap(),
+        );
+        let margin = value(chosen) - value(runner_up);
+        assert!(
+            (e["margin"].as_f64().unwrap() - margin).abs() < 1e-6 * (1.0 + margin.abs()),
+            "{customer}: served {served}, decide {cli}"
+        );
+        assert!(
+            margin.abs() > 1.0,
+            "a history that moves nothing proves nothing: {cli}"
+        );
+        assert_eq!(cli["model_id"].as_str(), Some(a.as_str()), "{cli}");
+    }
     let out = Command::new(bin())
         .args(["--store", url, "models", "rollback"])
         .output()
@@ -596,7 +640,7 @@ fn cf_vectors_reach_the_decision(url: &str) {
     for customer in quiet.iter().take(3) {
         assert_eq!(api.decide(customer)["model_id"].as_str(), Some(id.as_str()));
     }
-    let d = decide_with_active_model(dir.path(), url, &engine, &quiet[0]);
+    let d = decide_with_active_model(dir.path(), url, &engine, &quiet[0], true);
     assert_eq!(d["model_id"].as_str(), Some(id.as_str()), "{d}");
 }
 

@@ -11,6 +11,11 @@ use discount_features::{point_in_time, Catalog, CustomerEmbeddings, FeatureSpec,
 use crate::engine::{CustomerFacts, EngineConfig};
 use crate::error::PolicyError;
 
+/// How far back a customer's offer history is read for frequency rules ("once per N days").
+pub const OFFER_HISTORY_DAYS: i64 = 366;
+/// Most past decisions read for the offer history.
+pub const OFFER_HISTORY_DECISIONS: usize = 500;
+
 /// Where each of an engine's model features comes from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FeatureSource {

@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use discount_core::CustomerIds;
-use discount_features::{items_named, point_in_time, Catalog, CustomerEmbeddings, PROFILE_EVENTS};
+use discount_features::{items_named, Catalog, CustomerEmbeddings, PROFILE_EVENTS};
 use discount_lab::evaluate::{sim_engine_config, warm_engine};
 use discount_lab::simulated::explore_features;
 use discount_policy::engine::{
     CustomerFacts, DecisionEngine, DecisionRequest, EngineConfig, JoinedOutcome,
+};
+use discount_policy::facts::{
+    customer_facts, feature_sources, FeatureSource, OFFER_HISTORY_DAYS, OFFER_HISTORY_DECISIONS,
 };
 use discount_server::models::{
     active_embeddings, load_response_model, serving_spec_id, RESPONSE_KIND,
@@ -29,6 +32,10 @@ use serde::Deserialize;
 ///    "customer": {"features": [1.0, 0.0, ...], "orders": 2}}
 /// and writes one decision per line (offer, propensity, whether it explored, the expected
 /// incremental profit and probability of every offer, the risk gate's record, an explanation).
+/// A request without `customer` gets the customer's facts from the store (`--store` or
+/// `store.url`) as of now, through the function the service decides with: the profile from their
+/// events, the engine's features picked from it (its model features must then be `bias` or
+/// profile features), and the offers given before.
 ///
 /// Without --engine, the engine is the one `discount evaluate-policy` uses on the simulated shop,
 /// warm-started from a simulated exploration log (see --print-config for its TOML).
@@ -40,6 +47,7 @@ use serde::Deserialize;
 ///   discount fraud scan --events events.jsonl --scores-out scores.jsonl
 ///   discount decide --engine engine.toml --risk-scores scores.jsonl --requests requests.jsonl
 ///   discount decide --engine engine.toml --model active --requests requests.jsonl
+///   echo '{"request": {"customer_id": "u42"}}' | discount decide --engine engine.toml
 ///
 /// docs/policy.md explains the decision rule and every setting.
 #[derive(clap::Args, Debug)]
@@ -83,6 +91,24 @@ pub struct DecideArgs {
     pub model: Option<String>,
 }
 
+/// The store, opened on first use.
+fn store_for_facts<'s>(
+    store: &'s mut Option<Box<dyn DecisionLog>>,
+    config: &discount_core::Config,
+) -> anyhow::Result<&'s mut dyn DecisionLog> {
+    if store.is_none() {
+        let url = &config.store.url;
+        *store = Some(
+            open_decision_log(url)
+                .with_context(|| format!("opening the store {}", super::ingest::redact(url)))?,
+        );
+    }
+    match store.as_mut() {
+        Some(log) => Ok(log.as_mut()),
+        None => anyhow::bail!("the store could not be opened"),
+    }
+}
+
 /// Loads a score file for the offer gate.
 pub fn load_risk_scores(path: &std::path::Path) -> anyhow::Result<discount_fraud::ScoreTable> {
     discount_fraud::ScoreTable::load_jsonl(path)
@@ -93,8 +119,9 @@ pub fn load_risk_scores(path: &std::path::Path) -> anyhow::Result<discount_fraud
 #[serde(deny_unknown_fields)]
 struct Line {
     request: DecisionRequest,
+    /// Absent: built from the store as the service builds it.
     #[serde(default)]
-    customer: CustomerFacts,
+    customer: Option<CustomerFacts>,
 }
 
 /// The simulated default: its configuration and its exploration log.
@@ -203,25 +230,41 @@ fn use_model(
     Ok((log, reads))
 }
 
-/// The customer's profile vector from the store's events as of now.
-fn profile_from_store(
+/// The customer's facts from the store as of now, through the function the service decides
+/// with: the profile from their events (extended with `embeddings` when the model reads them),
+/// the engine's features picked from it by `sources`, and the offers given before.
+fn facts_from_store(
     log: &mut dyn DecisionLog,
     ids: &CustomerIds,
     embeddings: Option<&CustomerEmbeddings>,
     customer: &str,
-) -> anyhow::Result<Vec<f64>> {
+    sources: &[FeatureSource],
+) -> anyhow::Result<CustomerFacts> {
+    #[derive(Deserialize)]
+    struct Logged {
+        #[serde(default)]
+        offer_id: String,
+    }
     let stored = ids.stored(customer);
+    let now = discount_core::Timestamp(chrono::Utc::now().timestamp_micros());
     let events = log.events_of(&stored, PROFILE_EVENTS)?;
     let catalog: Catalog = log
         .item_categories(&items_named(&events))?
         .into_iter()
         .collect();
-    let now = discount_core::Timestamp(chrono::Utc::now().timestamp_micros());
-    let mut vector = point_in_time(&stored, &events, &catalog, now)?.1;
-    if let Some(e) = embeddings {
-        e.extend(&stored, &mut vector);
-    }
-    Ok(vector)
+    let since = now.0 - OFFER_HISTORY_DAYS * discount_core::time::MICROS_PER_DAY;
+    let offers: Vec<(String, i64)> = log
+        .decisions_of(&stored, since, OFFER_HISTORY_DECISIONS)?
+        .iter()
+        .filter_map(|d| {
+            let logged: Logged = serde_json::from_str(&d.request).ok()?;
+            (!logged.offer_id.is_empty()).then_some((logged.offer_id, d.at))
+        })
+        .collect();
+    let (_, facts) = customer_facts(
+        &stored, &events, &catalog, &offers, now, embeddings, sources,
+    )?;
+    Ok(facts)
 }
 
 pub fn run(config: &discount_core::Config, args: &DecideArgs, _json: bool) -> anyhow::Result<()> {
@@ -248,6 +291,7 @@ pub fn run(config: &discount_core::Config, args: &DecideArgs, _json: bool) -> an
         None => (None, None),
     };
     let ids = CustomerIds::from_key(config.privacy.pseudonymise_key.as_deref())?;
+    let sources = feature_sources(engine.config());
     let mut rng = StdRng::seed_from_u64(args.seed);
     let (reader, origin): (Box<dyn BufRead>, String) = match &args.requests {
         Some(p) => (
@@ -265,22 +309,47 @@ pub fn run(config: &discount_core::Config, args: &DecideArgs, _json: bool) -> an
         if line.trim().is_empty() {
             continue;
         }
-        let mut parsed: Line = serde_json::from_str(&line)
+        let parsed: Line = serde_json::from_str(&line)
             .with_context(|| format!("{origin}:{}: not a decision request", i + 1))?;
-        if let Some(log) = store
-            .as_mut()
-            .filter(|_| parsed.customer.profile.is_empty())
-        {
-            parsed.customer.profile = profile_from_store(
-                log.as_mut(),
-                &ids,
-                embeddings.as_ref(),
-                &parsed.request.customer_id,
-            )
-            .with_context(|| format!("{origin}:{}: the customer's profile", i + 1))?;
-        }
+        let at = || format!("{origin}:{}: the customer's facts from the store", i + 1);
+        let facts = match parsed.customer {
+            // Given features; with --model, a missing profile comes from the store.
+            Some(mut given) => {
+                if given.profile.is_empty() && args.model.is_some() {
+                    let log = store_for_facts(&mut store, config)?;
+                    given.profile = facts_from_store(
+                        log,
+                        &ids,
+                        embeddings.as_ref(),
+                        &parsed.request.customer_id,
+                        &[],
+                    )
+                    .with_context(at)?
+                    .profile;
+                }
+                given
+            }
+            None => {
+                let sources = sources.as_ref().map_err(|e| {
+                    anyhow::anyhow!(
+                        "{origin}:{}: the request has no `customer` facts, and they cannot be \
+                         built from the store for this engine: {e}",
+                        i + 1
+                    )
+                })?;
+                let log = store_for_facts(&mut store, config)?;
+                facts_from_store(
+                    log,
+                    &ids,
+                    embeddings.as_ref(),
+                    &parsed.request.customer_id,
+                    sources,
+                )
+                .with_context(at)?
+            }
+        };
         let decision = engine
-            .decide(&parsed.request, &parsed.customer, &mut rng)
+            .decide(&parsed.request, &facts, &mut rng)
             .with_context(|| format!("{origin}:{}", i + 1))?;
         writeln!(out, "{}", serde_json::to_string(&decision)?)?;
     }

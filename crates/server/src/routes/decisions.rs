@@ -20,7 +20,7 @@ use crate::auth::Role;
 use crate::error::{parse_json, ApiError, ApiResult};
 use crate::policies::FeatureSource;
 use axum::extract::rejection::BytesRejection;
-use discount_policy::facts::customer_facts;
+use discount_policy::facts::{customer_facts, OFFER_HISTORY_DAYS, OFFER_HISTORY_DECISIONS};
 
 /// Events of a customer read to build the live profile.
 const MAX_ID_LEN: usize = 256;
@@ -186,11 +186,6 @@ impl DecisionBody {
         }
     }
 }
-
-/// How far back the offer history is read for frequency rules ("once per N days").
-const OFFER_HISTORY_DAYS: i64 = 366;
-/// Most past decisions read for the offer history.
-const OFFER_HISTORY_DECISIONS: usize = 500;
 
 /// What the service knows of a customer as of `now`: their stored events up to it, the
 /// categories of the items those name, and the offers they were given.
