@@ -19,13 +19,14 @@ use crate::output::{count, print_json, Table};
 /// --weeks, every visit is decided by the engine `discount serve` runs, from the customer's
 /// profile built from what the shop has recorded so far; each day's decisions are joined to the
 /// orders they led to; every --retrain-every days a candidate response model is fitted on the
-/// joined log and promoted only if the lower bound of its off-policy advantage (doubly robust, paired bootstrap)
-/// on the most recent window beats the serving model (what `discount retrain` does).
+/// joined log and promoted only if the lower bound of its off-policy advantage over the serving
+/// model on the most recent window (doubly robust, paired bootstrap) is above --margin (what
+/// `discount retrain` does).
 ///
 /// Every policy continues the same market from the end of the warm-up with the SAME budget and
 /// random draws: no discounts, 10% to everyone, random offers, the closed loop, the information
-/// ceiling (the same learner fitted on --ceiling-factor times more exploration data: the best
-/// the shop's observable data allows) and the oracle (which knows every customer's true
+/// ceiling (the same learner with --ceiling-factor times more exploration data: the best this
+/// learner does from what the shop observes) and the oracle (which knows every customer's true
 /// response). Incremental profit is measured against the same market without any offer.
 ///
 /// Examples:
