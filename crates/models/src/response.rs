@@ -481,6 +481,26 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// What both fits must learn from [`rows`]: for a loyal customer the offer only costs, for a
+    /// new one it pays, and the spend follows the 40% who order with the 300 discount.
+    fn assert_learns_the_two_kinds(
+        m: &ResponseModel,
+    ) -> (
+        discount_policy::response::Response,
+        discount_policy::response::Response,
+    ) {
+        let mut z = Vec::new();
+        m.standardise(&[1.0, 0.5], &mut z).unwrap();
+        let (none, offer) = (m.respond(0, &z), m.respond(1, &z));
+        assert!(offer.profit < none.profit, "{offer:?} {none:?}");
+        assert!((none.conversion - 0.6).abs() < 0.05, "{none:?}");
+        m.standardise(&[0.0, 0.5], &mut z).unwrap();
+        let (none, offer) = (m.respond(0, &z), m.respond(1, &z));
+        assert!(offer.profit > none.profit + 100.0, "{offer:?} {none:?}");
+        assert!((offer.spend - 0.4 * 300.0).abs() < 30.0, "{offer:?}");
+        (none, offer)
+    }
+
     #[test]
     fn learns_who_the_offer_moves() {
         let train = rows(4_000, 1);
@@ -494,16 +514,7 @@ pub(crate) mod tests {
             &ResponseFitConfig::default(),
         )
         .unwrap();
-        let mut z = Vec::new();
-        // A loyal customer: the offer only costs. A new one: the offer pays.
-        m.standardise(&[1.0, 0.5], &mut z).unwrap();
-        let (none, offer) = (m.respond(0, &z), m.respond(1, &z));
-        assert!(offer.profit < none.profit, "{offer:?} {none:?}");
-        assert!((none.conversion - 0.6).abs() < 0.05, "{none:?}");
-        m.standardise(&[0.0, 0.5], &mut z).unwrap();
-        let (none, offer) = (m.respond(0, &z), m.respond(1, &z));
-        assert!(offer.profit > none.profit + 100.0, "{offer:?} {none:?}");
-        assert!((offer.spend - 0.4 * 300.0).abs() < 30.0, "{offer:?}");
+        assert_learns_the_two_kinds(&m);
 
         let v = validate_response_model(&m, &rows(2_000, 2)).unwrap();
         assert!(v.auc.unwrap() > 0.65, "{v:?}");
@@ -524,18 +535,10 @@ pub(crate) mod tests {
             ..ResponseFitConfig::default()
         };
         let m = fit_response_model(&train, &offers, &names, "spec", &pooled).unwrap();
-        let mut z = Vec::new();
-        m.standardise(&[1.0, 0.5], &mut z).unwrap();
-        let (none, offer) = (m.respond(0, &z), m.respond(1, &z));
-        assert!(offer.profit < none.profit, "{offer:?} {none:?}");
-        assert!((none.conversion - 0.6).abs() < 0.05, "{none:?}");
-        m.standardise(&[0.0, 0.5], &mut z).unwrap();
-        let (none, offer) = (m.respond(0, &z), m.respond(1, &z));
+        // The list value (1,000) is learned from the orders with a coupon, the spend from it.
+        let (none, offer) = assert_learns_the_two_kinds(&m);
         assert!((none.conversion - 0.05).abs() < 0.03, "{none:?}");
         assert!((offer.conversion - 0.4).abs() < 0.05, "{offer:?}");
-        assert!(offer.profit > none.profit + 100.0, "{offer:?} {none:?}");
-        // The list value (1,000) is learned from the orders with a coupon, the spend from it.
-        assert!((offer.spend - 0.4 * 300.0).abs() < 30.0, "{offer:?}");
         assert_eq!(none.spend, 0.0);
         let bad = ResponseFitConfig {
             depths: vec![0.0],

@@ -329,42 +329,21 @@ mod tests {
         worse.offers[0].offer_id = "none".into();
         worse.offers[1].offer_id = "pct10".into();
         let boot = BootstrapConfig::new(200, 0.05, 7);
-        let r = judge(
-            ("worse", &worse),
-            Some(("good", &good)),
-            &good,
-            &held_out,
-            0.0,
-            &boot,
-        )
-        .unwrap();
+        let verdict = |candidate: (&str, &ResponseModel), incumbent| {
+            judge(candidate, incumbent, &good, &held_out, 0.0, &boot).unwrap()
+        };
+        let r = verdict(("worse", &worse), Some(("good", &good)));
         assert!(!r.promote, "{r:?}");
         assert!(r.reason.starts_with("kept the incumbent"), "{}", r.reason);
-        let r = judge(
-            ("good", &good),
-            Some(("worse", &worse)),
-            &good,
-            &held_out,
-            0.0,
-            &boot,
-        )
-        .unwrap();
+        let r = verdict(("good", &good), Some(("worse", &worse)));
         assert!(r.promote, "{r:?}");
         assert!(r.advantage.lower > 0.0 && r.advantage.estimate > r.advantage.lower);
         // A copy of the incumbent has no advantage at all (paired: exactly zero), so it stays out.
-        let r = judge(
-            ("copy", &good),
-            Some(("good", &good)),
-            &good,
-            &held_out,
-            0.0,
-            &boot,
-        )
-        .unwrap();
+        let r = verdict(("copy", &good), Some(("good", &good)));
         assert!(!r.promote, "{r:?}");
         assert_eq!((r.advantage.estimate, r.advantage.lower), (0.0, 0.0));
         // Against the logging policy (random offers) the good model wins too.
-        let r = judge(("good", &good), None, &good, &held_out, 0.0, &boot).unwrap();
+        let r = verdict(("good", &good), None);
         assert!(r.promote && r.incumbent.is_none(), "{r:?}");
     }
 }
