@@ -11,10 +11,9 @@
 //!   the information ceiling and the oracle beside it (`discount demo`, `discount evaluate-policy`).
 //! - [`rl`] and [`dqn`]: the customer lifecycle as a sequential problem: tabular Q-learning,
 //!   fitted Q iteration and a deep Q-network (candle), against the one-step greedy policy.
-//! - [`model`] and [`log`]: the segment-level uplift model learned from an exploration log (the
-//!   `discount demo` policy), and exploration logs from the simulator.
-//! - [`demo`]: the segment policy against the baselines and the oracle, with its HTML report
-//!   (`discount demo`).
+//! - [`model`] and [`log`]: the segment-level uplift model learned from an exploration log (a
+//!   baseline of `discount evaluate-policy`), and exploration logs from the simulator.
+//! - [`demo`]: the closed loop's tables and HTML report with the learning curve (`discount demo`).
 //! - [`fraud_bench`]: the fraud scan on a simulated shop (`discount bench fraud`).
 //! - [`LabError`] (in [`error`]): what can go wrong.
 //!
