@@ -70,6 +70,10 @@ pub struct LoopOptions {
     pub ceiling_factor: u32,
     /// Fit the response model pooled over the ladder's depths instead of one model per offer.
     pub pooled: bool,
+    /// Penalties of the response model (`discount retrain --l2 --ridge`): L2 of the order models
+    /// on standardised inputs, and of the profit and discount regressions.
+    pub l2: f64,
+    pub ridge: f64,
 }
 
 impl Default for LoopOptions {
@@ -86,6 +90,10 @@ impl Default for LoopOptions {
             bootstrap: 200,
             ceiling_factor: 50,
             pooled: false,
+            // Stronger than `discount train uplift`'s defaults (1 and 10): the loop's first
+            // weeks hold a few hundred decisions per offer (docs/demo.md has the comparison).
+            l2: 10.0,
+            ridge: 100.0,
         }
     }
 }
@@ -123,6 +131,11 @@ impl LoopOptions {
         }
         if !(self.margin.is_finite() && self.margin >= 0.0) {
             return bad("the margin must be >= 0", self.margin.to_string());
+        }
+        for (name, v) in [("l2", self.l2), ("ridge", self.ridge)] {
+            if !(v.is_finite() && v > 0.0) {
+                return bad(&format!("{name} must be a positive number"), v.to_string());
+            }
         }
         Ok(())
     }
@@ -666,12 +679,17 @@ impl Server<'_> {
     }
 }
 
-/// The response model's settings: those `discount train uplift` and `discount retrain` default
-/// to; with `pooled`, pooled over the ladder's depths (every rung of the simulated shop is a
+/// The response model's settings (`discount retrain` takes the same): the options' penalties;
+/// with `pooled`, pooled over the ladder's depths (every rung of the simulated shop is a
 /// percentage off).
-fn fit_config(ladder: &[Offer], pooled: bool) -> ResponseFitConfig {
-    if !pooled {
-        return ResponseFitConfig::default();
+fn fit_config(ladder: &[Offer], options: &LoopOptions) -> ResponseFitConfig {
+    let base = ResponseFitConfig {
+        l2: options.l2,
+        ridge: options.ridge,
+        ..ResponseFitConfig::default()
+    };
+    if !options.pooled {
+        return base;
     }
     let depths: Option<Vec<f64>> = ladder
         .iter()
@@ -683,7 +701,7 @@ fn fit_config(ladder: &[Offer], pooled: bool) -> ResponseFitConfig {
         .collect();
     ResponseFitConfig {
         depths: depths.unwrap_or_default(),
-        ..ResponseFitConfig::default()
+        ..base
     }
 }
 
@@ -761,7 +779,7 @@ pub fn run_loop(
             engine,
             incumbent: None,
             prior: None,
-            fit: fit_config(&config.ladder, options.pooled),
+            fit: fit_config(&config.ladder, options),
             retrains: Vec::new(),
             decisions: 0,
             explored: 0,

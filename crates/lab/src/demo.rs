@@ -215,6 +215,10 @@ mod tests {
                 weeks: 0,
                 ..LoopOptions::default()
             },
+            LoopOptions {
+                l2: 0.0,
+                ..LoopOptions::default()
+            },
         ] {
             let e = run(&bad, |_| {}).err().unwrap();
             assert!(matches!(e, LabError::Invalid(_)), "{e}");

@@ -89,6 +89,15 @@ pub struct LoopArgs {
     /// profile's effect growing with the depth) instead of one model per offer.
     #[arg(long)]
     pub pooled: bool,
+
+    /// L2 penalty of the response model's order models (standardised inputs), as `discount
+    /// retrain --l2`.
+    #[arg(long, default_value_t = 10.0)]
+    pub l2: f64,
+
+    /// L2 penalty of its profit and discount regressions, as `discount retrain --ridge`.
+    #[arg(long, default_value_t = 100.0)]
+    pub ridge: f64,
 }
 
 impl LoopArgs {
@@ -104,6 +113,8 @@ impl LoopArgs {
             margin: self.margin,
             ceiling_factor: self.ceiling_factor,
             pooled: self.pooled,
+            l2: self.l2,
+            ridge: self.ridge,
             ..LoopOptions::default()
         }
     }
