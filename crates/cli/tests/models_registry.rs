@@ -501,6 +501,29 @@ fn too_little_data_is_a_clear_error() {
     );
 }
 
+/// Promotes the model a `train` command registered (its `--json` output `fitted`) and checks the
+/// registry lists it as the active one of `kind`, with the fit's `metric` recorded.
+fn promote_and_check(
+    dir: &std::path::Path,
+    url: &str,
+    fitted: &serde_json::Value,
+    kind: &str,
+    metric: &str,
+) {
+    let id = fitted["model_id"].as_str().unwrap();
+    run(dir, url, &["models", "promote", id]);
+    let listed = json_of(&run(
+        dir,
+        url,
+        &["--json", "models", "list", "--kind", kind],
+    ));
+    assert_eq!(listed["models"][0]["status"], "active", "{listed}");
+    assert_eq!(
+        listed["models"][0]["metrics"][metric].as_f64(),
+        fitted[metric].as_f64()
+    );
+}
+
 /// Purchase propensity fitted on the store's events (weekly snapshots, point-in-time features) and
 /// lifetime value (BG/NBD + Gamma-Gamma), registered and promoted; a failed fit is refused and
 /// registers nothing.
@@ -521,33 +544,11 @@ fn propensity_on_the_store(url: &str) {
         fitted["log_loss"].as_f64().unwrap() < 0.08,
         "better than the base rate: {fitted}"
     );
-    let id = fitted["model_id"].as_str().unwrap();
-    run(dir.path(), url, &["models", "promote", id]);
-    let listed = json_of(&run(
-        dir.path(),
-        url,
-        &["--json", "models", "list", "--kind", "propensity"],
-    ));
-    assert_eq!(listed["models"][0]["status"], "active", "{listed}");
-    assert_eq!(
-        listed["models"][0]["metrics"]["auc"].as_f64(),
-        fitted["auc"].as_f64()
-    );
+    promote_and_check(dir.path(), url, &fitted, "propensity", "auc");
     // Lifetime value on the same store, registered and promoted as kind `ltv`.
     let ltv = json_of(&run(dir.path(), url, &["--json", "train", "ltv"]));
     assert!(ltv["new_buyer_value"].as_f64().unwrap() > 0.0, "{ltv}");
-    let ltv_id = ltv["model_id"].as_str().unwrap();
-    run(dir.path(), url, &["models", "promote", ltv_id]);
-    let listed = json_of(&run(
-        dir.path(),
-        url,
-        &["--json", "models", "list", "--kind", "ltv"],
-    ));
-    assert_eq!(listed["models"][0]["status"], "active", "{listed}");
-    assert_eq!(
-        listed["models"][0]["metrics"]["new_buyer_value"].as_f64(),
-        ltv["new_buyer_value"].as_f64()
-    );
+    promote_and_check(dir.path(), url, &ltv, "ltv", "new_buyer_value");
     // The GRU sequence model on the same store is registered too (kind `sequence`).
     let sequence = json_of(&run(
         dir.path(),

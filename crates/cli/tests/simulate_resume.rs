@@ -3,17 +3,17 @@
 
 use std::process::Command;
 
+// The shared test helpers; this file needs only `assert_success`.
+#[allow(dead_code)]
+mod common;
+
 fn discount(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     let out = Command::new(env!("CARGO_BIN_EXE_discount"))
         .current_dir(dir)
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     out
 }
 

@@ -481,6 +481,13 @@ pub(crate) mod tests {
             .collect()
     }
 
+    pub(crate) fn two_offers() -> (Vec<String>, Vec<String>) {
+        (
+            vec!["none".to_string(), "pct10".to_string()],
+            vec!["loyal".to_string(), "noise".to_string()],
+        )
+    }
+
     /// What both fits must learn from [`rows`]: for a loyal customer the offer only costs, for a
     /// new one it pays, and the spend follows the 40% who order with the 300 discount.
     fn assert_learns_the_two_kinds(
@@ -504,8 +511,7 @@ pub(crate) mod tests {
     #[test]
     fn learns_who_the_offer_moves() {
         let train = rows(4_000, 1);
-        let offers = vec!["none".to_string(), "pct10".to_string()];
-        let names = vec!["loyal".to_string(), "noise".to_string()];
+        let (offers, names) = two_offers();
         let m = fit_response_model(
             &train,
             &offers,
@@ -528,8 +534,7 @@ pub(crate) mod tests {
     #[test]
     fn the_pooled_fit_learns_the_same_response_with_one_model() {
         let train = rows(4_000, 1);
-        let offers = vec!["none".to_string(), "pct10".to_string()];
-        let names = vec!["loyal".to_string(), "noise".to_string()];
+        let (offers, names) = two_offers();
         let pooled = ResponseFitConfig {
             depths: vec![0.0, 0.3],
             ..ResponseFitConfig::default()
@@ -553,8 +558,7 @@ pub(crate) mod tests {
     #[test]
     fn too_little_data_names_the_offer() {
         let train = rows(40, 3);
-        let offers = vec!["none".to_string(), "pct10".to_string()];
-        let names = vec!["loyal".to_string(), "noise".to_string()];
+        let (offers, names) = two_offers();
         let e = fit_response_model(
             &train,
             &offers,

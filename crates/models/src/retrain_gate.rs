@@ -312,13 +312,12 @@ pub fn judge_fitted(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::response::tests::rows;
+    use crate::response::tests::{rows, two_offers};
     use crate::response::{fit_response_model, ResponseFitConfig};
 
     #[test]
     fn a_worse_candidate_is_not_promoted_and_a_better_one_is() {
-        let offers = vec!["none".to_string(), "pct10".to_string()];
-        let names = vec!["loyal".to_string(), "noise".to_string()];
+        let (offers, names) = two_offers();
         let train = rows(3_000, 1);
         let held_out = rows(3_000, 2);
         let good = fit_response_model(&train, &offers, &names, "s", &ResponseFitConfig::default())
