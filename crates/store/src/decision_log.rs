@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model_registry::ModelStore;
+use crate::privacy_budget::PrivacyBudgetStore;
 use crate::StoreError;
 
 /// Schema version 2: the decision service's tables.
@@ -304,15 +305,22 @@ pub struct PolicyRow {
 
 /// The decision service's persistence, one trait per concern: [`DecisionStore`] (decisions,
 /// outcomes, erasure), [`BudgetStore`], [`KeyStore`], [`PolicyStore`] and
-/// [`crate::model_registry::ModelStore`]. Both backends implement all five over the same tables; [`open_decision_log`] picks the backend from the URL.
+/// [`crate::model_registry::ModelStore`] and [`crate::privacy_budget::PrivacyBudgetStore`]. Both backends implement all six over the same tables; [`open_decision_log`] picks the backend from the URL.
 /// Implementations are used from one thread at a time; open one per thread that needs it.
 pub trait DecisionLog:
-    DecisionStore + BudgetStore + KeyStore + PolicyStore + ModelStore + Send
+    DecisionStore + BudgetStore + KeyStore + PolicyStore + ModelStore + PrivacyBudgetStore + Send
 {
 }
 
-impl<T: DecisionStore + BudgetStore + KeyStore + PolicyStore + ModelStore + Send> DecisionLog
-    for T
+impl<
+        T: DecisionStore
+            + BudgetStore
+            + KeyStore
+            + PolicyStore
+            + ModelStore
+            + PrivacyBudgetStore
+            + Send,
+    > DecisionLog for T
 {
 }
 

@@ -18,6 +18,7 @@ pub mod decision_log;
 pub mod model_registry;
 pub mod postgres;
 pub mod postgres_log;
+pub mod privacy_budget;
 mod reads;
 mod schema;
 pub mod sqlite;

@@ -54,6 +54,7 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
     (3, crate::decision_log::MIGRATION_3),
     (4, crate::decision_log::MIGRATION_4),
     (5, crate::model_registry::MIGRATION_5),
+    (6, crate::privacy_budget::MIGRATION_6),
 ];
 
 pub const LATEST: i64 = 5;
