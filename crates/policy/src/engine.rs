@@ -45,6 +45,7 @@ use crate::offers::{
     basket_discount, eligible, History, Ineligible, Ladder, MarginFloor, OfferSpec,
 };
 use crate::response::ResponseModel;
+use crate::stock::StockBook;
 
 /// One basket line of the request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -345,6 +346,8 @@ pub struct DecisionEngine {
     /// A lifetime value from a trained model (minor units of profit), in place of
     /// `config.model.lifetime_value`.
     lifetime_value: RwLock<Option<f64>>,
+    /// Stock positions: when set, an offer's value carries the stock's shadow price (`stock`).
+    stock: RwLock<Option<Arc<StockBook>>>,
     version: AtomicU64,
     /// `policy_version()` of the version it was made at (formatting it per decision is slow).
     version_label: RwLock<(u64, String)>,
@@ -472,6 +475,7 @@ impl DecisionEngine {
             models: RwLock::new(Models { arms }),
             response: RwLock::new(None),
             lifetime_value: RwLock::new(None),
+            stock: RwLock::new(None),
             version: AtomicU64::new(0),
             version_label: RwLock::new((u64::MAX, String::new())),
             config,
@@ -510,6 +514,12 @@ impl DecisionEngine {
             .write()
             .unwrap_or_else(|e| e.into_inner()) = value;
         Ok(())
+    }
+
+    /// Values offers with these stock positions from now on ([`crate::stock`]); `None` ignores
+    /// stock again.
+    pub fn set_stock(&self, book: Option<StockBook>) {
+        *self.stock.write().unwrap_or_else(|e| e.into_inner()) = book.map(Arc::new);
     }
 
     /// Goes back to the engine's own online models.
@@ -914,14 +924,22 @@ impl DecisionEngine {
         }
         let eligible_idx: Vec<usize> = (0..k).filter(|&i| blocked[i].is_none()).collect();
         let base_score = scored[base];
+        // The stock's shadow price on the extra units each rung sells (0 without a book).
+        let stock = self.stock.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let incremental: Vec<f64> = (0..k)
+            .map(|i| {
+                let added = scored[i].conversion - base_score.conversion;
+                self.incremental(&scored[i], &base_score, customer.orders)
+                    + stock.as_ref().map_or(0.0, |b| b.adjustment(basket, added))
+            })
+            .collect();
         let values: Vec<f64> = eligible_idx
             .iter()
             .map(|&i| {
                 if i == base {
                     0.0
                 } else {
-                    self.incremental(&scored[i], &base_score, customer.orders)
-                        - lambda * scored[i].spend
+                    incremental[i] - lambda * scored[i].spend
                 }
             })
             .collect();
@@ -975,8 +993,7 @@ impl DecisionEngine {
             let s = &mut scores[i];
             s.probability = probs[j];
             if i != base {
-                s.expected_incremental_profit =
-                    self.incremental(&scored[i], &base_score, customer.orders);
+                s.expected_incremental_profit = incremental[i];
                 s.expected_cost = scored[i].spend;
                 s.value = values[j];
             }

@@ -10,6 +10,8 @@
 //! - [`plan`]: the offline allocation over a customer list (multiple-choice knapsack through its
 //!   Lagrangian dual, checked against an exact solver); [`knapsack`]: the solvers themselves,
 //!   which the simulator's oracle uses too.
+//! - [`stock`]: the shadow price of each item's stock, so that offers stop discounting items
+//!   about to run out and value clearing overstock ([`DecisionEngine::set_stock`]).
 //! - [`mod@bench`]: decisions per second and plan time (`discount bench decide|plan`).
 //! - [`PolicyError`] (in [`error`]): what can go wrong.
 //!
@@ -40,6 +42,7 @@ pub mod knapsack;
 pub mod offers;
 pub mod plan;
 pub mod response;
+pub mod stock;
 
 pub use budget::{AtomicLedger, BudgetLedger};
 pub use engine::{
