@@ -38,6 +38,7 @@ pub mod stats;
 pub use error::{EvalError, Result};
 pub mod ab;
 pub mod bench;
+pub mod dp;
 pub mod calibration;
 pub mod drift;
 pub mod experiment;
