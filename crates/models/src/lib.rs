@@ -18,6 +18,7 @@ pub mod cf;
 pub mod error;
 pub mod ltv;
 pub mod propensity;
+pub mod quantize;
 pub mod response;
 pub mod retrain_gate;
 pub mod sequence;

@@ -7,11 +7,12 @@
 //! of them non-decreasing in discount depth (a customer does not buy less at a lower price). [`cv`] runs
 //! seeded k-fold cross-validation with calibration; [`folds`] reads and writes fold and split files;
 //! [`shoppers`] reads the UCI online shoppers sessions and [`synthetic`] generates offer responses with a
-//! known truth.
+//! known truth. [`federated`] fits the logistic model by federated averaging across sites that keep their rows.
 
 mod adam;
 pub mod bench;
 pub mod cv;
+pub mod federated;
 mod fm;
 pub mod folds;
 mod gbdt;

@@ -136,6 +136,10 @@ pub struct FittedComparison {
     pub model: SequenceModel,
     /// Customers (sequences) the GRU was trained on.
     pub training_sequences: usize,
+    /// The forecast customers' sequences (as of the calibration end) and whether each bought in
+    /// the holdout: what the GRU's AUC is measured on.
+    pub holdout_sequences: Vec<Vec<Step>>,
+    pub holdout_bought: Vec<bool>,
 }
 
 /// Runs the comparison on `log` (purchases, one customer number each) over `periods`; `events`
@@ -265,6 +269,8 @@ pub fn compare_periods(
         comparison,
         model,
         training_sequences: train_seq.len(),
+        holdout_bought: actual.iter().map(|a| *a > 0.0).collect(),
+        holdout_sequences: apply_seq,
     })
 }
 

@@ -403,6 +403,11 @@ impl SequenceModel {
         })
     }
 
+    /// The weight matrices as plain numbers, in the order of the stored form.
+    pub fn stored_weights(&self) -> Result<Vec<StoredTensor>, ModelError> {
+        self.weights.export().map_err(tensor_error)
+    }
+
     /// Size of the category vocabulary the model was trained with.
     pub fn categories(&self) -> usize {
         self.categories

@@ -12,4 +12,4 @@ pub mod gru;
 
 pub use encode::{steps_of_events, CategoryVocab, Step, END_KIND, KINDS};
 pub use forecast::{compare_periods, Comparison, ComparisonPeriods, FittedComparison};
-pub use gru::{GruConfig, SequenceModel, SequencePrediction};
+pub use gru::{GruConfig, SequenceModel, SequencePrediction, StoredTensor};
