@@ -135,6 +135,11 @@ impl Catalogue {
         &self.items
     }
 
+    /// Position of an item in [`Catalogue::items`].
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
     pub fn get(&self, id: &str) -> Option<&CatalogueItem> {
         self.index.get(id).map(|&k| &self.items[k])
     }

@@ -7,6 +7,7 @@ pub enum RecommendError {
     #[error("reading the store: {0}")]
     Store(#[from] discount_store::StoreError),
     /// The collaborative-filtering model could not be fitted.
+    #[cfg(feature = "train")]
     #[error("fitting the model: {0}")]
     Model(#[from] discount_models::ModelError),
     /// Propensities could not be computed.

@@ -9,6 +9,7 @@ use std::ops::ControlFlow;
 
 use discount_core::time::MICROS_PER_DAY;
 use discount_core::{Event, EventKind, Timestamp};
+#[cfg(feature = "train")]
 use discount_models::cf::Rating;
 use serde::{Deserialize, Serialize};
 
@@ -222,7 +223,13 @@ impl Interactions {
         self.strength.is_empty()
     }
 
+    /// Every pair with its strength, in (user, item) order.
+    pub fn pairs(&self) -> impl Iterator<Item = (u32, u32, f64)> + '_ {
+        self.strength.iter().map(|(&(u, i), &s)| (u, i, s))
+    }
+
     /// The strength of each pair, in (user, item) order, as the CF learners read it.
+    #[cfg(feature = "train")]
     pub fn ratings(&self) -> Vec<Rating> {
         self.strength
             .iter()
@@ -351,12 +358,9 @@ mod tests {
                 item_id: Some("a".into())
             }
         )));
-        let r = x.ratings();
+        let r: Vec<(u32, u32, f64)> = x.pairs().collect();
         assert_eq!(r.len(), 1);
-        assert!(
-            (r[0].value as f64 - (0.25 + 3.0 + 8.0)).abs() < 1e-5,
-            "{r:?}"
-        );
+        assert!((r[0].2 - (0.25 + 3.0 + 8.0)).abs() < 1e-9, "{r:?}");
         assert_eq!(x.last_purchase("u", "a"), Some(as_of));
         assert_eq!(x.events_used(), 3);
         assert!(Interactions::new(

@@ -1,16 +1,21 @@
 //! The fitted recommender: CF scores for known customers, popularity by segment for new ones, and category and
 //! price neighbours for new items.
+//!
+//! Fitting (feature `train`) runs the workspace's ALS or BPR; what it keeps is a plain [`FactorModel`] (customer
+//! and item vectors, item biases), so that a serving process scores without the learning stack.
 
 use std::collections::HashMap;
 
-use discount_models::cf::{AlsParams, Bpr, BprParams, ImplicitAls, Scorer};
+#[cfg(feature = "train")]
+use discount_models::cf::{AlsParams, Bpr, BprParams, ImplicitAls};
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
-use crate::error::Result;
+use crate::error::{RecommendError, Result};
 use crate::interactions::Interactions;
 
 /// Which learner turns the interactions into scores.
+#[cfg(feature = "train")]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Learner {
@@ -18,6 +23,7 @@ pub enum Learner {
     Bpr(BprParams),
 }
 
+#[cfg(feature = "train")]
 impl Default for Learner {
     fn default() -> Self {
         // Store strengths are decayed counts, not 0/1: a milder confidence than on MovieLens keeps one heavy
@@ -32,17 +38,110 @@ impl Default for Learner {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-enum Fitted {
-    Als(ImplicitAls),
-    Bpr(Bpr),
+/// A matrix-factorisation model: the score of customer u for item i is `bias[i] + x_u · y_i` (ALS has no
+/// bias; BPR learns one). Row-major factors, `factors` numbers per customer and per item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactorModel {
+    pub factors: usize,
+    pub user_factors: Vec<f64>,
+    pub item_factors: Vec<f64>,
+    /// Per item; empty for none.
+    #[serde(default)]
+    pub item_bias: Vec<f64>,
 }
 
-impl Fitted {
-    fn scorer(&self) -> &dyn Scorer {
-        match self {
-            Fitted::Als(m) => m,
-            Fitted::Bpr(m) => m,
+impl FactorModel {
+    pub fn users(&self) -> usize {
+        self.user_factors.len() / self.factors.max(1)
+    }
+
+    pub fn items(&self) -> usize {
+        self.item_factors.len() / self.factors.max(1)
+    }
+
+    /// Checks the shapes (whole vectors, one bias per item or none) and that every number is finite.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |value: String, rule| {
+            Err(RecommendError::Setting {
+                name: "factor model",
+                value,
+                rule,
+            })
+        };
+        if self.factors == 0 {
+            return bad("0 factors".into(), "needs at least 1 factor");
+        }
+        if !self.user_factors.len().is_multiple_of(self.factors)
+            || !self.item_factors.len().is_multiple_of(self.factors)
+        {
+            return bad(
+                format!(
+                    "{} customer and {} item numbers at {} factors",
+                    self.user_factors.len(),
+                    self.item_factors.len(),
+                    self.factors
+                ),
+                "must be whole vectors",
+            );
+        }
+        if !self.item_bias.is_empty() && self.item_bias.len() != self.items() {
+            return bad(
+                format!("{} biases for {} items", self.item_bias.len(), self.items()),
+                "needs one bias per item or none",
+            );
+        }
+        if let Some(x) = self
+            .user_factors
+            .iter()
+            .chain(&self.item_factors)
+            .chain(&self.item_bias)
+            .find(|x| !x.is_finite())
+        {
+            return bad(x.to_string(), "every number must be finite");
+        }
+        Ok(())
+    }
+
+    /// Fills `out` (one slot per item) with the customer's scores; an unknown customer gets the biases alone.
+    pub fn score_items(&self, user: u32, out: &mut [f64]) {
+        let k = self.factors;
+        let u = user as usize;
+        let bias = |i: usize| self.item_bias.get(i).copied().unwrap_or(0.0);
+        let Some(x) = self.user_factors.get(u * k..(u + 1) * k) else {
+            out.iter_mut().enumerate().for_each(|(i, v)| *v = bias(i));
+            return;
+        };
+        for (i, (o, y)) in out
+            .iter_mut()
+            .zip(self.item_factors.chunks_exact(k))
+            .enumerate()
+        {
+            *o = bias(i) + x.iter().zip(y).map(|(a, b)| a * b).sum::<f64>();
+        }
+    }
+}
+
+#[cfg(feature = "train")]
+impl From<ImplicitAls> for FactorModel {
+    fn from(m: ImplicitAls) -> Self {
+        FactorModel {
+            factors: m.params.factors,
+            user_factors: m.user_factors,
+            item_factors: m.item_factors,
+            item_bias: Vec::new(),
+        }
+    }
+}
+
+#[cfg(feature = "train")]
+impl From<Bpr> for FactorModel {
+    fn from(m: Bpr) -> Self {
+        FactorModel {
+            factors: m.params.factors,
+            user_factors: m.user_factors,
+            item_factors: m.item_factors,
+            item_bias: m.item_bias,
         }
     }
 }
@@ -65,7 +164,7 @@ pub struct Recommender {
     user_index: HashMap<String, u32>,
     item_ids: Vec<String>,
     item_index: HashMap<String, u32>,
-    model: Fitted,
+    model: FactorModel,
     /// Decayed total strength per item over all customers, scaled to a maximum of 1.
     popularity: Vec<f64>,
     /// The same per customer segment.
@@ -86,6 +185,7 @@ fn scaled_to_max(mut v: Vec<f64>) -> Vec<f64> {
 impl Recommender {
     /// Fits the learner on the interactions; `segment_of` gives a customer's segment (for new customers'
     /// popularity), `None` for none.
+    #[cfg(feature = "train")]
     pub fn fit(
         interactions: &Interactions,
         learner: &Learner,
@@ -95,9 +195,30 @@ impl Recommender {
         let ratings = interactions.ratings();
         let (users, items) = (interactions.user_ids().len(), interactions.item_ids().len());
         let model = match learner {
-            Learner::Als(p) => Fitted::Als(ImplicitAls::fit(users, items, &ratings, p)?),
-            Learner::Bpr(p) => Fitted::Bpr(Bpr::fit(users, items, &ratings, p)?),
+            Learner::Als(p) => FactorModel::from(ImplicitAls::fit(users, items, &ratings, p)?),
+            Learner::Bpr(p) => FactorModel::from(Bpr::fit(users, items, &ratings, p)?),
         };
+        Self::from_factors(interactions, model, segment_of)
+    }
+
+    /// A recommender over a factor model fitted on `interactions`' customer and item indices (customer u of the
+    /// model is `interactions.user_ids()[u]`, item i is `interactions.item_ids()[i]`): the popularity of the
+    /// interactions, overall and per segment, and the scale of the model's scores.
+    pub fn from_factors(
+        interactions: &Interactions,
+        model: FactorModel,
+        segment_of: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        interactions.require_data()?;
+        model.validate()?;
+        let (users, items) = (interactions.user_ids().len(), interactions.item_ids().len());
+        if model.users() != users || model.items() != items {
+            return Err(RecommendError::Setting {
+                name: "factor model",
+                value: format!("{} customers, {} items", model.users(), model.items()),
+                rule: "must match the interactions' customers and items",
+            });
+        }
         let popularity = scaled_to_max(interactions.item_totals(|_| true));
         let mut segments: HashMap<String, Vec<String>> = HashMap::new();
         for u in interactions.user_ids() {
@@ -117,17 +238,20 @@ impl Recommender {
             .collect();
         // Scale: the 99th percentile of the scores of the training pairs.
         let mut scores = vec![0.0; items];
-        let mut positives = Vec::with_capacity(ratings.len());
+        let mut positives = Vec::with_capacity(interactions.len());
         let mut last_user = None;
-        for r in &ratings {
-            if last_user != Some(r.user) {
-                model.scorer().score_items(r.user, &mut scores);
-                last_user = Some(r.user);
+        for (user, item, _) in interactions.pairs() {
+            if last_user != Some(user) {
+                model.score_items(user, &mut scores);
+                last_user = Some(user);
             }
-            positives.push(scores[r.item as usize]);
+            positives.push(scores[item as usize]);
         }
         positives.sort_by(f64::total_cmp);
-        let q = positives[((positives.len() - 1) as f64 * 0.99).round() as usize];
+        let q = positives
+            .get(((positives.len().max(1) - 1) as f64 * 0.99).round() as usize)
+            .copied()
+            .unwrap_or(1.0);
         let score_scale = if q > 0.0 && q.is_finite() { q } else { 1.0 };
         Ok(Recommender {
             user_index: interactions
@@ -148,6 +272,58 @@ impl Recommender {
             segment_popularity,
             score_scale,
         })
+    }
+
+    /// Checks a recommender read from outside (an artifact): the model's shapes against its ids and
+    /// popularity, finite numbers, a positive scale.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        let items = self.item_ids.len();
+        let shapes_agree = self.model.items() == items
+            && self.model.users() == self.user_index.len()
+            && self.item_index.len() == items
+            && self.popularity.len() == items
+            && self.segment_popularity.values().all(|p| p.len() == items)
+            && self
+                .user_index
+                .values()
+                .all(|&u| (u as usize) < self.user_index.len())
+            && self
+                .item_index
+                .iter()
+                .all(|(id, &i)| self.item_ids.get(i as usize) == Some(id));
+        if !shapes_agree {
+            return Err(RecommendError::Setting {
+                name: "recommender",
+                value: format!(
+                    "{} customers, {} items, model of {} x {}",
+                    self.user_index.len(),
+                    items,
+                    self.model.users(),
+                    self.model.items()
+                ),
+                rule: "ids, popularity and model must have the same customers and items",
+            });
+        }
+        if !(self.score_scale > 0.0 && self.score_scale.is_finite())
+            || self
+                .popularity
+                .iter()
+                .chain(self.segment_popularity.values().flatten())
+                .any(|p| !p.is_finite())
+        {
+            return Err(RecommendError::Setting {
+                name: "recommender",
+                value: self.score_scale.to_string(),
+                rule: "scale must be finite and > 0, popularity finite",
+            });
+        }
+        Ok(())
+    }
+
+    /// The factor model behind the personal scores.
+    pub fn factor_model(&self) -> &FactorModel {
+        &self.model
     }
 
     pub fn knows_customer(&self, user_id: &str) -> bool {
@@ -172,7 +348,7 @@ impl Recommender {
     ) -> ScoreSource {
         out.resize(self.item_ids.len(), 0.0);
         if let Some(&u) = self.user_index.get(user_id) {
-            self.model.scorer().score_items(u, out);
+            self.model.score_items(u, out);
             let scale = self.score_scale;
             out.iter_mut().for_each(|s| *s /= scale);
             return ScoreSource::Personal;

@@ -40,6 +40,8 @@ pub struct AppState {
     /// same file is refused (its in-memory budget ledger would not see this one's holds).
     _single_writer: Option<std::fs::File>,
     pub policies: Registry,
+    /// The registry's active `recommend` model, for `POST /v1/recommendations`.
+    pub recommendations: routes::recommendations::Recommendations,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
     /// Distinguishes this process's decision ids from every other's.
@@ -185,6 +187,11 @@ pub fn route_table() -> Vec<RouteDef> {
             post(routes::models::roll_back),
         ),
         r(Method::GET, "/v1/budgets", get(routes::admin::budgets)),
+        r(
+            Method::POST,
+            "/v1/recommendations",
+            post(routes::recommendations::create),
+        ),
         r(Method::GET, "/v1/budgets/{id}", get(routes::admin::budget)),
     ]
 }
@@ -293,6 +300,8 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
     } else {
         policies.refresh()?;
     }
+    let recommendations = routes::recommendations::Recommendations::default();
+    recommendations.refresh(&pool)?;
     let state = Arc::new(AppState {
         auth: Authenticator::new(Arc::clone(&pool), config.server.rate_limit_per_second),
         customer_ids,
@@ -302,6 +311,7 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
         writer,
         events: Arc::new(Mutex::new(OffRuntime::new(events))),
         policies,
+        recommendations,
         metrics: Metrics::new(),
         clock: options.clock,
         instance,
@@ -453,6 +463,9 @@ fn spawn_refresh(state: Shared) {
         let refreshed = tokio::task::spawn_blocking(move || {
             if s.blocking_ledger {
                 expire_holds(&s);
+            }
+            if let Err(e) = s.recommendations.refresh(&s.pool) {
+                eprintln!("discount serve: following the recommend model: {e}");
             }
             s.policies.refresh()
         })

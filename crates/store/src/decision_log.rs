@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model_registry::ModelStore;
 use crate::privacy_budget::PrivacyBudgetStore;
+use crate::slate_log::SlateStore;
 use crate::StoreError;
 
 /// Schema version 2: the decision service's tables.
@@ -305,10 +306,18 @@ pub struct PolicyRow {
 
 /// The decision service's persistence, one trait per concern: [`DecisionStore`] (decisions,
 /// outcomes, erasure), [`BudgetStore`], [`KeyStore`], [`PolicyStore`] and
-/// [`crate::model_registry::ModelStore`] and [`crate::privacy_budget::PrivacyBudgetStore`]. Both backends implement all six over the same tables; [`open_decision_log`] picks the backend from the URL.
+/// [`crate::model_registry::ModelStore`], [`crate::privacy_budget::PrivacyBudgetStore`] and
+/// [`crate::slate_log::SlateStore`]. Both backends implement all seven over the same tables; [`open_decision_log`] picks the backend from the URL.
 /// Implementations are used from one thread at a time; open one per thread that needs it.
 pub trait DecisionLog:
-    DecisionStore + BudgetStore + KeyStore + PolicyStore + ModelStore + PrivacyBudgetStore + Send
+    DecisionStore
+    + BudgetStore
+    + KeyStore
+    + PolicyStore
+    + ModelStore
+    + PrivacyBudgetStore
+    + SlateStore
+    + Send
 {
 }
 
@@ -319,6 +328,7 @@ impl<
             + PolicyStore
             + ModelStore
             + PrivacyBudgetStore
+            + SlateStore
             + Send,
     > DecisionLog for T
 {

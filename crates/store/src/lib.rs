@@ -21,6 +21,7 @@ pub mod postgres_log;
 pub mod privacy_budget;
 mod reads;
 mod schema;
+pub mod slate_log;
 pub mod sqlite;
 pub mod sqlite_log;
 mod stats;

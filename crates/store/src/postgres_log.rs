@@ -339,6 +339,10 @@ impl DecisionStore for PostgresDecisionLog {
         )?;
         let events = tx.execute("DELETE FROM events WHERE user_id = $1", &[&customer])?;
         let users = tx.execute("DELETE FROM users WHERE id = $1", &[&customer])?;
+        tx.execute(
+            "DELETE FROM recommendation_slates WHERE customer_id = $1",
+            &[&customer],
+        )?;
         let rows: Vec<DecisionRow> = tx
             .query(
                 &format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE customer_id = $1"),
@@ -367,6 +371,10 @@ impl DecisionStore for PostgresDecisionLog {
             &[&cutoff],
         )?;
         let events = tx.execute("DELETE FROM events WHERE at < $1", &[&cutoff])?;
+        tx.execute(
+            "DELETE FROM recommendation_slates WHERE at < $1",
+            &[&cutoff],
+        )?;
         let rows: Vec<DecisionRow> = tx
             .query(
                 &format!(

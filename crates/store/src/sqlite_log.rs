@@ -346,6 +346,10 @@ impl DecisionStore for SqliteDecisionLog {
         )?;
         let events = tx.execute("DELETE FROM events WHERE user_id = ?1", params![customer])?;
         let users = tx.execute("DELETE FROM users WHERE id = ?1", params![customer])?;
+        tx.execute(
+            "DELETE FROM recommendation_slates WHERE customer_id = ?1",
+            params![customer],
+        )?;
         let rows: Vec<DecisionRow> = tx
             .prepare(&format!(
                 "SELECT {DECISION_COLUMNS} FROM decisions WHERE customer_id = ?1"
@@ -372,6 +376,10 @@ impl DecisionStore for SqliteDecisionLog {
             params![cutoff],
         )?;
         let events = tx.execute("DELETE FROM events WHERE at < ?1", params![cutoff])?;
+        tx.execute(
+            "DELETE FROM recommendation_slates WHERE at < ?1",
+            params![cutoff],
+        )?;
         let rows: Vec<DecisionRow> = tx
             .prepare(&format!(
                 "SELECT {DECISION_COLUMNS} FROM decisions

@@ -152,10 +152,13 @@ pub async fn register_policy(
 /// Re-reads the policy and model registries (on the blocking pool).
 pub(crate) async fn refresh(state: &Shared) -> Result<(), ApiError> {
     let s = state.clone();
-    tokio::task::spawn_blocking(move || s.policies.refresh())
-        .await
-        .map_err(|e| ApiError::internal("a policy task", e))?
-        .map_err(|e| ApiError::internal("loading policies", e))
+    tokio::task::spawn_blocking(move || {
+        s.recommendations.refresh(&s.pool)?;
+        s.policies.refresh()
+    })
+    .await
+    .map_err(|e| ApiError::internal("a policy task", e))?
+    .map_err(|e| ApiError::internal("loading policies", e))
 }
 
 pub async fn activate(

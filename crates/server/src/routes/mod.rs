@@ -6,3 +6,4 @@ pub mod events;
 pub mod health;
 pub mod models;
 pub mod outcomes;
+pub mod recommendations;
