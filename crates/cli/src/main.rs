@@ -167,7 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Monitor(args) => commands::monitor::run(&config, &args, cli.json),
         Command::Decide(args) => commands::decide::run(&config, &args, cli.json),
         Command::Plan(args) => commands::plan::run(&args, cli.json),
-        Command::Price(cmd) => commands::price::run(&cmd, cli.json),
+        Command::Price(cmd) => commands::price::run(&config, &cmd, cli.json),
         Command::EvaluatePolicy(args) => commands::evaluate_policy::run(&args, cli.json),
     }
 }

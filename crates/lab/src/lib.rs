@@ -14,6 +14,8 @@
 //! - [`model`] and [`log`]: the segment-level uplift model learned from an exploration log (a
 //!   baseline of `discount evaluate-policy`), and exploration logs from the simulator.
 //! - [`demo`]: the closed loop's tables and HTML report with the learning curve (`discount demo`).
+//! - [`stock_lab`]: stock-aware offers in a shop with finite stock: the engine with and without
+//!   the stock's shadow price over the same customers (`discount price stock-offers`).
 //! - [`fraud_bench`]: the fraud scan on a simulated shop (`discount bench fraud`).
 //! - [`LabError`] (in [`error`]): what can go wrong.
 //!
@@ -34,6 +36,7 @@ pub mod log;
 pub mod model;
 pub mod rl;
 pub mod simulated;
+pub mod stock_lab;
 
 pub use error::LabError;
 pub use log::{explore, ExplorationLog, LoggedDecision};

@@ -7,7 +7,7 @@
 //! - [`occasions::ChoiceData`]: purchase occasions in long format (`occasion,household,alternative,chosen,price`).
 //!
 //! [`datasets`] converts the public bayesm scanner panels (Dominick's orange juice and tuna, margarine
-//! households) into them. On top:
+//! households) into them; [`order_sales`] aggregates a shop's own order events into weekly sales. On top:
 //! - [`elasticity`]: own- and cross-price elasticities and promotion lift, log-log with series and week
 //!   fixed effects and robust errors; [`dml`]: double machine learning with cross-fitted nuisances and
 //!   heterogeneity in a covariate;
@@ -39,6 +39,7 @@ pub mod linalg;
 pub mod markdown;
 pub mod occasions;
 pub mod optimize;
+pub mod order_sales;
 pub mod panel;
 pub mod weekly;
 

@@ -17,6 +17,7 @@ use crate::output::{print_json, Table};
 ///   discount datasets list
 ///   discount datasets import hillstrom
 ///   discount datasets import complete-journey --from /data/dunnhumby-completejourney
+///   discount datasets import orange-juice --out oj.csv   (scanner panels: pricing CSVs, not the store)
 #[derive(clap::Subcommand, Debug)]
 #[command(verbatim_doc_comment)]
 pub enum DatasetsCommand {
@@ -24,7 +25,8 @@ pub enum DatasetsCommand {
     List,
     /// Import one data set into the store (idempotent: importing twice stores nothing new).
     Import {
-        /// complete-journey, cdnow, hillstrom, open-bandit, movielens-100k or online-shoppers.
+        /// complete-journey, cdnow, hillstrom, open-bandit, movielens-100k or online-shoppers; or a
+        /// scanner panel with --out: orange-juice, tuna or margarine.
         name: String,
         /// The data set's folder. Default: $DISCOUNT_DATA_DIR/<folder>, else ../shared/data/<folder>.
         #[arg(long)]
@@ -32,6 +34,10 @@ pub enum DatasetsCommand {
         /// Records per transaction (default: ingest.batch_size).
         #[arg(long)]
         batch_size: Option<usize>,
+        /// For the scanner panels (orange-juice, tuna, margarine): the CSV to write them to, as
+        /// weekly sales or choice occasions (docs/pricing.md), instead of importing into the store.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -45,10 +51,13 @@ pub fn run(config: &Config, cmd: &DatasetsCommand, json: bool) -> anyhow::Result
     match cmd {
         DatasetsCommand::List => {
             if json {
-                let list: Vec<_> = Dataset::all()
+                let mut list: Vec<_> = Dataset::all()
                     .iter()
                     .map(|d| serde_json::json!({"name": d.name(), "folder": d.folder(), "description": d.describe()}))
                     .collect();
+                list.extend(super::price::PANELS.iter().map(|(name, what)| {
+                    serde_json::json!({"name": name, "folder": "bayesm-scanner-panels", "description": what})
+                }));
                 return print_json(&list);
             }
             let mut t = Table::new(&["name", "folder", "what it is"]);
@@ -59,6 +68,13 @@ pub fn run(config: &Config, cmd: &DatasetsCommand, json: bool) -> anyhow::Result
                     d.describe().into(),
                 ]);
             }
+            for (name, what) in super::price::PANELS {
+                t.row(vec![
+                    name.into(),
+                    "bayesm-scanner-panels".into(),
+                    format!("{what} (--out FILE)"),
+                ]);
+            }
             print!("{}", t.render());
             Ok(())
         }
@@ -66,7 +82,19 @@ pub fn run(config: &Config, cmd: &DatasetsCommand, json: bool) -> anyhow::Result
             name,
             from,
             batch_size,
+            out,
         } => {
+            if super::price::PANELS.iter().any(|(panel, _)| panel == name) {
+                let Some(out) = out else {
+                    anyhow::bail!("{name} converts into a pricing CSV: give --out FILE");
+                };
+                return super::price::import_panel(name, from.as_deref(), out, json);
+            }
+            if out.is_some() {
+                anyhow::bail!(
+                    "--out is for the scanner panels (orange-juice, tuna, margarine); {name} is imported into the store"
+                );
+            }
             let dataset: Dataset = name.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let dir = from
                 .clone()

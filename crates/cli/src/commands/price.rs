@@ -1,10 +1,14 @@
 //! `discount price`: shelf prices, stock and household price sensitivity from weekly sales and purchase
 //! occasions (docs/pricing.md).
 
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use discount_core::Config;
 use discount_eval::report::{Report, Section};
 use discount_eval::svg::{BarChart, LineChart, Series};
 use discount_pricing::bandit::{self, BanditConfig};
@@ -16,9 +20,11 @@ use discount_pricing::forecast::{self, ForecastConfig};
 use discount_pricing::markdown::{MarkdownProblem, WeeklyDemand};
 use discount_pricing::occasions::ChoiceData;
 use discount_pricing::optimize::{self, PricingRules};
+use discount_pricing::order_sales::{self, OrderSales};
 use discount_pricing::weekly::{WeeklyRow, WeeklySales};
 use serde::Serialize;
 
+use crate::commands::ingest::redact;
 use crate::output::{count, print_json, Table};
 
 const CHART_WIDTH: u32 = 760;
@@ -29,7 +35,8 @@ const CHART_HEIGHT: u32 = 380;
 ///
 /// Weekly sales are a CSV `series,date,units,price` with optional `product,market,promo,feature,display,
 /// cost,stock` and covariate columns; choice occasions a CSV `occasion,household,alternative,chosen,price`.
-/// The public scanner panels convert into them (`discount price import`), or pass `--dataset NAME`.
+/// The public scanner panels convert into them (`discount price import`), or pass `--dataset NAME`;
+/// the shop's own order events aggregate into weekly sales (`discount price weekly`, or `--from-store`).
 ///
 /// Examples:
 ///   discount price import orange-juice --out oj.csv
@@ -40,6 +47,9 @@ const CHART_HEIGHT: u32 = 380;
 ///   discount price optimize --dataset tuna --max-change 0.1 --min-margin 0.2
 ///   discount price markdown --stock 60 --weeks 8
 ///   discount price bandit --rounds 52
+///   discount price weekly --out shop.csv
+///   discount price elasticity --from-store
+///   discount price stock-offers --seeds 5
 #[derive(clap::Subcommand, Debug)]
 #[command(verbatim_doc_comment)]
 pub enum PriceCommand {
@@ -57,17 +67,23 @@ pub enum PriceCommand {
     Markdown(MarkdownArgs),
     /// Thompson sampling over a price grid with the demand model as prior, regret in simulation.
     Bandit(BanditArgs),
+    /// Aggregate the store's order events into weekly sales per item (the weekly-sales CSV).
+    Weekly(WeeklyArgs),
+    /// Stock-aware offers in simulation: the offer engine with and without the stock's shadow price.
+    StockOffers(StockOffersArgs),
 }
 
-pub fn run(cmd: &PriceCommand, json: bool) -> anyhow::Result<()> {
+pub fn run(config: &Config, cmd: &PriceCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
         PriceCommand::Import(args) => run_import(args, json),
-        PriceCommand::Elasticity(args) => run_elasticity(args, json),
+        PriceCommand::Elasticity(args) => run_elasticity(config, args, json),
         PriceCommand::Choice(args) => run_choice(args, json),
-        PriceCommand::Forecast(args) => run_forecast(args, json),
-        PriceCommand::Optimize(args) => run_optimize(args, json),
+        PriceCommand::Forecast(args) => run_forecast(config, args, json),
+        PriceCommand::Optimize(args) => run_optimize(config, args, json),
         PriceCommand::Markdown(args) => run_markdown(args, json),
         PriceCommand::Bandit(args) => run_bandit(args, json),
+        PriceCommand::Weekly(args) => run_weekly(config, args, json),
+        PriceCommand::StockOffers(args) => run_stock_offers(args, json),
     }
 }
 
@@ -133,13 +149,27 @@ pub struct WeeklyInput {
     /// A public panel instead of --file: orange-juice or tuna.
     #[arg(long, value_parser = ["orange-juice", "tuna"])]
     pub dataset: Option<String>,
+    /// The store's own order events, aggregated per item and week (see `discount price weekly`).
+    #[arg(long, conflicts_with_all = ["file", "dataset"])]
+    pub from_store: bool,
     /// Folder holding the bayesm CSV files (default: $DISCOUNT_DATA_DIR/bayesm-scanner-panels).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 }
 
 impl WeeklyInput {
-    fn load(&self) -> anyhow::Result<(WeeklySales, String)> {
+    fn load(&self, config: &Config) -> anyhow::Result<(WeeklySales, String)> {
+        if self.from_store {
+            let (rows, summary) = store_weekly_rows(config)?;
+            let name = format!("store {}", redact(&config.store.url));
+            eprintln!(
+                "{name}: {} orders -> {} weekly rows of {} items",
+                count(summary.orders),
+                count(summary.rows as u64),
+                count(summary.items as u64)
+            );
+            return Ok((order_sales::to_weekly_sales(&rows, &name)?, name));
+        }
         match (&self.file, &self.dataset) {
             (Some(path), _) => Ok((
                 WeeklySales::read(path).with_context(|| format!("reading {}", path.display()))?,
@@ -150,7 +180,9 @@ impl WeeklyInput {
                 Ok((WeeklySales::read(&file.0)?, name.clone()))
             }
             (None, None) => {
-                bail!("give weekly sales with --file FILE or --dataset orange-juice|tuna")
+                bail!(
+                    "give weekly sales with --file FILE, --dataset orange-juice|tuna or --from-store"
+                )
             }
         }
     }
@@ -215,9 +247,35 @@ pub struct ImportArgs {
 }
 
 fn run_import(args: &ImportArgs, json: bool) -> anyhow::Result<()> {
-    let from = panels_dir(args.data_dir.as_deref());
-    let summary = convert(&args.dataset, &from, &args.out)
-        .with_context(|| format!("converting {} from {}", args.dataset, from.display()))?;
+    import_panel(&args.dataset, args.data_dir.as_deref(), &args.out, json)
+}
+
+/// The scanner panels that convert into the pricing formats (`discount datasets import NAME --out FILE`).
+pub(crate) const PANELS: [(&str, &str); 3] = [
+    (
+        "orange-juice",
+        "Dominick's orange juice: weekly sales per store and brand with deals, features, cost and store demographics",
+    ),
+    (
+        "tuna",
+        "Dominick's canned tuna: weekly sales per brand with wholesale cost and display",
+    ),
+    (
+        "margarine",
+        "margarine household purchase occasions with the 10 products' prices",
+    ),
+];
+
+/// Converts a scanner panel (from `from`, default the panels folder) into `out` and says what it wrote.
+pub(crate) fn import_panel(
+    name: &str,
+    from: Option<&Path>,
+    out: &Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let from = panels_dir(from);
+    let summary = convert(name, &from, out)
+        .with_context(|| format!("converting {name} from {}", from.display()))?;
     if json {
         return print_json(&summary);
     }
@@ -292,8 +350,8 @@ struct ElasticityOutput {
     dml_seconds: Option<f64>,
 }
 
-fn run_elasticity(args: &ElasticityArgs, json: bool) -> anyhow::Result<()> {
-    let (sales, input) = args.input.load()?;
+fn run_elasticity(config: &Config, args: &ElasticityArgs, json: bool) -> anyhow::Result<()> {
+    let (sales, input) = args.input.load(config)?;
     print_rejections(&sales.summary);
     let want_fe = args.method != "dml";
     let want_dml = args.method != "fe";
@@ -875,8 +933,8 @@ struct ForecastOutput {
     seconds: f64,
 }
 
-fn run_forecast(args: &ForecastArgs, json: bool) -> anyhow::Result<()> {
-    let (mut sales, input) = args.input.load()?;
+fn run_forecast(config: &Config, args: &ForecastArgs, json: bool) -> anyhow::Result<()> {
+    let (mut sales, input) = args.input.load(config)?;
     print_rejections(&sales.summary);
     if let Some(filter) = &args.series {
         sales.rows.retain(|r| r.series.contains(filter.as_str()));
@@ -1130,8 +1188,8 @@ struct OptimizeOutput {
     markets: Vec<optimize::MarketRecommendation>,
 }
 
-fn run_optimize(args: &OptimizeArgs, json: bool) -> anyhow::Result<()> {
-    let (sales, input) = args.input.load()?;
+fn run_optimize(config: &Config, args: &OptimizeArgs, json: bool) -> anyhow::Result<()> {
+    let (sales, input) = args.input.load(config)?;
     print_rejections(&sales.summary);
     let elasticities = elasticity::estimate(&sales, &ElasticityConfig::default())?;
     let mut subset = sales.clone();
@@ -1613,5 +1671,216 @@ fn run_bandit(args: &BanditArgs, json: bool) -> anyhow::Result<()> {
         ]);
     }
     print!("{}", table.render());
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------------ weekly
+
+/// Aggregate the store's order events into weekly sales: one row per item and ISO week (date = the
+/// Monday), series and product = the item id, market = its category, units = quantity ordered,
+/// price = units-weighted mean paid price per unit (currency units), promo = share of the units sold
+/// with a discount. Weeks without sales between an item's first and last sale are rows of 0 units at
+/// its last list price. The store is the configured one (`--store URL` or store.url).
+///
+/// The elasticity, forecast and optimize commands read the same rows directly with --from-store.
+///
+/// Examples:
+///   discount --store sqlite://shop.sqlite price weekly --out shop-weekly.csv
+///   discount price weekly --out shop-weekly.csv --json
+///   discount price elasticity --from-store --no-cross
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct WeeklyArgs {
+    /// Output CSV (series,product,market,date,units,price,promo).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// The store's order events as weekly rows per item.
+fn store_weekly_rows(
+    config: &Config,
+) -> anyhow::Result<(Vec<order_sales::OrderWeek>, order_sales::OrderSalesSummary)> {
+    let store = redact(&config.store.url);
+    let mut handle = discount_store::open(&config.store.url)
+        .with_context(|| format!("opening the store {store} (see --store)"))?;
+    let mut sales = OrderSales::new();
+    let mut failure = None;
+    handle
+        .scan_events(&mut |event| match sales.add(&event) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        })
+        .with_context(|| format!("reading the events of the store {store}"))?;
+    if let Some(e) = failure {
+        return Err(e).with_context(|| format!("aggregating the orders of the store {store}"));
+    }
+    let categories: HashMap<String, String> = handle
+        .item_categories(&sales.items())
+        .with_context(|| format!("reading item categories from the store {store}"))?
+        .into_iter()
+        .collect();
+    let (rows, summary) = sales.finish(&categories);
+    if rows.is_empty() {
+        bail!("the store {store} holds no orders to aggregate");
+    }
+    Ok((rows, summary))
+}
+
+fn run_weekly(config: &Config, args: &WeeklyArgs, json: bool) -> anyhow::Result<()> {
+    let (rows, summary) = store_weekly_rows(config)?;
+    order_sales::write_csv(&rows, &args.out)?;
+    if json {
+        #[derive(Serialize)]
+        struct WeeklyOutput<'a> {
+            store: String,
+            output: &'a Path,
+            #[serde(flatten)]
+            summary: &'a order_sales::OrderSalesSummary,
+        }
+        return print_json(&WeeklyOutput {
+            store: redact(&config.store.url),
+            output: &args.out,
+            summary: &summary,
+        });
+    }
+    let mut table = Table::new(&[
+        "events",
+        "orders",
+        "order lines",
+        "items",
+        "weekly rows",
+        "weeks without sales",
+    ]);
+    table.row(vec![
+        count(summary.events_read),
+        count(summary.orders),
+        count(summary.order_lines),
+        count(summary.items as u64),
+        count(summary.rows as u64),
+        count(summary.zero_weeks as u64),
+    ]);
+    print!("{}", table.render());
+    println!("Weekly sales written to {}", args.out.display());
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------ stock-offers
+
+/// Stock-aware offers in a simulated shop with finite stock. The simulator's catalogue is stocked so
+/// that some items run short before their weekly replenishment and some have far too much; a share is
+/// end-of-line stock salvaged below cost at the season's end. Per seed one engine is trained on a
+/// warm-up of random offers, then the season is played twice over the same customers: without stock
+/// positions, and with each item's stock shadow price (a unit is worth its list price when demand
+/// would empty the shelf before replenishment, its salvage value or cost less holding when it would be
+/// left over). Profit = revenue - cost of goods - salvage loss - holding cost.
+///
+/// Examples:
+///   discount price stock-offers
+///   discount price stock-offers --seeds 10 --visits 600 --json
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct StockOffersArgs {
+    /// Number of seeds (runs), from --seed on.
+    #[arg(long, default_value_t = 5)]
+    pub seeds: u64,
+    /// First seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Visits per day.
+    #[arg(long, default_value_t = 400)]
+    pub visits: u32,
+    /// Items per category (8 categories).
+    #[arg(long, default_value_t = 6)]
+    pub items_per_category: u32,
+    /// Days of random offers that train the engine.
+    #[arg(long, default_value_t = 28)]
+    pub warmup_days: u32,
+    /// Days of the season.
+    #[arg(long, default_value_t = 56)]
+    pub days: u32,
+    /// Replenished items are restocked every this many days.
+    #[arg(long, default_value_t = 7)]
+    pub restock_every: u32,
+    /// Share of the items that are end-of-line stock (never replenished).
+    #[arg(long, default_value_t = 0.25)]
+    pub clearance_share: f64,
+    /// Salvage value of a leftover end-of-line unit, as a share of its cost.
+    #[arg(long, default_value_t = 0.3)]
+    pub salvage: f64,
+}
+
+fn run_stock_offers(args: &StockOffersArgs, json: bool) -> anyhow::Result<()> {
+    if args.seeds == 0 {
+        bail!("--seeds must be at least 1");
+    }
+    let config = discount_lab::stock_lab::StockLabConfig {
+        seeds: (args.seed..args.seed.saturating_add(args.seeds)).collect(),
+        visits_per_day: args.visits,
+        items_per_category: args.items_per_category,
+        warmup_days: args.warmup_days,
+        season_days: args.days,
+        restock_every_days: args.restock_every,
+        clearance_share: args.clearance_share,
+        salvage_share: args.salvage,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let progress = !json && std::io::stderr().is_terminal();
+    let report = discount_lab::stock_lab::run(&config, |done, total| {
+        if progress {
+            eprint!("\rseed {done} of {total}");
+        }
+    })?;
+    if progress {
+        eprintln!();
+    }
+    if json {
+        return print_json(&report);
+    }
+    println!(
+        "{} seeds, {} items, {} visits a day, {} days (after {} days of warm-up), in {:.1} s\n",
+        report.seeds.len(),
+        report.seeds.first().map_or(0, |s| s.items),
+        args.visits,
+        args.days,
+        args.warmup_days,
+        started.elapsed().as_secs_f64()
+    );
+    let money = |metric: &str| {
+        metric == "profit"
+            || metric == "revenue"
+            || metric.contains("cost")
+            || metric.contains("spend")
+    };
+    let show = |metric: &str, v: f64| {
+        if money(metric) {
+            format!("{:.2}", v / 100.0)
+        } else {
+            format!("{v:.1}")
+        }
+    };
+    let mut table = Table::new(&[
+        "mean per season",
+        "without stock",
+        "with stock price",
+        "difference",
+        "sd",
+        "seeds better",
+    ]);
+    for r in &report.summary {
+        table.row(vec![
+            r.metric.clone(),
+            show(&r.metric, r.without_stock),
+            show(&r.metric, r.with_stock),
+            show(&r.metric, r.difference),
+            show(&r.metric, r.difference_sd),
+            format!("{} of {}", r.seeds_better, report.seeds.len()),
+        ]);
+    }
+    print!("{}", table.render());
+    println!("(money in currency units)");
     Ok(())
 }
