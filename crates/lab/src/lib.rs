@@ -14,6 +14,8 @@
 //! - [`model`] and [`log`]: the segment-level uplift model learned from an exploration log (a
 //!   baseline of `discount evaluate-policy`), and exploration logs from the simulator.
 //! - [`demo`]: the closed loop's tables and HTML report with the learning curve (`discount demo`).
+//! - [`fairness_lab`]: what the fairness rules cost in incremental profit, with the realised
+//!   offer-rate ratio and price spread (`discount audit fairness-cost`).
 //! - [`stock_lab`]: stock-aware offers in a shop with finite stock: the engine with and without
 //!   the stock's shadow price over the same customers (`discount price stock-offers`).
 //! - [`fraud_bench`]: the fraud scan on a simulated shop (`discount bench fraud`).
@@ -31,6 +33,7 @@ pub mod demo;
 pub mod dqn;
 pub mod error;
 pub mod evaluate;
+pub mod fairness_lab;
 pub mod fraud_bench;
 pub mod log;
 pub mod model;

@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::bandit::{Exploration, Ridge, CONVERSION, PROFIT, SPEND, TARGETS};
 use crate::budget::{AtomicLedger, BudgetLedger, Pacer, PacingConfig};
 use crate::error::PolicyError;
+use crate::fairness::FairnessConfig;
 use crate::gate::{GateAction, GateConfig, GateRecord, RiskGate};
 use crate::offers::{
     basket_discount, eligible, History, Ineligible, Ladder, MarginFloor, OfferSpec,
@@ -135,6 +136,35 @@ pub struct Explanation {
     pub runner_up: Option<String>,
     pub margin: f64,
     pub reason: String,
+    /// What the customer's history contributed to the offer's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryContribution>,
+}
+
+/// The value (incremental profit - lambda x expected cost) of one rung for this customer, with
+/// their history and as a newcomer: every history feature at the value a customer without any
+/// event has (the engine's `bias` stays 1). The rung is the chosen one, or the best other
+/// eligible one when no offer was chosen. Both are scored by the same model without the basket's
+/// stock adjustment, which does not depend on history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryContribution {
+    pub offer_id: String,
+    pub with_history: f64,
+    pub as_newcomer: f64,
+    /// `with_history - as_newcomer`.
+    pub contribution: f64,
+}
+
+/// A newcomer's profile vector of `len` values: the base features of a customer without events
+/// and zeros for the learned slots (what an unknown customer gets).
+fn newcomer_profile(len: usize) -> Vec<f64> {
+    let mut v = discount_features::ProfileBuilder::new("")
+        .snapshot(discount_core::Timestamp(0))
+        .ok()
+        .and_then(|p| discount_features::FeatureSpec::base().vector(&p, &[]).ok())
+        .unwrap_or_default();
+    v.resize(len, 0.0);
+    v
 }
 
 /// The engine's answer.
@@ -231,6 +261,8 @@ pub struct RulesConfig {
     /// What free shipping costs, minor units.
     pub shipping_fee: i64,
     pub gate: GateConfig,
+    /// Offer-rate and price-spread limits across customers ([`crate::fairness`]); off by default.
+    pub fairness: FairnessConfig,
 }
 
 /// How the rungs' models are structured.
@@ -379,6 +411,7 @@ impl DecisionEngine {
     pub fn new(config: EngineConfig) -> Result<Self, PolicyError> {
         let ladder = Ladder::new(config.ladder.clone())?;
         let gate = RiskGate::new(config.rules.gate.clone())?;
+        config.rules.fairness.validate()?;
         config.exploration.validate()?;
         if !(config.model.ridge.is_finite() && config.model.ridge > 0.0) {
             return Err(PolicyError::Hyper {
@@ -856,6 +889,10 @@ impl DecisionEngine {
             if i == base || blocked[i].is_some() {
                 continue;
             }
+            if !self.config.rules.fairness.allows(&spec.offer) {
+                blocked[i] = Some(Ineligible::PriceSpread);
+                continue;
+            }
             let history = History {
                 orders: customer.orders,
                 days_since_this_offer: customer.days_since_offer.get(&spec.id).copied(),
@@ -998,9 +1035,27 @@ impl DecisionEngine {
                 s.value = values[j];
             }
         }
-        let explanation = req.explain.then(|| match &serving {
-            Some(m) => self.explain_trained(m, &customer.profile, &z, chosen, &scores, lambda),
-            None => self.explain(x, chosen, &scores, lambda),
+        let explanation = req.explain.then(|| {
+            let mut e = match &serving {
+                Some(m) => self.explain_trained(m, &customer.profile, &z, chosen, &scores, lambda),
+                None => self.explain(x, chosen, &scores, lambda),
+            };
+            let rung = if chosen == base {
+                e.runner_up
+                    .as_deref()
+                    .and_then(|id| self.ladder.index_of(id))
+            } else {
+                Some(chosen)
+            };
+            e.history = rung
+                .and_then(|r| self.history_contribution(serving.as_deref(), customer, r, lambda));
+            if let Some(h) = &e.history {
+                e.reason.push_str(&format!(
+                    "; history {:+.1} on {} (newcomer value {:.1})",
+                    h.contribution, h.offer_id, h.as_newcomer
+                ));
+            }
+            e
         });
         let spec = &self.ladder.rungs[chosen];
         Ok(Decision {
@@ -1018,6 +1073,67 @@ impl DecisionEngine {
             basket_discount: (!basket.is_empty()).then_some(reserve[chosen]),
             lambda,
             model_id: serving.as_ref().map(|m| m.id.clone()),
+        })
+    }
+
+    /// See [`HistoryContribution`]; `None` for the baseline rung or a profile the model
+    /// cannot read.
+    fn history_contribution(
+        &self,
+        serving: Option<&ServingModel>,
+        customer: &CustomerFacts,
+        rung: usize,
+        lambda: f64,
+    ) -> Option<HistoryContribution> {
+        let base = self.ladder.baseline;
+        if rung == base {
+            return None;
+        }
+        let value = |x: &[f64], profile: &[f64], orders: u32| -> Option<f64> {
+            let (offer, none) = match serving {
+                Some(m) => {
+                    let mut z = Vec::new();
+                    m.model.standardise(profile, &mut z).ok()?;
+                    let (r, b) = (
+                        m.model.respond(m.rung[rung], &z),
+                        m.model.respond(m.rung[base], &z),
+                    );
+                    let scored = |profit, spend, conversion| Scored {
+                        profit,
+                        spend,
+                        conversion,
+                        sd: 0.0,
+                    };
+                    (
+                        scored(r.profit, r.spend, r.conversion),
+                        scored(b.profit, 0.0, b.conversion),
+                    )
+                }
+                None => {
+                    let models = self.models.read().unwrap_or_else(|e| e.into_inner());
+                    let mut phi = Vec::new();
+                    (
+                        self.score_rung(&models, x, rung, &mut phi),
+                        self.score_rung(&models, x, base, &mut phi),
+                    )
+                }
+            };
+            Some(self.incremental(&offer, &none, orders) - lambda * offer.spend)
+        };
+        let newcomer: Vec<f64> = self
+            .config
+            .model
+            .features
+            .iter()
+            .map(|f| if f == "bias" { 1.0 } else { 0.0 })
+            .collect();
+        let with_history = value(&customer.features, &customer.profile, customer.orders)?;
+        let as_newcomer = value(&newcomer, &newcomer_profile(customer.profile.len()), 0)?;
+        Some(HistoryContribution {
+            offer_id: self.ladder.rungs[rung].id.clone(),
+            with_history,
+            as_newcomer,
+            contribution: with_history - as_newcomer,
         })
     }
 
@@ -1123,6 +1239,7 @@ impl DecisionEngine {
             runner_up,
             margin,
             reason,
+            history: None,
         }
     }
 }
@@ -1167,6 +1284,7 @@ mod tests {
                     blocked_customers: vec!["fraudster".into()],
                     ..GateConfig::default()
                 },
+                ..RulesConfig::default()
             },
             budgets: vec![BudgetConfig {
                 campaign: "default".into(),

@@ -12,6 +12,8 @@
 //!   which the simulator's oracle uses too.
 //! - [`stock`]: the shadow price of each item's stock, so that offers stop discounting items
 //!   about to run out and value clearing overstock ([`DecisionEngine::set_stock`]).
+//! - [`fairness`]: limits on the ratio of offer rates between customer groups (in the plan)
+//!   and on the spread of what customers pay for one item at one moment (engine and plan).
 //! - [`mod@bench`]: decisions per second and plan time (`discount bench decide|plan`).
 //! - [`PolicyError`] (in [`error`]): what can go wrong.
 //!
@@ -37,6 +39,7 @@ pub mod budget;
 pub mod engine;
 pub mod error;
 pub mod facts;
+pub mod fairness;
 pub mod gate;
 pub mod knapsack;
 pub mod offers;

@@ -93,6 +93,8 @@ pub enum Ineligible {
     NotACandidate,
     RiskGate,
     Budget,
+    /// The rung cuts an item's price deeper than the fairness rule's price spread allows.
+    PriceSpread,
 }
 
 /// The validated ladder.

@@ -72,7 +72,10 @@ pub fn instance(
         }];
         let mut map = vec![base];
         for (k, spec) in ladder.rungs.iter().enumerate() {
-            if k == base || gate.action == GateAction::Withhold {
+            if k == base
+                || gate.action == GateAction::Withhold
+                || !engine.config().rules.fairness.allows(&spec.offer)
+            {
                 continue;
             }
             let history = History {
@@ -155,7 +158,12 @@ pub fn lagrangian(inst: &Instance, budget: f64) -> Result<Allocation, PolicyErro
     Ok(a)
 }
 
-fn to_plan(engine: &DecisionEngine, a: &Allocation, rungs: &[Vec<usize>], budget: i64) -> Plan {
+pub(crate) fn to_plan(
+    engine: &DecisionEngine,
+    a: &Allocation,
+    rungs: &[Vec<usize>],
+    budget: i64,
+) -> Plan {
     let ladder = engine.ladder();
     let choice: Vec<usize> = a.choice.iter().zip(rungs).map(|(&j, map)| map[j]).collect();
     let mut counts = vec![0usize; ladder.len()];
