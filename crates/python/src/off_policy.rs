@@ -1,17 +1,18 @@
 //! Off-policy estimates from arrays laid out as Open Bandit Pipeline lays them out: `reward`, `action`,
 //! `position` and `pscore` one value per round, `action_dist` and `estimated_rewards_by_reg_model` as
-//! `n_rounds x n_actions x len_list` arrays in C order. The estimators themselves are
-//! [`discount_eval::ope`]'s; this module only checks and converts the arrays.
+//! `n_rounds x n_actions x len_list` arrays in C order. The estimators are [`discount_eval::ope`]'s; this module
+//! checks the arrays as Open Bandit Pipeline's `check_ope_inputs` does and reduces them, without copying the
+//! tensors, to the per-round quantities the estimators read ([`OpeInputs`]).
 
 use discount_eval::ope::{
-    self, BanditLog, BootstrapConfig, ConfidenceInterval, Estimator, OpeInputs, RoundTensor,
+    self, BanditLog, BootstrapConfig, ConfidenceInterval, Estimator, OpeInputs,
 };
 
 use crate::error::{BindingError, Result};
 
-/// `action_dist`'s probabilities must sum to 1 at every (round, position) within this tolerance (NumPy's
-/// `allclose` default relative tolerance, as Open Bandit Pipeline checks it).
-const DISTRIBUTION_TOLERANCE: f64 = 1e-5;
+/// `action_dist`'s probabilities must sum to 1 at every (round, position) within NumPy's `allclose` tolerance
+/// (`1e-8 + 1e-5 · 1`), as Open Bandit Pipeline checks them.
+const DISTRIBUTION_TOLERANCE: f64 = 1e-8 + 1e-5;
 
 /// A borrowed `n_rounds x n_actions x len_list` array in C order.
 #[derive(Debug, Clone, Copy)]
@@ -50,13 +51,21 @@ impl<'a> Tensor3<'a> {
         })
     }
 
-    fn to_round_tensor(self) -> Result<RoundTensor> {
-        Ok(RoundTensor::per_round(
-            self.n_rounds,
-            self.n_actions,
-            self.len_list,
-            self.values.to_vec(),
-        )?)
+    fn shape(&self) -> [usize; 3] {
+        [self.n_rounds, self.n_actions, self.len_list]
+    }
+
+    /// The `[action][position]` table of one round.
+    #[inline]
+    fn table(&self, round: usize) -> &'a [f64] {
+        let len = self.n_actions * self.len_list;
+        &self.values[round * len..(round + 1) * len]
+    }
+
+    /// Value at `(round, action, position)`.
+    #[inline]
+    fn get(&self, round: usize, action: usize, position: usize) -> f64 {
+        self.table(round)[action * self.len_list + position]
     }
 }
 
@@ -127,7 +136,7 @@ pub fn estimate_interval(
     })
 }
 
-/// Checks the arrays and summarises them once for the estimator.
+/// Checks the arrays and reduces them to the per-round quantities of [`OpeInputs`].
 fn prepare(
     estimator: Estimator,
     log: LoggedFeedback<'_>,
@@ -136,6 +145,15 @@ fn prepare(
 ) -> Result<OpeInputs> {
     estimator.validate()?;
     let n = action_dist.n_rounds;
+    if log.position.is_none() && action_dist.len_list > 1 {
+        return Err(BindingError::argument(
+            "position",
+            format!(
+                "must be given when action_dist has len_list = {} > 1 positions",
+                action_dist.len_list
+            ),
+        ));
+    }
     let position = indices(
         "position",
         log.position,
@@ -169,16 +187,33 @@ fn prepare(
         // action, reward or propensity, so the log carries neutral placeholders it never looks at.
         (vec![0; n], vec![0.0; n], vec![1.0; n])
     };
-    if estimator.needs_reward_model() && estimated_rewards.is_none() {
-        return Err(BindingError::argument(
-            "estimated_rewards_by_reg_model",
-            format!(
-                "estimator `{}` needs the reward model's predictions",
-                estimator.label()
-            ),
-        ));
-    }
-    let bandit_log = BanditLog::new(
+    let model = if estimator.needs_reward_model() {
+        let q = estimated_rewards.ok_or_else(|| {
+            BindingError::argument(
+                "estimated_rewards_by_reg_model",
+                format!(
+                    "estimator `{}` needs the reward model's predictions",
+                    estimator.label()
+                ),
+            )
+        })?;
+        if q.shape() != action_dist.shape() {
+            return Err(BindingError::argument(
+                "estimated_rewards_by_reg_model",
+                format!(
+                    "shape {:?} differs from action_dist's {:?}",
+                    q.shape(),
+                    action_dist.shape()
+                ),
+            ));
+        }
+        Some(q)
+    } else {
+        None
+    };
+    check_distribution(&action_dist)?;
+    // The log validates actions, positions, rewards and propensities as every log is validated.
+    let log = BanditLog::new(
         action_dist.n_actions,
         action_dist.len_list,
         action,
@@ -187,43 +222,103 @@ fn prepare(
         pscore,
         None,
     )?;
-    let dist = action_dist.to_round_tensor()?;
-    dist.validate_distribution(DISTRIBUTION_TOLERANCE)?;
-    let model = match estimated_rewards {
-        Some(q) if estimator.needs_reward_model() => {
-            if [q.n_rounds, q.n_actions, q.len_list]
-                != [
-                    action_dist.n_rounds,
-                    action_dist.n_actions,
-                    action_dist.len_list,
-                ]
-            {
-                return Err(BindingError::argument(
-                    "estimated_rewards_by_reg_model",
-                    format!(
-                        "shape ({}, {}, {}) differs from action_dist's ({}, {}, {})",
-                        q.n_rounds,
-                        q.n_actions,
-                        q.len_list,
-                        action_dist.n_rounds,
-                        action_dist.n_actions,
-                        action_dist.len_list
-                    ),
-                ));
+    let logged_cell = |i: usize| (log.action[i] as usize, log.position[i] as usize);
+    let target_prob: Vec<f64> = (0..n)
+        .map(|i| {
+            let (a, p) = logged_cell(i);
+            action_dist.get(i, a, p)
+        })
+        .collect();
+    let (reward_hat_logged, reward_hat_policy) = match model {
+        None => (None, None),
+        Some(q) => {
+            let mut logged = Vec::with_capacity(n);
+            let mut policy = Vec::with_capacity(n);
+            for i in 0..n {
+                let (a, p) = logged_cell(i);
+                let value = q.get(i, a, p);
+                if !value.is_finite() {
+                    return Err(BindingError::value(
+                        "estimated_rewards_by_reg_model",
+                        i,
+                        value,
+                        format!("must be finite (action {a}, position {p})"),
+                    ));
+                }
+                logged.push(value);
+                policy.push(expected_reward_at_position(&action_dist, &q, i, p)?);
             }
-            if let Some(i) = q.values.iter().position(|v| !v.is_finite()) {
-                return Err(BindingError::value(
-                    "estimated_rewards_by_reg_model",
-                    i,
-                    q.values[i],
-                    "must be finite",
-                ));
-            }
-            Some(q.to_round_tensor()?)
+            (Some(logged), Some(policy))
         }
-        _ => None,
     };
-    Ok(OpeInputs::prepare(&bandit_log, &dist, model.as_ref())?)
+    Ok(OpeInputs::from_summaries(
+        log.reward,
+        log.pscore,
+        target_prob,
+        reward_hat_logged,
+        reward_hat_policy,
+    )?)
+}
+
+/// Σ_a π(a, p) q̂(a, p) / Σ_a π(a, p) in round `i`: NumPy's `np.average(q, weights=pi)`, as Open Bandit
+/// Pipeline computes the model's value under the evaluation policy.
+fn expected_reward_at_position(
+    pi: &Tensor3<'_>,
+    q: &Tensor3<'_>,
+    i: usize,
+    p: usize,
+) -> Result<f64> {
+    let (pi_table, q_table) = (pi.table(i), q.table(i));
+    let (mut weighted, mut total) = (0.0, 0.0);
+    for a in 0..pi.n_actions {
+        let cell = a * pi.len_list + p;
+        weighted += pi_table[cell] * q_table[cell];
+        total += pi_table[cell];
+    }
+    if !weighted.is_finite() {
+        return Err(BindingError::value(
+            "estimated_rewards_by_reg_model",
+            i,
+            weighted,
+            format!("must be finite at position {p}"),
+        ));
+    }
+    Ok(weighted / total)
+}
+
+/// Every value in [0, 1] and every (round, position) summing to 1.
+fn check_distribution(dist: &Tensor3<'_>) -> Result<()> {
+    let mut sums = vec![0.0; dist.len_list];
+    for i in 0..dist.n_rounds {
+        let table = dist.table(i);
+        if let Some(cell) = table.iter().position(|v| !(0.0..=1.0).contains(v)) {
+            let (a, p) = (cell / dist.len_list, cell % dist.len_list);
+            return Err(BindingError::value(
+                "action_dist",
+                i,
+                table[cell],
+                format!("action {a}, position {p}: a probability must be in [0, 1]"),
+            ));
+        }
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        for row in table.chunks_exact(dist.len_list) {
+            for (sum, &v) in sums.iter_mut().zip(row) {
+                *sum += v;
+            }
+        }
+        if let Some(p) = sums
+            .iter()
+            .position(|s| (s - 1.0).abs() > DISTRIBUTION_TOLERANCE)
+        {
+            return Err(BindingError::value(
+                "action_dist",
+                i,
+                sums[p],
+                format!("position {p}: the probabilities over actions must sum to 1"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn required<'a, T>(
@@ -400,6 +495,35 @@ mod tests {
             err.contains("`reward`") && err.contains("2 values"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn positions_are_required_with_several_slots() {
+        let two_slots = [0.5; 16];
+        let d = Tensor3::new("action_dist", &two_slots, [4, 2, 2]).unwrap();
+        let err = estimate_policy_value(Estimator::Snips, log(&REWARD, &ACTION, &PSCORE), d, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`position`") && err.contains("len_list = 2"),
+            "{err}"
+        );
+        let position = [0, 1, 1, 0];
+        let with_position = LoggedFeedback {
+            position: Some(&position),
+            ..log(&REWARD, &ACTION, &PSCORE)
+        };
+        // Uniform over two actions at both slots: every weight is 1, IPW = mean reward.
+        let ipw = estimate_policy_value(
+            Estimator::Ips {
+                clip: f64::INFINITY,
+            },
+            with_position,
+            d,
+            None,
+        )
+        .unwrap();
+        assert!((ipw - 0.5).abs() < 1e-12);
     }
 
     #[test]

@@ -7,7 +7,7 @@ rounding; a bin or group without customers, which scikit-uplift reports as NaN o
 
 >>> from discount.metrics import qini_auc_score
 >>> round(qini_auc_score([1, 0, 1, 0], [0.9, 0.8, 0.2, 0.1], [1, 0, 0, 1]), 6)
-0.333333
+0.833333
 """
 
 from __future__ import annotations
