@@ -97,6 +97,8 @@ enum Command {
     #[command(subcommand)]
     Customers(commands::customers::CustomersCommand),
     #[command(subcommand)]
+    Privacy(commands::privacy::PrivacyCommand),
+    #[command(subcommand)]
     Export(commands::export::ExportCommand),
     Monitor(commands::monitor::MonitorArgs),
     Decide(commands::decide::DecideArgs),
@@ -163,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => commands::serve::run(&config, &args, cli.json),
         Command::Keys(cmd) => commands::keys::run(&config, &cmd, cli.json),
         Command::Customers(cmd) => commands::customers::run(&config, &cmd, cli.json),
+        Command::Privacy(cmd) => commands::privacy::run(&config, &cmd, cli.json),
         Command::Export(cmd) => commands::export::run(&config, &cmd, cli.json),
         Command::Monitor(args) => commands::monitor::run(&config, &args, cli.json),
         Command::Decide(args) => commands::decide::run(&config, &args, cli.json),

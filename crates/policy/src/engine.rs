@@ -227,7 +227,7 @@ pub struct BudgetConfig {
 
 impl BudgetConfig {
     /// The period as `[start, end)` microseconds, if the budget has one.
-    fn period(&self, index: usize) -> Result<Option<(i64, i64)>, PolicyError> {
+    pub fn period(&self, index: usize) -> Result<Option<(i64, i64)>, PolicyError> {
         let invalid = |value: String, rule: &'static str| PolicyError::Config {
             field: format!("budgets[{index}].period_start / period_days"),
             value,

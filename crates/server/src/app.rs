@@ -413,6 +413,16 @@ pub fn pace(state: &AppState, interval: Duration) {
         return;
     };
     let now = state.clock.now().0;
+    for (index, budget) in policy.engine.config().budgets.iter().enumerate() {
+        if let Ok(Some((start, end))) = budget.period(index) {
+            let share = (now - start) as f64 / (end - start).max(1) as f64;
+            state
+                .metrics
+                .budget_plan_share
+                .with_label_values(&[&budget.campaign])
+                .set(share.clamp(0.0, 1.0));
+        }
+    }
     for (campaign, lambda) in policy
         .engine
         .pace_by_clock(now, interval.as_micros() as i64)

@@ -19,13 +19,15 @@
 //! - [`auth`]: API keys (hashed, constant-time compared), roles, per-key rate limits.
 //! - [`ledger`]: budget holds in the store (shared on PostgreSQL, owned on SQLite).
 //! - [`policies`]: the registry of policies: activate, roll back, apprentice mode; and the
-//!   registry's active response model, checked by [`models`] before it scores.
+//!   registry's active response model, checked by [`models`] before it scores; [`drift`]: what
+//!   it is fed, against its training window.
 //! - [`client`]: a small keep-alive HTTP/1.1 client for tests and `discount bench serve`.
 
 pub mod app;
 pub mod auth;
 pub mod client;
 pub mod clock;
+pub mod drift;
 pub mod error;
 pub mod join;
 pub mod ledger;

@@ -23,6 +23,12 @@ pub struct Metrics {
     /// registry made active but this process refused (`state="refused"`).
     pub response_model: IntGaugeVec,
     pub events: IntCounterVec,
+    /// PSI of each served feature: the last decisions against the model's training window.
+    pub feature_psi: GaugeVec,
+    /// PSI of the decisions' expected profit against the training window.
+    pub score_psi: GaugeVec,
+    /// Share of each budget's period elapsed: the share of the budget the even plan has spent.
+    pub budget_plan_share: GaugeVec,
 }
 
 fn must<T>(r: Result<T, prometheus::Error>) -> T {
@@ -108,6 +114,27 @@ impl Metrics {
             Opts::new("discount_events_total", "Events received, by result"),
             &["result"],
         ));
+        let feature_psi = must(GaugeVec::new(
+            Opts::new(
+                "discount_feature_psi",
+                "Population stability index of a served feature, last decisions against the active model's training window",
+            ),
+            &["feature", "model_id"],
+        ));
+        let score_psi = must(GaugeVec::new(
+            Opts::new(
+                "discount_score_psi",
+                "Population stability index of the decisions' expected profit against the active model's training window",
+            ),
+            &["model_id"],
+        ));
+        let budget_plan_share = must(GaugeVec::new(
+            Opts::new(
+                "discount_budget_plan_share",
+                "Share of the budget's period elapsed, i.e. the share the even pacing plan has spent",
+            ),
+            &["campaign"],
+        ));
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -121,6 +148,9 @@ impl Metrics {
             Box::new(model_version.clone()),
             Box::new(response_model.clone()),
             Box::new(events.clone()),
+            Box::new(feature_psi.clone()),
+            Box::new(score_psi.clone()),
+            Box::new(budget_plan_share.clone()),
         ] {
             must(registry.register(c));
         }
@@ -138,6 +168,9 @@ impl Metrics {
             model_version,
             response_model,
             events,
+            feature_psi,
+            score_psi,
+            budget_plan_share,
         }
     }
 
@@ -184,6 +217,9 @@ mod tests {
         m.join_lag.with_label_values(&["order"]).observe(1.0);
         m.model_version.with_label_values(&["p"]).set(1);
         m.events.with_label_values(&["stored"]).inc();
+        m.feature_psi.with_label_values(&["f", "m"]).set(0.1);
+        m.score_psi.with_label_values(&["m"]).set(0.1);
+        m.budget_plan_share.with_label_values(&["c"]).set(0.5);
         let exported: Vec<String> = m
             .registry
             .gather()

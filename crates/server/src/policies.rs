@@ -51,6 +51,8 @@ pub struct Registry {
     embeddings_refused: RwLock<Option<String>>,
     /// The vectors the serving response model reads (it was trained with their slot).
     scoring_embeddings: RwLock<Option<Arc<CustomerEmbeddings>>>,
+    /// What the serving response model is fed, against its training window.
+    drift: crate::drift::LiveDrift,
 }
 
 /// Maps an engine's feature names onto the profile's feature vector.
@@ -77,6 +79,7 @@ impl Registry {
             embeddings: RwLock::new(None),
             embeddings_refused: RwLock::new(None),
             scoring_embeddings: RwLock::new(None),
+            drift: crate::drift::LiveDrift::default(),
         }
     }
 
@@ -273,6 +276,7 @@ impl Registry {
                 e.clear_response_model();
             }
             *self.response.write().unwrap_or_else(|e| e.into_inner()) = None;
+            self.drift.clear();
             let mut state = self.model.write().unwrap_or_else(|e| e.into_inner());
             state.serving = None;
             state.refused = None;
@@ -315,6 +319,7 @@ impl Registry {
                     .unwrap_or_else(|e| e.into_inner()) = embeddings
                     .filter(|_| model.feature_spec != crate::models::serving_spec_id())
                     .map(|(_, e)| e);
+                self.track_drift(&row);
                 *self.response.write().unwrap_or_else(|e| e.into_inner()) =
                     Some((row.id.clone(), model));
                 let mut state = self.model.write().unwrap_or_else(|e| e.into_inner());
@@ -333,6 +338,34 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// Makes the decisions of `row`'s training window the reference of the live drift gauges (a
+    /// model without a window, or a log that cannot be read, leaves no reference: said once).
+    fn track_drift(&self, row: &discount_store::model_registry::ModelRow) {
+        let (Some(from), Some(to)) = (row.window_from, row.window_to) else {
+            self.drift.clear();
+            return;
+        };
+        let names = self
+            .active()
+            .map(|p| p.engine.config().model.features.clone())
+            .unwrap_or_default();
+        match self.pool.with(|log| log.joined_decisions(from, to)) {
+            Ok(reference) => self.drift.track(&row.id, &names, &reference),
+            Err(e) => {
+                eprintln!(
+                    "discount serve: no drift reference for model {}: {}",
+                    row.id, e
+                );
+                self.drift.clear();
+            }
+        }
+    }
+
+    /// Drift of what the serving model is fed.
+    pub fn drift(&self) -> &crate::drift::LiveDrift {
+        &self.drift
     }
 
     /// Follows the registry's active CF model; a change makes the response model be checked

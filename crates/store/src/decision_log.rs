@@ -191,6 +191,21 @@ pub struct DecisionRow {
     pub joined: bool,
 }
 
+impl DecisionRow {
+    /// The feature vector the decision was made with, as its logged request records it (empty
+    /// for a decision logged without one, or erased).
+    pub fn logged_features(&self) -> Vec<f64> {
+        #[derive(Deserialize)]
+        struct Logged {
+            #[serde(default)]
+            features: Vec<f64>,
+        }
+        serde_json::from_str::<Logged>(&self.request)
+            .map(|l| l.features)
+            .unwrap_or_default()
+    }
+}
+
 /// What recording one decision did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Recorded {

@@ -25,6 +25,8 @@ pub enum BenchCommand {
     /// Slates of --k items over --items items (ALS, exploration on): latency percentiles at
     /// --rate requests per second and back-to-back throughput, on one thread.
     Recommend(super::recommend::BenchRecommendArgs),
+    /// The MLP and GRU scorers with int8 weights against the float ones: AUC, speed-up, size.
+    Quantize(super::quantize::BenchQuantizeArgs),
     /// Decisions per second of the decision engine in process (one customer, 6 offers, 64
     /// features, exploration, logging to memory) and latency percentiles.
     Decide {
@@ -136,6 +138,7 @@ struct Measurement {
 pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Recommend(args) => super::recommend::bench(args, json),
+        BenchCommand::Quantize(args) => super::quantize::bench(args, json),
         BenchCommand::Decide {
             decisions,
             features,

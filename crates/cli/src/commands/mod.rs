@@ -14,6 +14,8 @@ pub mod monitor;
 pub mod ope;
 pub mod plan;
 pub mod price;
+pub mod privacy;
+pub mod quantize;
 pub mod profile;
 pub mod recommend;
 pub mod report;

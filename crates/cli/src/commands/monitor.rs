@@ -4,6 +4,7 @@ use anyhow::Context;
 use discount_core::time::MICROS_PER_DAY;
 use discount_core::{Config, Timestamp};
 use discount_policy::EngineConfig;
+use discount_server::models::RESPONSE_KIND;
 use discount_store::decision_log::{open_decision_log, DecisionRow, OutcomeRow};
 use serde::Serialize;
 
@@ -12,8 +13,10 @@ use crate::output::{print_json, Table};
 
 /// Watch the live decision loop from its log: per day, decisions, offer share, budget burn, the
 /// policy's realised profit per decision with an interval, and how far its expected profit is
-/// from what it realised (calibration drift); per feature, the population stability index of the
-/// values decided on in the recent days against the reference days before them.
+/// from what it realised (calibration drift); per feature and for the score (expected profit), the
+/// population stability index of the values decided on in the recent days against the decisions
+/// of the active response model's training window (or, without one, the days before); per budget,
+/// the share spent against the share of its period gone (the even pacing plan).
 ///
 /// PSI reads: below 0.1 stable, 0.1-0.25 moderate, above 0.25 act (retrain or look at the feed).
 /// The service exposes the live counterparts in /metrics; deploy/prometheus/alerts.yml holds the
@@ -37,6 +40,10 @@ pub struct MonitorArgs {
     /// Bins of the stability index.
     #[arg(long, default_value_t = 10)]
     pub bins: usize,
+    /// Compare the recent days with the days before them even when the active model has a
+    /// training window.
+    #[arg(long)]
+    pub against_days_before: bool,
 }
 
 #[derive(Serialize)]
@@ -73,13 +80,19 @@ struct Budget {
     reserved: i64,
     /// Share of the total spent or held.
     burn: f64,
+    /// Share of the budget's period elapsed at the window's end: what the even pacing plan has
+    /// spent by then (`None` for a budget without a period).
+    plan: Option<f64>,
 }
 
 #[derive(Serialize)]
 struct MonitorReport {
     from: String,
+    recent_days: u32,
     until: String,
     days: Vec<Day>,
+    /// What the recent days are compared with.
+    drift_reference: String,
     drift: Vec<FeatureDrift>,
     budgets: Vec<Budget>,
 }
@@ -92,17 +105,6 @@ fn reading(psi: f64) -> &'static str {
     } else {
         "shifted"
     }
-}
-
-fn features_of(d: &DecisionRow) -> Vec<f64> {
-    #[derive(serde::Deserialize)]
-    struct Logged {
-        #[serde(default)]
-        features: Vec<f64>,
-    }
-    serde_json::from_str::<Logged>(&d.request)
-        .map(|l| l.features)
-        .unwrap_or_default()
 }
 
 fn summarise_day(day: i64, rows: &[&(DecisionRow, Option<OutcomeRow>)]) -> Day {
@@ -171,29 +173,54 @@ pub fn run(config: &Config, args: &MonitorArgs, json: bool) -> anyhow::Result<()
     }
 
     // Feature names from the active policy (the vectors are logged in its order).
-    let names: Vec<String> = log
+    let policy = log
         .policies()?
         .into_iter()
         .find(|p| p.active)
-        .and_then(|p| serde_json::from_str::<EngineConfig>(&p.config).ok())
-        .map(|c| c.model.features)
+        .and_then(|p| serde_json::from_str::<EngineConfig>(&p.config).ok());
+    let names: Vec<String> = policy
+        .as_ref()
+        .map(|c| c.model.features.clone())
         .unwrap_or_default();
-    let (reference, current): (Vec<_>, Vec<_>) = rows.iter().partition(|(d, _)| d.at < split);
-    let width = rows.first().map_or(0, |(d, _)| features_of(d).len());
-    let column = |set: &[&(DecisionRow, Option<OutcomeRow>)], j: usize| -> Vec<f64> {
-        set.iter()
-            .filter_map(|(d, _)| features_of(d).get(j).copied())
-            .collect()
+    // The reference: the decisions the active response model was trained on when it has a
+    // training window, else the days before the recent ones.
+    let model = log.active_model(RESPONSE_KIND)?;
+    let (reference_rows, reference_label) = match model
+        .as_ref()
+        .and_then(|m| Some((m.id.clone(), m.window_from?, m.window_to?)))
+    {
+        Some((id, from, to)) if !args.against_days_before => (
+            log.joined_decisions(from, to)?,
+            format!(
+                "training window of model {id} ({} to {})",
+                Timestamp(from).to_rfc3339(),
+                Timestamp(to).to_rfc3339()
+            ),
+        ),
+        _ => (
+            rows.iter().filter(|(d, _)| d.at < split).cloned().collect(),
+            format!(
+                "the {} days before the recent {}",
+                args.days - args.recent,
+                args.recent
+            ),
+        ),
+    };
+    let current: Vec<&(DecisionRow, Option<OutcomeRow>)> =
+        rows.iter().filter(|(d, _)| d.at >= split).collect();
+    let reference_vectors: Vec<Vec<f64>> = reference_rows
+        .iter()
+        .map(|(d, _)| d.logged_features())
+        .collect();
+    let current_vectors: Vec<Vec<f64>> = current.iter().map(|(d, _)| d.logged_features()).collect();
+    let width = reference_vectors.iter().map(Vec::len).max().unwrap_or(0);
+    let column = |set: &[Vec<f64>], j: usize| -> Vec<f64> {
+        set.iter().filter_map(|v| v.get(j).copied()).collect()
     };
     let mut drift = Vec::new();
-    for j in 0..width {
-        let name = names
-            .get(j)
-            .cloned()
-            .unwrap_or_else(|| format!("feature_{j}"));
-        let (r, c) = (column(&reference, j), column(&current, j));
+    let mut push = |name: String, r: Vec<f64>, c: Vec<f64>| -> anyhow::Result<()> {
         if r.is_empty() || c.is_empty() {
-            continue;
+            return Ok(());
         }
         let psi = discount_eval::drift::psi(&r, &c, args.bins)
             .with_context(|| format!("the stability index of `{name}`"))?;
@@ -202,12 +229,49 @@ pub fn run(config: &Config, args: &MonitorArgs, json: bool) -> anyhow::Result<()
             psi,
             reading: reading(psi),
         });
+        Ok(())
+    };
+    for j in 0..width {
+        let name = names
+            .get(j)
+            .cloned()
+            .unwrap_or_else(|| format!("feature_{j}"));
+        push(
+            name,
+            column(&reference_vectors, j),
+            column(&current_vectors, j),
+        )?;
     }
+    push(
+        "score (expected profit)".into(),
+        reference_rows
+            .iter()
+            .map(|(d, _)| d.expected_profit as f64)
+            .collect(),
+        current.iter().map(|(d, _)| d.expected_profit as f64).collect(),
+    )?;
+    let periods: Vec<(String, Option<(i64, i64)>)> = policy
+        .as_ref()
+        .map(|c| {
+            c.budgets
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.campaign.clone(), b.period(i).ok().flatten()))
+                .collect()
+        })
+        .unwrap_or_default();
     let budgets = log
         .budgets()?
         .into_iter()
         .map(|b| Budget {
             burn: (b.spent + b.reserved) as f64 / b.total.max(1) as f64,
+            plan: periods
+                .iter()
+                .find(|(campaign, _)| *campaign == b.id)
+                .and_then(|(_, p)| *p)
+                .map(|(start, end)| {
+                    ((until - start) as f64 / (end - start).max(1) as f64).clamp(0.0, 1.0)
+                }),
             id: b.id,
             total: b.total,
             spent: b.spent,
@@ -216,8 +280,10 @@ pub fn run(config: &Config, args: &MonitorArgs, json: bool) -> anyhow::Result<()
         .collect();
     let report = MonitorReport {
         from: Timestamp(from).to_rfc3339(),
+        recent_days: args.recent,
         until: Timestamp(until).to_rfc3339(),
         days,
+        drift_reference: reference_label,
         drift,
         budgets,
     };
@@ -258,7 +324,10 @@ fn print_report(r: &MonitorReport) {
     }
     print!("{}", t.render());
     if !r.drift.is_empty() {
-        println!("\nfeature drift (recent days against the days before)");
+        println!(
+            "\ndrift of the last {} days against {}",
+            r.recent_days, r.drift_reference
+        );
         let mut t = Table::new(&["feature", "PSI", "reading"]);
         for f in &r.drift {
             t.row(vec![
@@ -271,7 +340,7 @@ fn print_report(r: &MonitorReport) {
     }
     if !r.budgets.is_empty() {
         println!("\nbudgets");
-        let mut t = Table::new(&["budget", "total", "spent", "held", "burn"]);
+        let mut t = Table::new(&["budget", "total", "spent", "held", "burn", "plan"]);
         for b in &r.budgets {
             t.row(vec![
                 b.id.clone(),
@@ -279,6 +348,8 @@ fn print_report(r: &MonitorReport) {
                 b.spent.to_string(),
                 b.reserved.to_string(),
                 format!("{:.1}%", b.burn * 100.0),
+                b.plan
+                    .map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
             ]);
         }
         print!("{}", t.render());

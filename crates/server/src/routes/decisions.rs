@@ -357,6 +357,10 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
         policy.engine.decide(&request, &facts, &mut rng)
     };
     let mut decision = decided?;
+    state
+        .policies
+        .drift()
+        .observe(&facts.features, decision.expected_profit);
     let ledger = state.policies.ledger_of(&decision.campaign);
     let mut apprentice_choice = None;
     if policy.apprentice {

@@ -42,6 +42,7 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
             .with_label_values(&[&campaign])
             .set(ledger.remaining());
     }
+    state.policies.drift().export(m);
     let model = state.policies.model_state();
     m.response_model.reset();
     if let Some(id) = &model.serving {

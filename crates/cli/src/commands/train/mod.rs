@@ -3,6 +3,7 @@
 use discount_core::Config;
 
 pub mod cf;
+pub mod federated;
 pub mod ltv;
 pub mod propensity;
 pub mod registry;
@@ -26,6 +27,7 @@ pub mod uplift;
 ///   discount train propensity --dataset online-shoppers --model all
 ///   discount train uplift --dataset hillstrom --outcome spend
 ///   discount train uplift            (the shop's own decision log; see discount models)
+///   discount train federated --store sqlite://north.sqlite --store sqlite://south.sqlite
 #[derive(clap::Subcommand, Debug)]
 #[command(verbatim_doc_comment)]
 pub enum TrainCommand {
@@ -37,6 +39,9 @@ pub enum TrainCommand {
     /// The response model that decides, from the store's joined decision log (registered as a
     /// candidate); or uplift S/T/X/DR-learners on Hillstrom (--dataset hillstrom).
     Uplift(uplift::UpliftArgs),
+    /// The propensity model by federated averaging across stores or regions, against pooled
+    /// training.
+    Federated(federated::FederatedArgs),
 }
 
 pub fn run(config: &Config, cmd: &TrainCommand, json: bool) -> anyhow::Result<()> {
@@ -50,6 +55,7 @@ pub fn run(config: &Config, cmd: &TrainCommand, json: bool) -> anyhow::Result<()
         }
         TrainCommand::Propensity(args) => propensity::run(args, json),
         TrainCommand::Uplift(args) => uplift::run(args, json),
+        TrainCommand::Federated(args) => federated::run(args, json),
     }
 }
 

@@ -67,123 +67,22 @@ pub fn run(config: &Config, args: &PropensityArgs, json: bool) -> anyhow::Result
              store, pick the one to register: --model logistic|gbdt|fm|mlp"
         ),
     };
-    if args.horizon == 0 || args.every == 0 {
-        bail!("--horizon and --every must be at least 1 day");
-    }
-    let mut events = Vec::new();
-    let scanned = shop::scan(config, &mut |e| events.push(e.clone()))?;
-    let customers = by_customer(events);
-    let orders: Vec<i64> = customers
-        .values()
-        .flatten()
-        .filter(|e| matches!(e.kind, EventKind::Order { .. }))
-        .map(|e| e.time.0)
-        .collect();
-    let (Some(first), Some(last)) = (
-        customers.values().flatten().map(|e| e.time.0).min(),
-        customers.values().flatten().map(|e| e.time.0).max(),
-    ) else {
-        bail!(
-            "too little data: the store {} has no events (table `events`); ingest the shop's \
-             events first (discount ingest FILE)",
-            scanned.store
-        );
-    };
-    let horizon = i64::from(args.horizon) * MICROS_PER_DAY;
-    let every = i64::from(args.every) * MICROS_PER_DAY;
-    // Snapshots: from a week into the history until the last one whose horizon the data covers.
-    let mut snapshots = Vec::new();
-    let mut t = first + every;
-    while t + horizon <= last {
-        snapshots.push(t);
-        t += every;
-    }
-    if snapshots.len() < 2 || orders.len() < 10 {
-        bail!(
-            "too little data: the store {} holds {} events and {} orders (table `events`) over {:.0} \
-             days; propensity needs at least 10 orders and two {}-day snapshots each followed by a \
-             {}-day horizon ({} days of events)",
-            scanned.store,
-            scanned.events,
-            orders.len(),
-            (last - first) as f64 / MICROS_PER_DAY as f64,
-            args.every,
-            args.horizon,
-            2 * args.every + args.horizon
-        );
-    }
-    // The later share of snapshots validates; training snapshots end their horizon before the
-    // first validation snapshot, so no training label looks into the validation period.
-    let first_valid = match &args.cutoff {
-        Some(text) => {
-            let t = Timestamp::parse("--cutoff", text)?.0;
-            if t <= snapshots[0] || t > snapshots[snapshots.len() - 1] {
-                bail!(
-                    "--cutoff {text}: the snapshots run from {} to {}; the cut-off must leave \
-                     snapshots on both sides",
-                    Timestamp(snapshots[0]).to_rfc3339(),
-                    Timestamp(snapshots[snapshots.len() - 1]).to_rfc3339()
-                );
-            }
-            t
-        }
-        None => {
-            let at =
-                (((snapshots.len() as f64) * 0.75).floor() as usize).clamp(1, snapshots.len() - 1);
-            snapshots[at]
-        }
-    };
-    let spec = FeatureSpec::base();
-    let names: Vec<FeatureInfo> = spec
-        .all_features()
-        .into_iter()
-        .map(|f| FeatureInfo {
-            meaning: f.meaning,
-            name: f.name,
-        })
-        .collect();
-    let d = names.len();
-    let all_items: Vec<String> = {
-        let all: Vec<Event> = customers.values().flatten().cloned().collect();
-        items_named(&all)
-    };
-    let catalog: Catalog = shop::item_categories(config, &all_items)?
-        .into_iter()
-        .collect();
-    let (mut train_x, mut train_y, mut valid_x, mut valid_y) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (customer, history) in &customers {
-        for &t in &snapshots {
-            if history.first().is_none_or(|e| e.time.0 > t) {
-                continue; // not a customer yet
-            }
-            let ordered = history.iter().any(|e| {
-                matches!(e.kind, EventKind::Order { .. }) && e.time.0 > t && e.time.0 <= t + horizon
-            });
-            let (_, x) = point_in_time(customer, history, &catalog, Timestamp(t))
-                .with_context(|| format!("features of customer {customer}"))?;
-            let y = f64::from(u8::from(ordered));
-            if t >= first_valid {
-                valid_x.extend(x);
-                valid_y.push(y);
-            } else if t + horizon <= first_valid {
-                train_x.extend(x);
-                train_y.push(y);
-            }
-        }
-    }
+    let data = snapshot_rows(config, args.horizon, args.every, args.cutoff.as_deref())?;
+    let SnapshotRows {
+        scanned,
+        customers,
+        snapshots,
+        first,
+        first_valid,
+        spec,
+        names,
+        train,
+        train_y,
+        valid,
+        valid_y,
+    } = data;
     let positives = |y: &[f64]| y.iter().filter(|v| **v > 0.5).count();
     let (tp, vp) = (positives(&train_y), positives(&valid_y));
-    if tp < 5 || train_y.len() - tp < 5 {
-        bail!(
-            "too little data: the training snapshots hold {} customer rows with {tp} orders in \
-             their horizon; at least 5 with and 5 without are needed (a longer history, or a \
-             shorter --every)",
-            train_y.len()
-        );
-    }
-    let train = Matrix::new(train_y.len(), d, train_x)?;
-    let valid = Matrix::new(valid_y.len(), d, valid_x)?;
     let mut model: Model = match kind {
         ModelKind::Gbdt => Model::Gbdt(discount_models::propensity::GradientBoostedTrees::new(
             args.gbdt.config(&names)?,
@@ -256,7 +155,7 @@ pub fn run(config: &Config, args: &PropensityArgs, json: bool) -> anyhow::Result
         feature_spec: spec.id(),
         horizon_days: args.horizon,
         every_days: args.every,
-        customers: customers.len(),
+        customers,
         events: scanned.events,
         snapshots: snapshots.len(),
         cutoff: Timestamp(first_valid).to_rfc3339(),
@@ -297,4 +196,160 @@ pub fn run(config: &Config, args: &PropensityArgs, json: bool) -> anyhow::Result
         None => println!("--dry-run: nothing registered"),
     }
     Ok(())
+}
+
+/// One row per customer and snapshot from the configured store: features as of the snapshot,
+/// labelled by an order within `horizon_days` after it; the snapshots from `cutoff` (default:
+/// the last quarter) validate, and training rows end their horizon before it.
+pub(crate) struct SnapshotRows {
+    pub scanned: shop::Scanned,
+    pub customers: usize,
+    pub snapshots: Vec<i64>,
+    pub first: i64,
+    pub first_valid: i64,
+    pub spec: FeatureSpec,
+    pub names: Vec<FeatureInfo>,
+    pub train: Matrix,
+    pub train_y: Vec<f64>,
+    pub valid: Matrix,
+    pub valid_y: Vec<f64>,
+}
+
+/// Builds [`SnapshotRows`] from the store `config` names.
+pub(crate) fn snapshot_rows(
+    config: &Config,
+    horizon_days: u32,
+    every_days: u32,
+    cutoff: Option<&str>,
+) -> anyhow::Result<SnapshotRows> {
+    if horizon_days == 0 || every_days == 0 {
+        bail!("--horizon and --every must be at least 1 day");
+    }
+    let mut events = Vec::new();
+    let scanned = shop::scan(config, &mut |e| events.push(e.clone()))?;
+    let customers = by_customer(events);
+    let orders: Vec<i64> = customers
+        .values()
+        .flatten()
+        .filter(|e| matches!(e.kind, EventKind::Order { .. }))
+        .map(|e| e.time.0)
+        .collect();
+    let (Some(first), Some(last)) = (
+        customers.values().flatten().map(|e| e.time.0).min(),
+        customers.values().flatten().map(|e| e.time.0).max(),
+    ) else {
+        bail!(
+            "too little data: the store {} has no events (table `events`); ingest the shop's \
+             events first (discount ingest FILE)",
+            scanned.store
+        );
+    };
+    let horizon = i64::from(horizon_days) * MICROS_PER_DAY;
+    let every = i64::from(every_days) * MICROS_PER_DAY;
+    // Snapshots: from a week into the history until the last one whose horizon the data covers.
+    let mut snapshots = Vec::new();
+    let mut t = first + every;
+    while t + horizon <= last {
+        snapshots.push(t);
+        t += every;
+    }
+    if snapshots.len() < 2 || orders.len() < 10 {
+        bail!(
+            "too little data: the store {} holds {} events and {} orders (table `events`) over {:.0} \
+             days; propensity needs at least 10 orders and two {}-day snapshots each followed by a \
+             {}-day horizon ({} days of events)",
+            scanned.store,
+            scanned.events,
+            orders.len(),
+            (last - first) as f64 / MICROS_PER_DAY as f64,
+            every_days,
+            horizon_days,
+            2 * every_days + horizon_days
+        );
+    }
+    // The later share of snapshots validates; training snapshots end their horizon before the
+    // first validation snapshot, so no training label looks into the validation period.
+    let first_valid = match cutoff {
+        Some(text) => {
+            let t = Timestamp::parse("--cutoff", text)?.0;
+            if t <= snapshots[0] || t > snapshots[snapshots.len() - 1] {
+                bail!(
+                    "--cutoff {text}: the snapshots run from {} to {}; the cut-off must leave \
+                     snapshots on both sides",
+                    Timestamp(snapshots[0]).to_rfc3339(),
+                    Timestamp(snapshots[snapshots.len() - 1]).to_rfc3339()
+                );
+            }
+            t
+        }
+        None => {
+            let at =
+                (((snapshots.len() as f64) * 0.75).floor() as usize).clamp(1, snapshots.len() - 1);
+            snapshots[at]
+        }
+    };
+    let spec = FeatureSpec::base();
+    let names: Vec<FeatureInfo> = spec
+        .all_features()
+        .into_iter()
+        .map(|f| FeatureInfo {
+            meaning: f.meaning,
+            name: f.name,
+        })
+        .collect();
+    let d = names.len();
+    let all_items: Vec<String> = {
+        let all: Vec<Event> = customers.values().flatten().cloned().collect();
+        items_named(&all)
+    };
+    let catalog: Catalog = shop::item_categories(config, &all_items)?
+        .into_iter()
+        .collect();
+    let (mut train_x, mut train_y, mut valid_x, mut valid_y) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (customer, history) in &customers {
+        for &t in &snapshots {
+            if history.first().is_none_or(|e| e.time.0 > t) {
+                continue; // not a customer yet
+            }
+            let ordered = history.iter().any(|e| {
+                matches!(e.kind, EventKind::Order { .. }) && e.time.0 > t && e.time.0 <= t + horizon
+            });
+            let (_, x) = point_in_time(customer, history, &catalog, Timestamp(t))
+                .with_context(|| format!("features of customer {customer}"))?;
+            let y = f64::from(u8::from(ordered));
+            if t >= first_valid {
+                valid_x.extend(x);
+                valid_y.push(y);
+            } else if t + horizon <= first_valid {
+                train_x.extend(x);
+                train_y.push(y);
+            }
+        }
+    }
+    let positives = |y: &[f64]| y.iter().filter(|v| **v > 0.5).count();
+    let tp = positives(&train_y);
+    if tp < 5 || train_y.len() - tp < 5 {
+        bail!(
+            "too little data: the training snapshots hold {} customer rows with {tp} orders in \
+             their horizon; at least 5 with and 5 without are needed (a longer history, or a \
+             shorter --every)",
+            train_y.len()
+        );
+    }
+    let train = Matrix::new(train_y.len(), d, train_x)?;
+    let valid = Matrix::new(valid_y.len(), d, valid_x)?;
+    Ok(SnapshotRows {
+        scanned,
+        customers: customers.len(),
+        snapshots,
+        first,
+        first_valid,
+        spec,
+        names,
+        train,
+        train_y,
+        valid,
+        valid_y,
+    })
 }
