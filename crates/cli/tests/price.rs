@@ -249,12 +249,26 @@ fn weekly_sales_from_the_stores_orders_sum_by_item_and_week() {
         r#"{"type":"order","id":"o3","user_id":"ann","time":"2024-01-16T09:00:00Z","order_id":"o3","lines":[{"item_id":"oj","quantity":3,"list_price":300,"paid":810,"retail_discount":90}]}"#,
     ];
     std::fs::write(dir.path().join("log.jsonl"), log.join("\n")).unwrap();
+    // The catalogue knows the juice's unit cost only.
+    std::fs::write(
+        dir.path().join("items.csv"),
+        "item_id,category,price,unit_cost\noj,juice,300,150\ntea,drinks,200,\n",
+    )
+    .unwrap();
     let store = format!("sqlite://{}", dir.path().join("shop.sqlite").display());
     assert_success(&discount_on(dir.path(), &store, &["ingest", "log.jsonl"]));
     let out = discount_on(
         dir.path(),
         &store,
-        &["--json", "price", "weekly", "--out", "weekly.csv"],
+        &[
+            "--json",
+            "price",
+            "weekly",
+            "--out",
+            "weekly.csv",
+            "--catalog",
+            "items.csv",
+        ],
     );
     assert_success(&out);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -267,7 +281,7 @@ fn weekly_sales_from_the_stores_orders_sum_by_item_and_week() {
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(
         rows[0],
-        ["series", "product", "market", "date", "units", "price", "promo"]
+        ["series", "product", "market", "date", "units", "price", "promo", "cost"]
     );
     let row = |series: &str, date: &str| {
         rows.iter()
@@ -285,6 +299,7 @@ fn weekly_sales_from_the_stores_orders_sum_by_item_and_week() {
     assert_eq!((oj3[4], number(oj3[5]), number(oj3[6])), ("3", 2.7, 1.0));
     let tea = row("tea", "2024-01-01");
     assert_eq!((tea[2], tea[4], number(tea[5])), ("drinks", "1", 2.0));
+    assert_eq!((oj1[7], oj2[7], tea[7]), ("1.5", "1.5", ""));
     // The books balance: units and paid revenue over all rows are the orders' totals.
     let units: f64 = rows[1..].iter().map(|r| number(r[4])).sum();
     let paid: f64 = rows[1..].iter().map(|r| number(r[4]) * number(r[5])).sum();

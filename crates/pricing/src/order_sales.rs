@@ -3,14 +3,17 @@
 //!
 //! Feed every event to [`OrderSales::add`] (anything but an order is skipped), then [`OrderSales::finish`]
 //! gives one row per item and ISO week (the week's Monday as `date`) in the weekly-sales format
-//! `series,product,market,date,units,price,promo`:
+//! `series,product,market,date,units,price,promo,cost`:
 //!
 //! - `series` and `product` are the item id, `market` its category when known (else `all`), so that
-//!   the other items of the category are the cross-prices;
+//!   the other items of the category are the cross-prices, or the item itself when each item is to be
+//!   priced on its own ([`ItemInfo`], `market_per_item`);
 //! - `units` is the quantity ordered in the week (gross: refunds carry no quantity and are not taken off);
 //! - `price` is the units-weighted mean paid price per unit, in currency units (minor units divided by
 //!   the currency's exponent), coupons and retail discounts taken off;
-//! - `promo` is the share of the week's units that were sold with any discount.
+//! - `promo` is the share of the week's units that were sold with any discount;
+//! - `cost` is the item's unit cost from the catalogue when known (today's cost for every week: order
+//!   events carry no cost), empty otherwise.
 //!
 //! A week between an item's first and last sale in which it did not sell is a row with 0 units at the
 //! item's last list price (the shelf price nobody paid), so that forecasts see the zero; the
@@ -55,6 +58,16 @@ pub struct OrderWeek {
     pub promo: f64,
     /// The sums behind the row, minor units (0 for a week without sales).
     pub paid_minor: i64,
+    /// Unit cost, currency units, when the catalogue knows it.
+    pub cost: Option<f64>,
+}
+
+/// What the catalogue says about an item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemInfo {
+    pub category: Option<String>,
+    /// Unit cost, minor units.
+    pub unit_cost: Option<i64>,
 }
 
 /// What the aggregation read and produced.
@@ -141,10 +154,12 @@ impl OrderSales {
             .collect()
     }
 
-    /// The weekly rows, by item then week; `categories` maps item ids to their category (the market).
+    /// The weekly rows, by item then week, with what `items` knows of each item (its category is the
+    /// market unless `market_per_item`, its cost the cost column).
     pub fn finish(
         &self,
-        categories: &HashMap<String, String>,
+        items: &HashMap<String, ItemInfo>,
+        market_per_item: bool,
     ) -> (Vec<OrderWeek>, OrderSalesSummary) {
         let mut rows = Vec::new();
         let mut summary = self.summary.clone();
@@ -155,11 +170,15 @@ impl OrderSales {
         summary.items = by_item.len();
         for (item, weeks) in by_item {
             let scale = 10f64.powi(self.currency.get(item).map_or(2, |c| c.exponent() as i32));
-            let market = categories
-                .get(item)
-                .filter(|c| !c.is_empty())
-                .cloned()
-                .unwrap_or_else(|| "all".to_string());
+            let info = items.get(item).cloned().unwrap_or_default();
+            let market = if market_per_item {
+                item.to_string()
+            } else {
+                info.category
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| "all".to_string())
+            };
+            let cost = info.unit_cost.map(|c| c as f64 / scale);
             let mut shelf_price = 0.0;
             let mut previous: Option<NaiveDate> = None;
             for (week, sums) in weeks {
@@ -174,6 +193,7 @@ impl OrderSales {
                             price: shelf_price,
                             promo: 0.0,
                             paid_minor: 0,
+                            cost,
                         });
                         gap += Duration::days(7);
                     }
@@ -189,6 +209,7 @@ impl OrderSales {
                     price: sums.paid as f64 / units / scale,
                     promo: sums.discounted_units as f64 / units,
                     paid_minor: sums.paid,
+                    cost,
                 });
             }
         }
@@ -199,17 +220,18 @@ impl OrderSales {
 
 /// The rows as weekly-sales CSV text.
 pub fn to_csv(rows: &[OrderWeek]) -> String {
-    let mut text = String::from("series,product,market,date,units,price,promo\n");
+    let mut text = String::from("series,product,market,date,units,price,promo,cost\n");
     for r in rows {
         text.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{}\n",
             csv_field(&r.item_id),
             csv_field(&r.item_id),
             csv_field(&r.market),
             r.date,
             r.units,
             r.price,
-            r.promo
+            r.promo,
+            r.cost.map(|c| c.to_string()).unwrap_or_default()
         ));
     }
     text
@@ -291,8 +313,14 @@ mod tests {
             kind: EventKind::View { item_id: None },
         };
         sales.add(&view).unwrap();
-        let categories = HashMap::from([("a".to_string(), "juice".to_string())]);
-        let (rows, summary) = sales.finish(&categories);
+        let items = HashMap::from([(
+            "a".to_string(),
+            ItemInfo {
+                category: Some("juice".into()),
+                unit_cost: Some(320),
+            },
+        )]);
+        let (rows, summary) = sales.finish(&items, false);
         assert_eq!(summary.events_read, 4);
         assert_eq!(summary.orders, 3);
         assert_eq!(summary.order_lines, 4);
@@ -304,15 +332,19 @@ mod tests {
         // (1000 - 100 + 500) / 3 units / 100.
         assert!((a[0].price - 1400.0 / 3.0 / 100.0).abs() < 1e-12);
         assert!((a[0].promo - 2.0 / 3.0).abs() < 1e-12);
-        assert_eq!(a[0].market, "juice");
+        assert_eq!((a[0].market.as_str(), a[0].cost), ("juice", Some(3.2)));
         assert_eq!((a[1].units, a[1].price, a[1].promo), (0, 5.0, 0.0));
         assert_eq!(a[2].date, NaiveDate::from_ymd_opt(2024, 1, 15).unwrap());
         assert_eq!((a[2].units, a[2].price), (4, 5.0));
         let b: Vec<&OrderWeek> = rows.iter().filter(|r| r.item_id == "b").collect();
-        assert_eq!((b.len(), b[0].market.as_str()), (1, "all"));
+        assert_eq!((b.len(), b[0].market.as_str(), b[0].cost), (1, "all", None));
         let weekly = to_weekly_sales(&rows, "orders").unwrap();
         assert_eq!(weekly.summary.rows_kept, 4);
         assert_eq!(weekly.summary.rows_rejected, 0);
+        assert_eq!(weekly.rows[0].cost, Some(3.2));
+        // Each item its own market.
+        let (rows, _) = sales.finish(&items, true);
+        assert!(rows.iter().all(|r| r.market == r.item_id));
     }
 
     #[test]

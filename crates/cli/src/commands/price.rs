@@ -152,6 +152,8 @@ pub struct WeeklyInput {
     /// The store's own order events, aggregated per item and week (see `discount price weekly`).
     #[arg(long, conflicts_with_all = ["file", "dataset"])]
     pub from_store: bool,
+    #[command(flatten)]
+    pub store_options: StoreWeeklyOptions,
     /// Folder holding the bayesm CSV files (default: $DISCOUNT_DATA_DIR/bayesm-scanner-panels).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -160,7 +162,7 @@ pub struct WeeklyInput {
 impl WeeklyInput {
     fn load(&self, config: &Config) -> anyhow::Result<(WeeklySales, String)> {
         if self.from_store {
-            let (rows, summary) = store_weekly_rows(config)?;
+            let (rows, summary) = store_weekly_rows(config, &self.store_options)?;
             let name = format!("store {}", redact(&config.store.url));
             eprintln!(
                 "{name}: {} orders -> {} weekly rows of {} items",
@@ -1683,22 +1685,39 @@ fn run_bandit(args: &BanditArgs, json: bool) -> anyhow::Result<()> {
 /// its last list price. The store is the configured one (`--store URL` or store.url).
 ///
 /// The elasticity, forecast and optimize commands read the same rows directly with --from-store.
+/// Order events carry no cost: --catalog adds each item's unit cost (today's, for every week).
 ///
 /// Examples:
 ///   discount --store sqlite://shop.sqlite price weekly --out shop-weekly.csv
-///   discount price weekly --out shop-weekly.csv --json
+///   discount price weekly --out shop-weekly.csv --catalog items.csv --json
 ///   discount price elasticity --from-store --no-cross
+///   discount price optimize --from-store --catalog items.csv --market-per-item
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct WeeklyArgs {
-    /// Output CSV (series,product,market,date,units,price,promo).
+    /// Output CSV (series,product,market,date,units,price,promo,cost).
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub store_options: StoreWeeklyOptions,
+}
+
+/// How the store's orders become weekly sales.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreWeeklyOptions {
+    /// Catalogue CSV (item_id,category,price[,unit_cost][,stock], minor units): unit costs for the
+    /// cost column (which price optimisation needs) and categories the store lacks.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Each item its own market (no cross-prices): for categories with more items than weeks.
+    #[arg(long)]
+    pub market_per_item: bool,
 }
 
 /// The store's order events as weekly rows per item.
 fn store_weekly_rows(
     config: &Config,
+    options: &StoreWeeklyOptions,
 ) -> anyhow::Result<(Vec<order_sales::OrderWeek>, order_sales::OrderSalesSummary)> {
     let store = redact(&config.store.url);
     let mut handle = discount_store::open(&config.store.url)
@@ -1717,12 +1736,30 @@ fn store_weekly_rows(
     if let Some(e) = failure {
         return Err(e).with_context(|| format!("aggregating the orders of the store {store}"));
     }
-    let categories: HashMap<String, String> = handle
+    let mut items: HashMap<String, order_sales::ItemInfo> = handle
         .item_categories(&sales.items())
         .with_context(|| format!("reading item categories from the store {store}"))?
         .into_iter()
+        .map(|(id, category)| {
+            let info = order_sales::ItemInfo {
+                category: Some(category),
+                unit_cost: None,
+            };
+            (id, info)
+        })
         .collect();
-    let (rows, summary) = sales.finish(&categories);
+    if let Some(path) = &options.catalog {
+        let catalogue = discount_recommend::Catalogue::read_csv(path)
+            .with_context(|| format!("reading the catalogue {}", path.display()))?;
+        for item in catalogue.items() {
+            let info = items.entry(item.id.clone()).or_default();
+            info.unit_cost = item.unit_cost;
+            if info.category.as_deref().is_none_or(str::is_empty) {
+                info.category = Some(item.category.clone());
+            }
+        }
+    }
+    let (rows, summary) = sales.finish(&items, options.market_per_item);
     if rows.is_empty() {
         bail!("the store {store} holds no orders to aggregate");
     }
@@ -1730,7 +1767,7 @@ fn store_weekly_rows(
 }
 
 fn run_weekly(config: &Config, args: &WeeklyArgs, json: bool) -> anyhow::Result<()> {
-    let (rows, summary) = store_weekly_rows(config)?;
+    let (rows, summary) = store_weekly_rows(config, &args.store_options)?;
     order_sales::write_csv(&rows, &args.out)?;
     if json {
         #[derive(Serialize)]
