@@ -395,6 +395,42 @@ fn trained_models_decide(url: &str) {
         )),
         "{metrics}"
     );
+    // Drift of what b is fed, against the decisions of its training window: a gauge per served
+    // feature and one for the score, labelled with b.
+    let psi: Vec<f64> = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("discount_feature_psi{") && l.contains(&format!("model_id=\"{b}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        !psi.is_empty() && psi.iter().all(|p| p.is_finite() && *p >= 0.0),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("discount_score_psi{{model_id=\"{b}\"}}")),
+        "{metrics}"
+    );
+    // The monitor compares with the active model's training window too.
+    let monitored = json_of(&run(
+        dir.path(),
+        url,
+        &[
+            "--json",
+            "monitor",
+            "--until",
+            "2100-01-01",
+            "--days",
+            "80000",
+        ],
+    ));
+    assert!(
+        monitored["drift_reference"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("training window of model")),
+        "{monitored}"
+    );
 
     // Roll back past the refused model to b, then to a.
     let back = json_of(&run(dir.path(), url, &["--json", "models", "rollback"]));

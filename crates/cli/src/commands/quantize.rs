@@ -48,8 +48,9 @@ struct ScorerFigures {
     variant: String,
     rows: usize,
     auc: f64,
-    /// Largest |difference| from the float model's probability.
+    /// Largest and mean |difference| from the float model's probability.
     max_abs_difference: f64,
+    mean_abs_difference: f64,
     rows_per_second: f64,
     speed_up: f64,
     weight_bytes: usize,
@@ -69,6 +70,10 @@ fn best_of<T>(repeats: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyho
 
 fn max_difference(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+fn mean_difference(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len().max(1) as f64
 }
 
 pub fn bench(args: &BenchQuantizeArgs, json: bool) -> anyhow::Result<()> {
@@ -101,6 +106,7 @@ pub fn bench(args: &BenchQuantizeArgs, json: bool) -> anyhow::Result<()> {
         rows: n,
         auc: roc_auc(&exact, &test_y)?,
         max_abs_difference: 0.0,
+        mean_abs_difference: 0.0,
         rows_per_second: n as f64 / float_time,
         speed_up: 1.0,
         weight_bytes: float_bytes,
@@ -111,6 +117,7 @@ pub fn bench(args: &BenchQuantizeArgs, json: bool) -> anyhow::Result<()> {
         rows: n,
         auc: roc_auc(&approx, &test_y)?,
         max_abs_difference: max_difference(&exact, &approx),
+        mean_abs_difference: mean_difference(&exact, &approx),
         rows_per_second: n as f64 / int8_time,
         speed_up: float_time / int8_time,
         weight_bytes: quantised.weight_bytes(),
@@ -157,6 +164,7 @@ pub fn bench(args: &BenchQuantizeArgs, json: bool) -> anyhow::Result<()> {
             rows: n,
             auc: roc_auc(scores, &bought)?,
             max_abs_difference: max_difference(&library, scores),
+            mean_abs_difference: mean_difference(&library, scores),
             rows_per_second: n as f64 / time,
             speed_up: library_time / time,
             weight_bytes: bytes,
@@ -171,6 +179,7 @@ pub fn bench(args: &BenchQuantizeArgs, json: bool) -> anyhow::Result<()> {
         "rows",
         "AUC",
         "max |Δp|",
+        "mean |Δp|",
         "rows/s",
         "speed-up",
         "weight bytes",
@@ -182,6 +191,7 @@ pub fn bench(args: &BenchQuantizeArgs, json: bool) -> anyhow::Result<()> {
             r.rows.to_string(),
             format!("{:.4}", r.auc),
             format!("{:.5}", r.max_abs_difference),
+            format!("{:.5}", r.mean_abs_difference),
             format!("{:.0}", r.rows_per_second),
             format!("{:.2}x", r.speed_up),
             r.weight_bytes.to_string(),
