@@ -80,6 +80,8 @@ pub struct OrderSalesSummary {
     pub rows: usize,
     /// Rows of weeks without sales between an item's first and last sale.
     pub zero_weeks: usize,
+    /// Items left out because they sold in fewer weeks than asked ([`OrderSales::finish`]).
+    pub items_below_min_weeks: usize,
 }
 
 /// Aggregates order events into weekly sales per item.
@@ -155,11 +157,13 @@ impl OrderSales {
     }
 
     /// The weekly rows, by item then week, with what `items` knows of each item (its category is the
-    /// market unless `market_per_item`, its cost the cost column).
+    /// market unless `market_per_item`, its cost the cost column). Items that sold in fewer than
+    /// `min_weeks` weeks are left out and counted (a model cannot fit an item seen twice).
     pub fn finish(
         &self,
         items: &HashMap<String, ItemInfo>,
         market_per_item: bool,
+        min_weeks: usize,
     ) -> (Vec<OrderWeek>, OrderSalesSummary) {
         let mut rows = Vec::new();
         let mut summary = self.summary.clone();
@@ -167,6 +171,9 @@ impl OrderSales {
         for ((item, week), sums) in &self.weeks {
             by_item.entry(item).or_default().push((*week, *sums));
         }
+        let before = by_item.len();
+        by_item.retain(|_, weeks| weeks.len() >= min_weeks);
+        summary.items_below_min_weeks = before - by_item.len();
         summary.items = by_item.len();
         for (item, weeks) in by_item {
             let scale = 10f64.powi(self.currency.get(item).map_or(2, |c| c.exponent() as i32));
@@ -320,7 +327,7 @@ mod tests {
                 unit_cost: Some(320),
             },
         )]);
-        let (rows, summary) = sales.finish(&items, false);
+        let (rows, summary) = sales.finish(&items, false, 1);
         assert_eq!(summary.events_read, 4);
         assert_eq!(summary.orders, 3);
         assert_eq!(summary.order_lines, 4);
@@ -343,8 +350,12 @@ mod tests {
         assert_eq!(weekly.summary.rows_rejected, 0);
         assert_eq!(weekly.rows[0].cost, Some(3.2));
         // Each item its own market.
-        let (rows, _) = sales.finish(&items, true);
+        let (rows, _) = sales.finish(&items, true, 1);
         assert!(rows.iter().all(|r| r.market == r.item_id));
+        // Item b sold in one week only.
+        let (rows, summary) = sales.finish(&items, false, 2);
+        assert_eq!((summary.items, summary.items_below_min_weeks), (1, 1));
+        assert!(rows.iter().all(|r| r.item_id == "a"));
     }
 
     #[test]

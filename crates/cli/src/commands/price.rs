@@ -165,10 +165,11 @@ impl WeeklyInput {
             let (rows, summary) = store_weekly_rows(config, &self.store_options)?;
             let name = format!("store {}", redact(&config.store.url));
             eprintln!(
-                "{name}: {} orders -> {} weekly rows of {} items",
+                "{name}: {} orders -> {} weekly rows of {} items ({} left out below --min-weeks)",
                 count(summary.orders),
                 count(summary.rows as u64),
-                count(summary.items as u64)
+                count(summary.items as u64),
+                count(summary.items_below_min_weeks as u64)
             );
             return Ok((order_sales::to_weekly_sales(&rows, &name)?, name));
         }
@@ -1712,6 +1713,9 @@ pub struct StoreWeeklyOptions {
     /// Each item its own market (no cross-prices): for categories with more items than weeks.
     #[arg(long)]
     pub market_per_item: bool,
+    /// Leave out items that sold in fewer weeks than this (counted in the summary).
+    #[arg(long, default_value_t = 1)]
+    pub min_weeks: usize,
 }
 
 /// The store's order events as weekly rows per item.
@@ -1759,7 +1763,7 @@ fn store_weekly_rows(
             }
         }
     }
-    let (rows, summary) = sales.finish(&items, options.market_per_item);
+    let (rows, summary) = sales.finish(&items, options.market_per_item, options.min_weeks);
     if rows.is_empty() {
         bail!("the store {store} holds no orders to aggregate");
     }
@@ -1788,6 +1792,7 @@ fn run_weekly(config: &Config, args: &WeeklyArgs, json: bool) -> anyhow::Result<
         "orders",
         "order lines",
         "items",
+        "items below --min-weeks",
         "weekly rows",
         "weeks without sales",
     ]);
@@ -1796,6 +1801,7 @@ fn run_weekly(config: &Config, args: &WeeklyArgs, json: bool) -> anyhow::Result<
         count(summary.orders),
         count(summary.order_lines),
         count(summary.items as u64),
+        count(summary.items_below_min_weeks as u64),
         count(summary.rows as u64),
         count(summary.zero_weeks as u64),
     ]);
