@@ -211,18 +211,24 @@ pub fn axum_path(path: &str) -> String {
 
 pub fn router(state: Shared) -> Router {
     let mut router: Router<Shared> = Router::new();
-    let mut by_path: Vec<(String, MethodRouter<Shared>)> = Vec::new();
+    let mut by_path: Vec<(String, Vec<Method>, MethodRouter<Shared>)> = Vec::new();
     for def in route_table() {
         let path = axum_path(def.path);
-        match by_path.iter_mut().find(|(p, _)| *p == path) {
-            Some((_, existing)) => {
+        match by_path.iter_mut().find(|(p, _, _)| *p == path) {
+            Some((_, methods, existing)) => {
                 let merged = std::mem::take(existing).merge(def.handler);
                 *existing = merged;
+                methods.push(def.method);
             }
-            None => by_path.push((path, def.handler)),
+            None => by_path.push((path, vec![def.method], def.handler)),
         }
     }
-    for (path, handler) in by_path {
+    for (path, methods, handler) in by_path {
+        // A method the path does not take answers the JSON error too, naming what it takes.
+        let handler = handler.fallback(move || {
+            let methods = methods.clone();
+            async move { crate::error::method_not_allowed(&methods) }
+        });
         router = router.route(&path, handler);
     }
     let limit = state.server().body_limit_bytes;

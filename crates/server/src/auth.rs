@@ -207,11 +207,18 @@ impl Authenticator {
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(rate);
         b.at = now;
         if b.tokens < 1.0 {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("this key is limited to {rate} requests per second"),
-            ));
+            // Whole seconds until the bucket holds a token again.
+            let wait = ((1.0 - b.tokens) / rate).ceil().max(1.0) as u64;
+            return Err(ApiError {
+                retry_after_seconds: Some(wait),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!(
+                        "this key is limited to {rate} requests per second; retry after {wait} s"
+                    ),
+                )
+            });
         }
         b.tokens -= 1.0;
         Ok(())

@@ -32,6 +32,8 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault (`context.basket[0].quantity`), when one can be named.
     pub field: Option<String>,
+    /// Seconds after which a retry can succeed (sent as `Retry-After` with a 429 or 503).
+    pub retry_after_seconds: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -54,6 +56,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after_seconds: None,
         }
     }
 
@@ -63,6 +66,7 @@ impl ApiError {
             code: "invalid_field",
             message: message.into(),
             field: Some(field.into()),
+            retry_after_seconds: None,
         }
     }
 
@@ -117,13 +121,40 @@ impl IntoResponse for ApiError {
             },
         })
         .unwrap_or_default();
-        (
+        let mut response = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
+}
+
+/// The answer to a method a path does not take: 405 with the JSON error and `Allow`.
+pub fn method_not_allowed(allowed: &[axum::http::Method]) -> Response {
+    let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    let mut response = ApiError {
+        field: Some("method".into()),
+        ..ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("this path takes {}", names.join(", ")),
+        )
+    }
+    .into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&names.join(", ")) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, value);
+    }
+    response
 }
 
 /// Checks an identifier from a request (body field, header or path): short, and free of NUL and

@@ -44,6 +44,15 @@ fn health_metrics_openapi(backend: &str) {
     }
     let missing = api.call("GET", "/v1/nothing", None, "");
     expect_error(&missing, 404);
+    // A method the path does not take: the JSON error, naming the method, with Allow.
+    let wrong = api.call("DELETE", "/v1/decisions", Some(&token), "");
+    let e = expect_error(&wrong, 405);
+    assert_eq!(e["field"], "method", "{e}");
+    assert_eq!(e["code"], "method_not_allowed", "{e}");
+    assert_eq!(wrong.header("allow"), Some("POST"), "{:?}", wrong.headers);
+    let wrong = api.call("PUT", "/v1/policies", Some(&token), "");
+    assert_eq!(expect_error(&wrong, 405)["field"], "method");
+    assert_eq!(wrong.header("allow"), Some("GET, POST"), "{:?}", wrong.headers);
 }
 on_both!(health_metrics_openapi);
 
@@ -99,7 +108,14 @@ fn auth_roles_and_rate_limits(backend: &str) {
         .map(|_| api.post("/v1/decisions", &slow, body).status)
         .collect();
     assert_eq!(statuses, vec![200, 200, 429]);
-    expect_error(&api.post("/v1/decisions", &slow, body), 429);
+    let limited = api.post("/v1/decisions", &slow, body);
+    expect_error(&limited, 429);
+    // The answer says when to come back: a whole number of seconds, at least one.
+    let wait: u64 = limited
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After in {:?}", limited.headers));
+    assert!((1..=2).contains(&wait), "{wait}");
 }
 on_both!(auth_roles_and_rate_limits);
 

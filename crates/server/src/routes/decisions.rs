@@ -510,6 +510,7 @@ fn replay_same(
                 stored.id
             ),
             field: Some("Idempotency-Key".into()),
+            retry_after_seconds: None,
         });
     }
     Ok(replay(stored))
