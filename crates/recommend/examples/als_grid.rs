@@ -48,9 +48,9 @@ fn read_split(path: &str) -> anyhow::Result<(usize, usize, Vec<Rating>, Vec<Rati
     Ok((users.len(), items.len(), train, test))
 }
 
-fn list<T: std::str::FromStr>(arg: Option<&String>, default: &[T]) -> anyhow::Result<Vec<T>>
+fn list<T>(arg: Option<&String>, default: &[T]) -> anyhow::Result<Vec<T>>
 where
-    T: Clone,
+    T: std::str::FromStr + Clone,
     T::Err: std::fmt::Display,
 {
     match arg {
