@@ -429,6 +429,8 @@ fn datasets_import_writes_each_scanner_panel_with_the_sources_counts_and_sums() 
 
 #[test]
 fn stock_offers_prints_both_engines_over_the_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("stock.html");
     let out = discount()
         .args([
             "--json",
@@ -444,7 +446,9 @@ fn stock_offers_prints_both_engines_over_the_seeds() {
             "14",
             "--days",
             "21",
+            "--report",
         ])
+        .arg(&report)
         .output()
         .unwrap();
     assert_success(&out);
@@ -462,4 +466,6 @@ fn stock_offers_prints_both_engines_over_the_seeds() {
             );
         }
     }
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<svg") && html.contains("Lost sales"));
 }

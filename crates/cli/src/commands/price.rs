@@ -1823,6 +1823,7 @@ fn run_weekly(config: &Config, args: &WeeklyArgs, json: bool) -> anyhow::Result<
 /// Examples:
 ///   discount price stock-offers
 ///   discount price stock-offers --seeds 10 --visits 600 --json
+///   discount price stock-offers --report stock.html
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct StockOffersArgs {
@@ -1853,6 +1854,9 @@ pub struct StockOffersArgs {
     /// Salvage value of a leftover end-of-line unit, as a share of its cost.
     #[arg(long, default_value_t = 0.3)]
     pub salvage: f64,
+    /// Write an HTML report (profit, lost sales and salvaged units per seed, the summary table).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 fn run_stock_offers(args: &StockOffersArgs, json: bool) -> anyhow::Result<()> {
@@ -1879,6 +1883,9 @@ fn run_stock_offers(args: &StockOffersArgs, json: bool) -> anyhow::Result<()> {
     })?;
     if progress {
         eprintln!();
+    }
+    if let Some(path) = &args.report {
+        write_report(&stock_offers_report(&report), path, json)?;
     }
     if json {
         return print_json(&report);
@@ -1926,4 +1933,82 @@ fn run_stock_offers(args: &StockOffersArgs, json: bool) -> anyhow::Result<()> {
     print!("{}", table.render());
     println!("(money in currency units)");
     Ok(())
+}
+
+fn stock_offers_report(report: &discount_lab::stock_lab::StockLabReport) -> Report {
+    use discount_lab::stock_lab::SeasonFigures;
+    let mut out = Report::new(
+        "Stock-aware offers",
+        "The same engine and customers over one season, without and with the shadow price of each item's stock.",
+    );
+    let per_seed = |title: &str, label: &str, value: fn(&SeasonFigures) -> f64| {
+        let mut chart = BarChart::new(title, label);
+        for s in &report.seeds {
+            chart = chart
+                .with_bar(
+                    &format!("{} without", s.seed),
+                    value(&s.without_stock),
+                    None,
+                )
+                .with_bar(&format!("{} with", s.seed), value(&s.with_stock), None);
+        }
+        chart.render(CHART_WIDTH, CHART_HEIGHT)
+    };
+    let sections = [
+        (
+            "Profit",
+            "Revenue less cost of goods, salvage loss and holding cost per seed (currency units), without and with the stock price.",
+            per_seed("Profit per seed", "profit", |f| f.profit as f64 / 100.0),
+        ),
+        (
+            "Lost sales",
+            "Visitors who would have bought at the list price and found the shelf empty.",
+            per_seed("Lost sales per seed", "units", |f| f.lost_sales as f64),
+        ),
+        (
+            "End-of-line stock salvaged",
+            "End-of-line units left at the season's end and sold for salvage below cost.",
+            per_seed("Units salvaged per seed", "units", |f| f.clearance_salvaged as f64),
+        ),
+    ];
+    for (heading, explanation, svg) in sections {
+        out.push(Section {
+            heading: heading.into(),
+            explanation: explanation.into(),
+            svg: Some(svg),
+            table: None,
+        });
+    }
+    let header = [
+        "metric",
+        "without stock",
+        "with stock price",
+        "difference",
+        "sd",
+        "seeds better",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    let rows = report
+        .summary
+        .iter()
+        .map(|r| {
+            vec![
+                r.metric.clone(),
+                format!("{:.1}", r.without_stock),
+                format!("{:.1}", r.with_stock),
+                format!("{:.1}", r.difference),
+                format!("{:.1}", r.difference_sd),
+                format!("{} of {}", r.seeds_better, report.seeds.len()),
+            ]
+        })
+        .collect();
+    out.push(Section {
+        heading: "Summary".into(),
+        explanation: "Means per season over the seeds (money in minor units).".into(),
+        svg: None,
+        table: Some((header, rows)),
+    });
+    out
 }
