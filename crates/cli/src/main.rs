@@ -83,6 +83,8 @@ enum Command {
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
     #[command(subcommand)]
+    Bandit(commands::bandit::BanditCommand),
+    #[command(subcommand)]
     Train(commands::train::TrainCommand),
     #[command(subcommand)]
     Models(commands::models::ModelsCommand),
@@ -156,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => commands::report::run(&args, cli.json),
         Command::Experiment(args) => commands::experiment::run(&args, cli.json),
         Command::Bench(cmd) => commands::bench::run(&config, &cmd, cli.json),
+        Command::Bandit(cmd) => commands::bandit::run(&cmd, cli.json),
         Command::Train(cmd) => commands::train::run(&config, &cmd, cli.json),
         Command::Models(cmd) => commands::models::run(&config, &cmd, cli.json),
         Command::Retrain(args) => commands::retrain::run(&config, &args, cli.json),

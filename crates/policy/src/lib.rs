@@ -14,6 +14,8 @@
 //!   about to run out and value clearing overstock ([`DecisionEngine::set_stock`]).
 //! - [`fairness`]: limits on the ratio of offer rates between customer groups (in the plan)
 //!   and on the spread of what customers pay for one item at one moment (engine and plan).
+//! - [`logged_bandit`]: learning a policy from a logged contextual-bandit data set (Vowpal
+//!   Wabbit's text formats, CSV, JSONL) with progressive validation (`discount bandit learn`).
 //! - [`mod@bench`]: decisions per second and plan time (`discount bench decide|plan`).
 //! - [`PolicyError`] (in [`error`]): what can go wrong.
 //!
@@ -42,6 +44,7 @@ pub mod facts;
 pub mod fairness;
 pub mod gate;
 pub mod knapsack;
+pub mod logged_bandit;
 pub mod offers;
 pub mod plan;
 pub mod response;

@@ -37,6 +37,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// LinUCB and linear Thompson sampling: decisions per second on one thread (the engine's
+    /// decision and the rule alone, 64 features, 6 offers) and regret on a simulated linear
+    /// bandit over seeds.
+    Bandit(super::bandit::BenchBanditArgs),
     /// `discount plan` (Lagrangian multiple-choice knapsack) over synthetic customers.
     Plan {
         #[arg(long, default_value_t = 1_000_000)]
@@ -144,6 +148,7 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
             features,
             seed,
         } => super::plan::bench_decide(*decisions, *features, *seed, json),
+        BenchCommand::Bandit(args) => super::bandit::bench(args, json),
         BenchCommand::Plan {
             customers,
             features,
