@@ -59,6 +59,12 @@ pub struct ServerConfig {
     /// How often the active policy's budgets with a period are paced (their shadow price moved
     /// toward the even spend curve).
     pub pacing_interval_seconds: f64,
+    /// Least severe log level written: `error`, `warn`, `info` (one access line per request),
+    /// `debug` or `trace`.
+    pub log_level: String,
+    /// `text` (one readable line per event) or `json` (one JSON object per line, for a log
+    /// pipeline).
+    pub log_format: String,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +85,8 @@ impl Default for ServerConfig {
             request_timeout_seconds: 30.0,
             hold_expiry_seconds: 60.0,
             pacing_interval_seconds: 60.0,
+            log_level: "info".into(),
+            log_format: "text".into(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use tracing::Instrument;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -241,15 +242,52 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Counts and times every request by route template and status.
+/// The header that carries a request's id, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's request id when it is a sane token (1 to 64 of `A-Za-z0-9._-`), else a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+        .map_or_else(|| format!("{:016x}", rand::random::<u64>()), str::to_string)
+}
+
+/// The key id a request presents (the part of `dk_<id>_<secret>` before the secret), for the
+/// access log; never the secret. Not yet checked: the route's authentication decides.
+fn presented_key_id(headers: &HeaderMap) -> Option<String> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    let (id, _) = crate::auth::parse_token(token.trim())?;
+    (id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .then(|| id.to_string())
+}
+
+/// Gives every request an id (the caller's `X-Request-Id` or a new one, echoed in the response),
+/// runs it inside a span carrying that id so that every log line it causes names it, writes one
+/// access line (route, status, latency, key id), and counts and times it by route and status.
 async fn observe(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched".to_string(), |p| p.as_str().to_string());
+    let id = request_id(req.headers());
+    let key_id = presented_key_id(req.headers());
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", request_id = %id);
     let start = Instant::now();
     let limit = Duration::from_secs_f64(state.server().request_timeout_seconds.max(0.01));
-    let response = match tokio::time::timeout(limit, next.run(req)).await {
+    let mut response = match tokio::time::timeout(limit, next.run(req).instrument(span.clone()))
+        .await
+    {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
@@ -261,12 +299,28 @@ async fn observe(State(state): State<Shared>, req: Request, next: Next) -> Respo
         )
         .into_response(),
     };
-    let status = response.status().as_u16().to_string();
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            target: "discount::access",
+            method = %method,
+            route = %route,
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1e3,
+            key_id = key_id.as_deref().unwrap_or("-"),
+            "request"
+        );
+    });
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = status.to_string();
     let m = &state.metrics;
     m.requests.with_label_values(&[&route, &status]).inc();
     m.latency
         .with_label_values(&[&route, &status])
-        .observe(start.elapsed().as_secs_f64());
+        .observe(elapsed.as_secs_f64());
     response
 }
 
@@ -366,12 +420,12 @@ fn start_checkpointer(pool: std::sync::Weak<LogPool>) {
                 std::thread::sleep(Duration::from_millis(500));
                 let Some(pool) = pool.upgrade() else { break };
                 if let Err(e) = pool.with(|log| log.checkpoint(tick % 4 == 0)) {
-                    eprintln!("discount serve: checkpointing the log: {e}");
+                    tracing::error!("checkpointing the log: {e}");
                 }
             }
         });
     if let Err(e) = spawned {
-        eprintln!("discount serve: no checkpoint thread ({e}); SQLite checkpoints on close");
+        tracing::warn!("no checkpoint thread ({e}); SQLite checkpoints on close");
     }
 }
 
@@ -452,12 +506,12 @@ fn spawn_retention(state: Shared, days: u32) {
             .run(move |log| log.erase_before(cutoff, &salt, now))
             .await
         {
-            Ok(e) if e.events + e.decisions > 0 => eprintln!(
-                "discount serve: retention ({days} days): deleted {} events, anonymised {} decisions (audit {})",
+            Ok(e) if e.events + e.decisions > 0 => tracing::info!(
+                "retention ({days} days): deleted {} events, anonymised {} decisions (audit {})",
                 e.events, e.decisions, e.audit_id
             ),
             Ok(_) => {}
-            Err(e) => eprintln!("discount serve: retention: {}", e.message),
+            Err(e) => tracing::warn!("retention: {}", e.message),
         }
     });
 }
@@ -466,7 +520,7 @@ fn spawn_join(state: Shared) {
     let interval = Duration::from_secs_f64(state.server().join_interval_seconds.max(0.05));
     spawn_every(state, interval, |state| async move {
         if let Err(e) = crate::join::settle_due(&state).await {
-            eprintln!("discount serve: settling closed windows: {}", e.message);
+            tracing::warn!("settling closed windows: {}", e.message);
         }
     });
 }
@@ -481,13 +535,13 @@ fn spawn_refresh(state: Shared) {
                 expire_holds(&s);
             }
             if let Err(e) = s.recommendations.refresh(&s.pool) {
-                eprintln!("discount serve: following the recommend model: {e}");
+                tracing::warn!("following the recommend model: {e}");
             }
             s.policies.refresh()
         })
         .await;
         if let Ok(Err(e)) = refreshed {
-            eprintln!("discount serve: refreshing policies: {e}");
+            tracing::warn!("refreshing policies: {e}");
         }
     });
 }
@@ -502,12 +556,12 @@ fn expire_holds(state: &AppState) {
     });
     match result {
         Ok(0) => {}
-        Ok(released) => eprintln!(
-            "discount serve: released {released} of budget held by a process that stopped \
+        Ok(released) => tracing::info!(
+            "released {released} of budget held by a process that stopped \
              mid-decision (no heartbeat for {} s)",
             state.server().hold_expiry_seconds
         ),
-        Err(e) => eprintln!("discount serve: expiring stale budget holds: {e}"),
+        Err(e) => tracing::warn!("expiring stale budget holds: {e}"),
     }
 }
 
@@ -545,7 +599,7 @@ pub async fn serve(
                     Ok((stream, _peer)) => stream,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
-                        eprintln!("discount serve: accepting a connection: {e}");
+                        tracing::warn!("accepting a connection: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }

@@ -92,7 +92,7 @@ impl ApiError {
 
     /// A failure of the service; the cause is logged, the caller sees a generic message.
     pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
-        eprintln!("discount serve: {context}: {cause}");
+        tracing::error!("{context}: {cause}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

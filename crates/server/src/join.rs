@@ -117,8 +117,8 @@ fn learn(state: &AppState, decision: &DecisionRow, outcome: &OutcomeRow) {
         ordered: outcome.converted,
     };
     if let Err(e) = engine.update(&joined) {
-        eprintln!(
-            "discount serve: teaching policy {} decision {}: {e}",
+        tracing::warn!(
+            "teaching policy {} decision {}: {e}",
             decision.policy_version, decision.id
         );
     }

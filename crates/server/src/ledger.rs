@@ -150,7 +150,7 @@ impl BudgetLedger for SharedLedger {
             }
             Err(e) => {
                 // Unknown whether the hold was taken; refusing is the side that cannot overspend.
-                eprintln!("discount serve: holding budget {}: {e}", self.campaign);
+                tracing::warn!("holding budget {}: {e}", self.campaign);
                 false
             }
         }
@@ -166,8 +166,8 @@ impl BudgetLedger for SharedLedger {
             .pool
             .with(|log| log.release(&self.holder, &campaign, reserved))
         {
-            eprintln!(
-                "discount serve: releasing {reserved} of budget {}: {e} (the hold stays until an operator releases it)",
+            tracing::warn!(
+                "releasing {reserved} of budget {}: {e} (the hold stays until an operator releases it)",
                 self.campaign
             );
         }
@@ -204,7 +204,7 @@ impl Ledger for SharedLedger {
         match self.pool.with(|log| log.budget(&campaign)) {
             Ok(Some(row)) => self.remember(&row),
             Ok(None) => {}
-            Err(e) => eprintln!("discount serve: reading budget {}: {e}", self.campaign),
+            Err(e) => tracing::warn!("reading budget {}: {e}", self.campaign),
         }
     }
 }

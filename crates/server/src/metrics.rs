@@ -178,7 +178,7 @@ impl Metrics {
         let mut buf = Vec::new();
         let encoder = TextEncoder::new();
         if let Err(e) = encoder.encode(&self.registry.gather(), &mut buf) {
-            eprintln!("discount serve: encoding metrics: {e}");
+            tracing::error!("encoding metrics: {e}");
         }
         String::from_utf8(buf).unwrap_or_default()
     }

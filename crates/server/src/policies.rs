@@ -187,8 +187,8 @@ impl Registry {
         }
         if let Some((id, model)) = &*self.response.read().unwrap_or_else(|e| e.into_inner()) {
             if let Err(e) = engine.set_response_model(id, model.clone()) {
-                eprintln!(
-                    "discount serve: policy {} keeps its own models: response model {id}: {e}",
+                tracing::warn!(
+                    "policy {} keeps its own models: response model {id}: {e}",
                     row.version
                 );
             }
@@ -212,7 +212,7 @@ impl Registry {
         // ready (outcomes teach the policy that decided, active or not).
         for row in &rows {
             if let Err(e) = self.build(row) {
-                eprintln!("discount serve: policy {}: {e}", row.version);
+                tracing::warn!("policy {}: {e}", row.version);
             }
         }
         for row in rows.iter().filter(|r| r.active) {
@@ -302,15 +302,15 @@ impl Registry {
             Ok(model) => {
                 for e in &engines {
                     if let Err(why) = e.set_response_model(&row.id, model.clone()) {
-                        eprintln!(
-                            "discount serve: model {} does not fit policy {}: {why}",
+                        tracing::warn!(
+                            "model {} does not fit policy {}: {why}",
                             row.id,
                             e.config().name
                         );
                     }
                 }
-                eprintln!(
-                    "discount serve: response model {} scores the offers",
+                tracing::info!(
+                    "response model {} scores the offers",
                     row.id
                 );
                 *self
@@ -327,7 +327,7 @@ impl Registry {
                 state.refused = None;
             }
             Err(reason) => {
-                eprintln!("discount serve: refused {reason}; the previous scorer keeps serving");
+                tracing::warn!("refused {reason}; the previous scorer keeps serving");
                 self.model
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
@@ -354,8 +354,8 @@ impl Registry {
         match self.pool.with(|log| log.joined_decisions(from, to)) {
             Ok(reference) => self.drift.track(&row.id, &names, &reference),
             Err(e) => {
-                eprintln!(
-                    "discount serve: no drift reference for model {}: {}",
+                tracing::warn!(
+                    "no drift reference for model {}: {}",
                     row.id, e
                 );
                 self.drift.clear();
@@ -395,7 +395,7 @@ impl Registry {
             Some(r) => match load_embeddings(r) {
                 Ok(e) => Some((r.id.clone(), Arc::new(e))),
                 Err(why) => {
-                    eprintln!("discount serve: refused CF {why}; the previous vectors stay");
+                    tracing::warn!("refused CF {why}; the previous vectors stay");
                     *self
                         .embeddings_refused
                         .write()
@@ -440,7 +440,7 @@ impl Registry {
                         value: v,
                     }),
                     Err(why) => {
-                        eprintln!("discount serve: refused lifetime-value {why}; the previous value stays");
+                        tracing::warn!("refused lifetime-value {why}; the previous value stays");
                         return Ok(());
                     }
                 }
@@ -455,8 +455,8 @@ impl Registry {
             e.set_lifetime_value(value.as_ref().map(|l| l.value))?;
         }
         if let Some(l) = &value {
-            eprintln!(
-                "discount serve: lifetime-value model {} prices a new buyer at {:.0} minor units",
+            tracing::info!(
+                "lifetime-value model {} prices a new buyer at {:.0} minor units",
                 l.model_id, l.value
             );
         }

@@ -67,7 +67,7 @@ impl DecisionWriter {
                             match open_decision_log(&url) {
                                 Ok(fresh) => log = fresh,
                                 Err(e) => {
-                                    eprintln!("discount serve: reopening the decision log: {e}")
+                                    tracing::error!("reopening the decision log: {e}")
                                 }
                             }
                         }

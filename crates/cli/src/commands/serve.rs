@@ -126,6 +126,7 @@ pub fn run(config: &Config, args: &ServeArgs, json: bool) -> anyhow::Result<()> 
     if let Some(b) = &args.bind {
         config.server.bind = b.clone();
     }
+    init_logging(&config.server)?;
     let engine_path = args
         .engine
         .clone()
@@ -339,5 +340,36 @@ pub fn bench(
         "  RSS MiB: first {:.1}  peak {:.1}  last {:.1}",
         report.rss_mib_first, report.rss_mib_peak, report.rss_mib_last
     );
+    Ok(())
+}
+
+/// Logs go to standard error at `server.log_level`, as text or one JSON object per line
+/// (`server.log_format`); every line a request causes carries its `request_id`.
+fn init_logging(server: &discount_core::config::ServerConfig) -> anyhow::Result<()> {
+    let level: tracing::Level = match server.log_level.as_str() {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "info" => tracing::Level::INFO,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        other => anyhow::bail!(
+            "server.log_level = {other:?}: expected error, warn, info, debug or trace"
+        ),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(false);
+    // A second initialisation (the subscriber is process-wide) keeps the first.
+    let _ = match server.log_format.as_str() {
+        "text" => builder.try_init(),
+        "json" => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        other => anyhow::bail!("server.log_format = {other:?}: expected text or json"),
+    };
     Ok(())
 }

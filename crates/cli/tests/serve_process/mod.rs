@@ -24,13 +24,26 @@ impl Drop for Served {
 
 /// Starts `discount --store URL serve --bind 127.0.0.1:0 --engine ENGINE EXTRA...` and waits for
 /// the first line it prints, which names the address it bound.
+#[allow(dead_code)] // not every test binary that includes this module starts a server this way
 pub fn serve(url: &str, engine: &Path, extra: &[&str]) -> Served {
+    serve_with(url, engine, extra, &[], Stdio::inherit())
+}
+
+/// As [`serve`], with environment variables set and standard error sent to `stderr`.
+pub fn serve_with(
+    url: &str,
+    engine: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> Served {
     let mut child = Command::new(bin())
         .args(["--store", url, "serve", "--bind", "127.0.0.1:0", "--engine"])
         .arg(engine)
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();

@@ -78,8 +78,8 @@ impl Recommendations {
         };
         match load(&row) {
             Ok(model) => {
-                eprintln!(
-                    "discount serve: recommend model {} serves recommendations",
+                tracing::info!(
+                    "recommend model {} serves recommendations",
                     row.id
                 );
                 *self.serving.write().unwrap_or_else(|e| e.into_inner()) =
@@ -87,8 +87,8 @@ impl Recommendations {
                 *self.refused.write().unwrap_or_else(|e| e.into_inner()) = None;
             }
             Err(reason) => {
-                eprintln!(
-                    "discount serve: refused {reason}; the previous recommender keeps serving"
+                tracing::warn!(
+                    "refused {reason}; the previous recommender keeps serving"
                 );
                 *self.refused.write().unwrap_or_else(|e| e.into_inner()) = Some(Refusal {
                     model_id: row.id,
