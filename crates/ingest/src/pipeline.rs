@@ -1,6 +1,7 @@
 //! The ingestion loop: rows in, batched transactions out, every row accounted for.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc;
 
 use discount_core::config::UnknownItems;
 use discount_core::{CustomerIds, Record};
@@ -8,7 +9,7 @@ use discount_store::{Outcome, Store};
 use serde::Serialize;
 
 use crate::quarantine::Quarantine;
-use crate::source::{Location, RecordSource, RowError};
+use crate::source::{Location, RecordSource, Row, RowError};
 use crate::IngestError;
 
 /// How to ingest.
@@ -65,9 +66,24 @@ pub struct InputReport {
 
 const REJECTIONS_SHOWN: usize = 5;
 
+/// Rows parsed ahead of the writer, in input order.
+struct Chunk {
+    rows: Vec<Row>,
+    /// Bytes of input the source had consumed after the last of these rows.
+    bytes_read: u64,
+}
+
+/// Chunks the parser may run ahead of the store: enough to keep both threads busy, few enough
+/// that memory stays flat in the file size.
+const CHUNKS_AHEAD: usize = 2;
+
 /// Ingests every row of `source` into `store`. `progress` is called with bytes read after each
 /// batch. Store errors abort the input; batches already committed stay committed and are counted
 /// in the error's report.
+///
+/// Parsing (and pseudonymising) runs on its own thread, a couple of batches ahead of the thread
+/// that writes to the store, so the two overlap; rows still reach the store and the report in
+/// input order.
 pub fn ingest(
     input: &str,
     source: &mut dyn RecordSource,
@@ -85,37 +101,90 @@ pub fn ingest(
         empty: false,
     };
     let batch_size = options.batch_size.max(1);
+    let (chunks_out, chunks_in) = mpsc::sync_channel(CHUNKS_AHEAD);
+    std::thread::scope(|scope| {
+        let customer_ids = &options.customer_ids;
+        scope.spawn(move || parse_ahead(source, customer_ids, batch_size, chunks_out));
+        // The receiver is dropped when writing ends, early or not, which stops the parser.
+        write_chunks(chunks_in, store, options, quarantine, progress, &mut report)
+    })?;
+    quarantine.flush()?;
+    report.quarantine = quarantine.path().map(|p| p.display().to_string());
+    report.empty = report.counts.read == 0;
+    debug_assert!(report.counts.balances());
+    Ok(report)
+}
+
+/// Reads and parses rows, sending them on in chunks of `batch_size`, until the input ends or the
+/// writer stops listening.
+fn parse_ahead(
+    source: &mut dyn RecordSource,
+    customer_ids: &CustomerIds,
+    batch_size: usize,
+    chunks: mpsc::SyncSender<Chunk>,
+) {
+    loop {
+        let mut rows = Vec::with_capacity(batch_size);
+        for mut row in (&mut *source).take(batch_size) {
+            if let Ok((_, record)) = &mut row {
+                customer_ids.map_record(record);
+            }
+            rows.push(row);
+        }
+        let last = rows.len() < batch_size;
+        let chunk = Chunk {
+            rows,
+            bytes_read: source.bytes_read(),
+        };
+        if chunks.send(chunk).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Accounts for every row in order and writes the records in batches.
+fn write_chunks(
+    chunks: mpsc::Receiver<Chunk>,
+    store: &mut dyn Store,
+    options: &IngestOptions,
+    quarantine: &mut Quarantine,
+    progress: &mut dyn FnMut(u64),
+    report: &mut InputReport,
+) -> Result<(), IngestError> {
+    let batch_size = options.batch_size.max(1);
     let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
     let mut locations: Vec<Location> = Vec::with_capacity(batch_size);
-
-    while let Some(row) = source.next() {
-        report.counts.read += 1;
-        match row {
-            Ok((location, mut record)) => {
-                options.customer_ids.map_record(&mut record);
-                batch.push(record);
-                locations.push(location);
-                if batch.len() >= batch_size {
-                    let rejected = flush(
-                        store,
-                        options,
-                        &mut batch,
-                        &mut locations,
-                        &mut report,
-                        quarantine,
-                    )?;
-                    progress(source.bytes_read());
-                    if rejected && options.strict {
-                        report.stopped_early = true;
-                        break;
+    let mut bytes_read = 0;
+    'input: for chunk in chunks {
+        bytes_read = chunk.bytes_read;
+        for row in chunk.rows {
+            report.counts.read += 1;
+            match row {
+                Ok((location, record)) => {
+                    batch.push(record);
+                    locations.push(location);
+                    if batch.len() >= batch_size {
+                        let rejected = flush(
+                            store,
+                            options,
+                            &mut batch,
+                            &mut locations,
+                            report,
+                            quarantine,
+                        )?;
+                        progress(bytes_read);
+                        if rejected && options.strict {
+                            report.stopped_early = true;
+                            break 'input;
+                        }
                     }
                 }
-            }
-            Err(e) => {
-                record_rejection(&mut report, e, quarantine)?;
-                if options.strict {
-                    report.stopped_early = true;
-                    break;
+                Err(e) => {
+                    record_rejection(report, e, quarantine)?;
+                    if options.strict {
+                        report.stopped_early = true;
+                        break 'input;
+                    }
                 }
             }
         }
@@ -125,18 +194,14 @@ pub fn ingest(
         options,
         &mut batch,
         &mut locations,
-        &mut report,
+        report,
         quarantine,
     )? && options.strict
     {
         report.stopped_early = true;
     }
-    progress(source.bytes_read());
-    quarantine.flush()?;
-    report.quarantine = quarantine.path().map(|p| p.display().to_string());
-    report.empty = report.counts.read == 0;
-    debug_assert!(report.counts.balances());
-    Ok(report)
+    progress(bytes_read);
+    Ok(())
 }
 
 fn record_rejection(

@@ -80,8 +80,9 @@ impl fmt::Display for RowError {
 /// One row of input: a record with its location, or why it was rejected.
 pub type Row = Result<(Location, Record), RowError>;
 
-/// A stream of rows with progress information.
-pub trait RecordSource: Iterator<Item = Row> {
+/// A stream of rows with progress information. Sources are `Send` so that parsing can run on
+/// its own thread while the store writes the previous batch.
+pub trait RecordSource: Iterator<Item = Row> + Send {
     /// Bytes consumed so far, for progress bars.
     fn bytes_read(&self) -> u64;
     /// Total bytes expected, when known.

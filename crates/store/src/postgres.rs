@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use discount_core::config::UnknownItems;
-use discount_core::{EventKind, Record};
+use discount_core::{Event, EventKind, Record};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use postgres::{Client, NoTls, Transaction};
 
 use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
@@ -19,12 +21,142 @@ const MIGRATION_LOCK: i64 = 0x6469_7363_6f75;
 
 pub struct PostgresStore {
     client: Client,
+    /// Whether this connection has created its staging tables.
+    staging_ready: bool,
+}
+
+/// Per-connection staging tables for events and their order lines, without indexes or
+/// constraints, emptied at every commit: a batch is copied in with binary `COPY` (the cheapest
+/// way into PostgreSQL) and merged into the real tables with one set-based statement.
+const CREATE_STAGING: &str = "
+    CREATE TEMP TABLE IF NOT EXISTS ingest_events (LIKE events) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS ingest_order_lines (LIKE order_lines) ON COMMIT DELETE ROWS";
+
+const EVENT_COLUMNS: &str =
+    "id, kind, user_id, at, item_id, order_id, coupon_id, decision_id, amount, currency, offer, payload";
+const EVENT_TYPES: [Type; 12] = [
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
+const LINE_COLUMNS: &str = "event_id, line_no, order_id, item_id, quantity, list_price, paid,
+    retail_discount, coupon_discount, currency";
+const LINE_TYPES: [Type; 10] = [
+    Type::TEXT,
+    Type::INT4,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+];
+
+/// Inserts the staged events that are new, and the order lines of exactly those, returning the
+/// ids stored; an id already present is skipped (a duplicate), so re-ingesting changes nothing.
+const MERGE_STAGED_EVENTS: &str = "
+    WITH stored AS (
+        INSERT INTO events (id, kind, user_id, at, item_id, order_id, coupon_id, decision_id,
+            amount, currency, offer, payload)
+        SELECT id, kind, user_id, at, item_id, order_id, coupon_id, decision_id, amount,
+            currency, offer, payload
+        FROM ingest_events
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    ), lines AS (
+        INSERT INTO order_lines (event_id, line_no, order_id, item_id, quantity, list_price,
+            paid, retail_discount, coupon_discount, currency)
+        SELECT l.event_id, l.line_no, l.order_id, l.item_id, l.quantity, l.list_price, l.paid,
+            l.retail_discount, l.coupon_discount, l.currency
+        FROM ingest_order_lines l JOIN stored s ON s.id = l.event_id
+    )
+    SELECT id FROM stored";
+
+/// Copies `events` into the staging table.
+fn copy_events(tx: &mut Transaction, events: &[&Event]) -> Result<(), StoreError> {
+    let sink = tx.copy_in(&format!(
+        "COPY ingest_events ({EVENT_COLUMNS}) FROM STDIN (FORMAT binary)"
+    ))?;
+    let mut writer = BinaryCopyInWriter::new(sink, &EVENT_TYPES);
+    for e in events {
+        let c = EventColumns::of(e)?;
+        writer.write(&[
+            &c.id,
+            &c.kind,
+            &c.user_id,
+            &c.at,
+            &c.item_id,
+            &c.order_id,
+            &c.coupon_id,
+            &c.decision_id,
+            &c.amount,
+            &c.currency,
+            &c.offer,
+            &c.payload,
+        ])?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
+/// Copies the lines of the orders among `events` into the staging table.
+fn copy_order_lines(tx: &mut Transaction, events: &[&Event]) -> Result<(), StoreError> {
+    let has_lines =
+        |e: &&&Event| matches!(&e.kind, EventKind::Order { lines, .. } if !lines.is_empty());
+    if !events.iter().any(|e| has_lines(&e)) {
+        return Ok(());
+    }
+    let sink = tx.copy_in(&format!(
+        "COPY ingest_order_lines ({LINE_COLUMNS}) FROM STDIN (FORMAT binary)"
+    ))?;
+    let mut writer = BinaryCopyInWriter::new(sink, &LINE_TYPES);
+    for e in events {
+        if let EventKind::Order {
+            order_id,
+            currency,
+            lines,
+        } = &e.kind
+        {
+            for (n, l) in lines.iter().enumerate() {
+                // A line of input is at most `ingest.max_line_bytes`, far fewer than 2^31 lines.
+                let line_no = n as i32;
+                writer.write(&[
+                    &e.id,
+                    &line_no,
+                    order_id,
+                    &l.item_id,
+                    &i64::from(l.quantity),
+                    &l.list_price,
+                    &l.paid,
+                    &l.retail_discount,
+                    &l.coupon_discount,
+                    &currency.as_str(),
+                ])?;
+            }
+        }
+    }
+    writer.finish()?;
+    Ok(())
 }
 
 impl PostgresStore {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let client = Client::connect(url, NoTls)?;
-        let mut store = Self { client };
+        let mut store = Self {
+            client,
+            staging_ready: false,
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -227,87 +359,18 @@ impl Store for PostgresStore {
                 _ => None,
             })
             .collect();
-        let mut stored_events = HashSet::new();
-        if !events.is_empty() {
-            let cols = events
-                .iter()
-                .map(|e| EventColumns::of(e))
-                .collect::<Result<Vec<_>, _>>()?;
-            macro_rules! column {
-                ($f:ident) => {
-                    cols.iter().map(|c| c.$f.clone()).collect::<Vec<_>>()
-                };
+        let stored_events = if events.is_empty() {
+            HashSet::new()
+        } else {
+            if !self.staging_ready {
+                tx.batch_execute(CREATE_STAGING)?;
             }
-            let (id, kind, user, at) = (column!(id), column!(kind), column!(user_id), column!(at));
-            let (item, order, coupon, decision) = (
-                column!(item_id),
-                column!(order_id),
-                column!(coupon_id),
-                column!(decision_id),
-            );
-            let (amount, currency, offer, payload) = (
-                column!(amount),
-                column!(currency),
-                column!(offer),
-                column!(payload),
-            );
-            stored_events = returned_ids(tx.query(
-                "INSERT INTO events (id, kind, user_id, at, item_id, order_id, coupon_id, decision_id,
-                   amount, currency, offer, payload)
-                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
-                   $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
-                 ON CONFLICT (id) DO NOTHING RETURNING id",
-                &[
-                    &id, &kind, &user, &at, &item, &order, &coupon, &decision, &amount, &currency,
-                    &offer, &payload,
-                ],
-            )?);
-
-            let mut l_event = Vec::new();
-            let mut l_no = Vec::new();
-            let mut l_order = Vec::new();
-            let mut l_item = Vec::new();
-            let mut l_qty = Vec::new();
-            let mut l_list = Vec::new();
-            let mut l_paid = Vec::new();
-            let mut l_retail = Vec::new();
-            let mut l_coupon = Vec::new();
-            let mut l_currency = Vec::new();
-            for e in events.iter().filter(|e| stored_events.contains(&e.id)) {
-                if let EventKind::Order {
-                    order_id,
-                    currency,
-                    lines,
-                } = &e.kind
-                {
-                    for (n, l) in lines.iter().enumerate() {
-                        l_event.push(e.id.as_str());
-                        l_no.push(n as i32);
-                        l_order.push(order_id.as_str());
-                        l_item.push(l.item_id.as_str());
-                        l_qty.push(i64::from(l.quantity));
-                        l_list.push(l.list_price);
-                        l_paid.push(l.paid);
-                        l_retail.push(l.retail_discount);
-                        l_coupon.push(l.coupon_discount);
-                        l_currency.push(currency.as_str());
-                    }
-                }
-            }
-            if !l_event.is_empty() {
-                tx.execute(
-                    "INSERT INTO order_lines (event_id, line_no, order_id, item_id, quantity, list_price,
-                       paid, retail_discount, coupon_discount, currency)
-                     SELECT * FROM UNNEST($1::TEXT[], $2::INT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
-                       $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::TEXT[])",
-                    &[
-                        &l_event, &l_no, &l_order, &l_item, &l_qty, &l_list, &l_paid, &l_retail,
-                        &l_coupon, &l_currency,
-                    ],
-                )?;
-            }
-        }
+            copy_events(&mut tx, &events)?;
+            copy_order_lines(&mut tx, &events)?;
+            returned_ids(tx.query(MERGE_STAGED_EVENTS, &[])?)
+        };
         tx.commit()?;
+        self.staging_ready |= !events.is_empty();
 
         Ok(records
             .iter()
