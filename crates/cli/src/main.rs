@@ -91,6 +91,7 @@ enum Command {
     Retrain(commands::retrain::RetrainArgs),
     Profile(commands::profile::ProfileArgs),
     Recommend(commands::recommend::RecommendArgs),
+    SimulateRecommendations(commands::recommend::SimulateRecommendationsArgs),
     #[command(subcommand)]
     Fraud(commands::fraud::FraudCommand),
     Serve(commands::serve::ServeArgs),
@@ -164,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Retrain(args) => commands::retrain::run(&config, &args, cli.json),
         Command::Profile(args) => commands::profile::run(&config, &args, cli.json),
         Command::Recommend(args) => commands::recommend::run(&config, &args, cli.json),
+        Command::SimulateRecommendations(args) => commands::recommend::simulate(&args, cli.json),
         Command::Fraud(cmd) => commands::fraud::run(&config, &cmd, cli.json),
         Command::Serve(args) => commands::serve::run(&config, &args, cli.json),
         Command::Keys(cmd) => commands::keys::run(&config, &cmd, cli.json),

@@ -19,6 +19,9 @@
 //! - [`stock_lab`]: stock-aware offers in a shop with finite stock: the engine with and without
 //!   the stock's shadow price over the same customers (`discount price stock-offers`).
 //! - [`fraud_bench`]: the fraud scan on a simulated shop (`discount bench fraud`).
+//! - [`recommend_lab`]: recommendations with offers against recommendations alone and offers alone
+//!   at the same budget, customers' category preferences driving clicks and purchases
+//!   (`discount simulate-recommendations`).
 //! - [`LabError`] (in [`error`]): what can go wrong.
 //!
 //! ```no_run
@@ -37,6 +40,7 @@ pub mod fairness_lab;
 pub mod fraud_bench;
 pub mod log;
 pub mod model;
+pub mod recommend_lab;
 pub mod rl;
 pub mod simulated;
 pub mod stock_lab;
