@@ -104,6 +104,8 @@ enum Command {
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
     Monitor(commands::monitor::MonitorArgs),
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     Decide(commands::decide::DecideArgs),
     Plan(commands::plan::PlanArgs),
     #[command(subcommand)]
@@ -173,6 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Privacy(cmd) => commands::privacy::run(&config, &cmd, cli.json),
         Command::Export(cmd) => commands::export::run(&config, &cmd, cli.json),
         Command::Monitor(args) => commands::monitor::run(&config, &args, cli.json),
+        Command::Audit(cmd) => commands::audit::run(&config, &cmd, cli.json),
         Command::Decide(args) => commands::decide::run(&config, &args, cli.json),
         Command::Plan(args) => commands::plan::run(&args, cli.json),
         Command::Price(cmd) => commands::price::run(&config, &cmd, cli.json),

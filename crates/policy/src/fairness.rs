@@ -90,7 +90,7 @@ pub struct GroupRate {
     pub group: String,
     pub customers: usize,
     pub offered: usize,
-    /// `offered / customers`.
+    /// Share of the group's (expected) decisions with an offer.
     pub rate: f64,
 }
 
@@ -112,25 +112,34 @@ pub fn rate_ratio(rates: &[GroupRate]) -> f64 {
     }
 }
 
-/// Offer rate per group of `choice` (option 0 is no offer); `groups[i]` indexes `names`.
-pub fn offer_rates(choice: &[usize], groups: &[usize], names: &[String]) -> Vec<GroupRate> {
-    let mut counts = vec![(0usize, 0usize); names.len()];
-    for (&c, &g) in choice.iter().zip(groups) {
-        counts[g].0 += 1;
-        counts[g].1 += usize::from(c != 0);
+/// Offer rate per group of `choice` (option 0 is no offer), per expected decision: `groups[i]`
+/// indexes `names`, `weights[i]` is customer `i`'s expected visits (customers counts those with
+/// a weight above 0, offered those of them with an offer).
+pub fn offer_rates(
+    choice: &[usize],
+    groups: &[usize],
+    weights: &[f64],
+    names: &[String],
+) -> Vec<GroupRate> {
+    let mut counts = vec![(0usize, 0usize, 0.0f64, 0.0f64); names.len()];
+    for ((&c, &g), &w) in choice.iter().zip(groups).zip(weights) {
+        if w > 0.0 {
+            counts[g].0 += 1;
+            counts[g].1 += usize::from(c != 0);
+            counts[g].2 += w;
+            if c != 0 {
+                counts[g].3 += w;
+            }
+        }
     }
     names
         .iter()
         .zip(counts)
-        .map(|(name, (customers, offered))| GroupRate {
+        .map(|(name, (customers, offered, total, seen))| GroupRate {
             group: name.clone(),
             customers,
             offered,
-            rate: if customers == 0 {
-                0.0
-            } else {
-                offered as f64 / customers as f64
-            },
+            rate: if total > 0.0 { seen / total } else { 0.0 },
         })
         .collect()
 }
@@ -143,31 +152,44 @@ pub struct RatioRepair {
     pub withdrawn: usize,
     /// Incremental profit given up by the moves.
     pub profit_lost: f64,
-    /// Whether the ratio holds at the end (it cannot when a group has no customer who may be
-    /// offered anything and another group keeps offers that cannot be withdrawn).
+    /// Whether the ratio holds at the end. It cannot when a group has no customer who may be
+    /// offered anything and another keeps offers that cannot be withdrawn, nor when whole
+    /// customers cannot reach it (a ratio of exactly 1 between groups of coprime sizes): the
+    /// repair then stops where no move brings the ratio down.
     pub met: bool,
 }
 
 /// Moves `alloc` (an allocation of `inst`, option 0 of every customer being no offer) until the
-/// highest group offer rate is at most `max_ratio` times the lowest, within `budget`. Each step
-/// takes the cheaper of two moves in incremental profit: give the least-offered group's
-/// unoffered customer their most profitable option that fits the budget's slack, or withdraw the
-/// most-offered group's least profitable offer. A customer is moved at most once, so it ends
-/// within `customers` steps.
+/// highest group offer rate is at most `max_ratio` times the lowest, within `budget`.
+///
+/// A group's offer rate is per decision, as the audit measures it: the share of the group's
+/// expected decisions (`weights[i]`, customer `i`'s expected visits) that see an offer. A customer
+/// who will not be decided for (weight 0) moves no rate, so the rule cannot be met on paper by
+/// offers nobody sees. Each step takes the move that costs the least incremental profit per unit
+/// of ratio it removes: give a customer of the least-offered group their most profitable option
+/// that fits the budget's slack, or withdraw an offer of the most-offered group. A customer is
+/// moved at most once, so it ends within `customers` steps; it stops early where no move brings
+/// the ratio down (whole customers cannot always reach it).
 pub fn enforce_offer_rate_ratio(
     inst: &Instance,
     alloc: &mut Allocation,
     groups: &[usize],
+    weights: &[f64],
     n_groups: usize,
     max_ratio: f64,
     budget: f64,
 ) -> Result<RatioRepair, PolicyError> {
     let n = inst.options.len();
-    if groups.len() != n || alloc.choice.len() != n {
+    if groups.len() != n || weights.len() != n || alloc.choice.len() != n {
         return Err(PolicyError::Config {
             field: "groups".into(),
-            value: format!("{} groups, {} choices", groups.len(), alloc.choice.len()),
-            rule: "must give one group per customer of the instance",
+            value: format!(
+                "{} groups, {} weights, {} choices",
+                groups.len(),
+                weights.len(),
+                alloc.choice.len()
+            ),
+            rule: "must give one group and one weight per customer of the instance",
         });
     }
     if let Some(&g) = groups.iter().find(|&&g| g >= n_groups) {
@@ -177,12 +199,37 @@ pub fn enforce_offer_rate_ratio(
             rule: "group index must be below the number of groups",
         });
     }
-    let mut customers = vec![0usize; n_groups];
-    let mut offered = vec![0usize; n_groups];
-    for (&c, &g) in alloc.choice.iter().zip(groups) {
-        customers[g] += 1;
-        offered[g] += usize::from(c != 0);
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        return Err(PolicyError::Config {
+            field: "weights".into(),
+            value: w.to_string(),
+            rule: "expected visits must be finite and >= 0",
+        });
     }
+    let mut total = vec![0.0; n_groups];
+    let mut offered = vec![0.0; n_groups];
+    for ((&c, &g), &w) in alloc.choice.iter().zip(groups).zip(weights) {
+        total[g] += w;
+        if c != 0 {
+            offered[g] += w;
+        }
+    }
+    let present: Vec<usize> = (0..n_groups).filter(|&g| total[g] > 0.0).collect();
+    let ratio = |offered: &[f64]| {
+        let (lo, hi) = present
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), &g| {
+                let r = offered[g] / total[g];
+                (lo.min(r), hi.max(r))
+            });
+        if hi <= 0.0 {
+            1.0
+        } else if lo <= 0.0 {
+            f64::INFINITY
+        } else {
+            hi / lo
+        }
+    };
     let mut moved = vec![false; n];
     let mut repair = RatioRepair {
         added: 0,
@@ -191,8 +238,12 @@ pub fn enforce_offer_rate_ratio(
         met: false,
     };
     loop {
-        let rate = |g: usize| offered[g] as f64 / customers[g] as f64;
-        let present: Vec<usize> = (0..n_groups).filter(|&g| customers[g] > 0).collect();
+        let before = ratio(&offered);
+        if before <= max_ratio * (1.0 + 1e-12) {
+            repair.met = true;
+            return Ok(repair);
+        }
+        let rate = |g: usize| offered[g] / total[g];
         let (Some(&lo), Some(&hi)) = (
             present
                 .iter()
@@ -201,50 +252,67 @@ pub fn enforce_offer_rate_ratio(
                 .iter()
                 .max_by(|&&a, &&b| rate(a).total_cmp(&rate(b))),
         ) else {
-            repair.met = true;
             return Ok(repair);
         };
-        if offered[hi] == 0 || rate(hi) <= max_ratio * rate(lo) * (1.0 + 1e-12) {
-            repair.met = true;
-            return Ok(repair);
-        }
         let slack = budget - alloc.cost;
-        // Best addition in the least-offered group: the largest profit that fits.
+        // Ratio removed per unit of weight moved (up to the common factor 1 / rate(lo)): raising
+        // the lowest rate moves the ratio `before` times as much as lowering the highest.
+        let add_effect = |w: f64| before.min(1e12) * w / total[lo];
+        let withdraw_effect = |w: f64| w / total[hi];
+        // Cheapest addition in the least-offered group: (customer, option, loss per effect).
         let add = (0..n)
-            .filter(|&i| groups[i] == lo && alloc.choice[i] == 0 && !moved[i])
+            .filter(|&i| groups[i] == lo && alloc.choice[i] == 0 && !moved[i] && weights[i] > 0.0)
             .flat_map(|i| {
                 inst.options[i]
                     .iter()
                     .enumerate()
                     .skip(1)
                     .filter(|(_, c)| c.cost <= slack + 1e-9)
-                    .map(move |(j, c)| (i, j, c.profit))
+                    .map(move |(j, c)| (i, j, -c.profit))
             })
-            .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)));
+            .map(|(i, j, loss)| (i, j, loss / add_effect(weights[i])))
+            .min_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
         // Cheapest withdrawal in the most-offered group.
         let withdraw = (0..n)
-            .filter(|&i| groups[i] == hi && alloc.choice[i] != 0 && !moved[i])
-            .map(|i| (i, inst.options[i][alloc.choice[i]].profit))
+            .filter(|&i| groups[i] == hi && alloc.choice[i] != 0 && !moved[i] && weights[i] > 0.0)
+            .map(|i| {
+                let lost = inst.options[i][alloc.choice[i]].profit;
+                (i, lost / withdraw_effect(weights[i]))
+            })
             .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        match (add, withdraw) {
-            (Some((i, j, profit)), w) if w.is_none_or(|(_, lost)| -profit <= lost) => {
+        let take_add = match (add, withdraw) {
+            (Some((_, _, a)), w) => w.is_none_or(|(_, l)| a <= l),
+            (None, _) => false,
+        };
+        let mut after = offered.clone();
+        match (take_add, add, withdraw) {
+            (true, Some((i, _, _)), _) => after[lo] += weights[i],
+            (false, _, Some((i, _))) => after[hi] -= weights[i],
+            _ => return Ok(repair),
+        }
+        // A move that does not bring the ratio down: the rates are as close as whole customers
+        // allow, so stop rather than trade profit for nothing.
+        if before.is_finite() && ratio(&after) >= before {
+            return Ok(repair);
+        }
+        offered = after;
+        match (take_add, add, withdraw) {
+            (true, Some((i, j, _)), _) => {
                 let c = inst.options[i][j];
                 alloc.choice[i] = j;
                 alloc.value += c.profit;
                 alloc.cost += c.cost;
                 repair.added += 1;
-                repair.profit_lost -= profit;
-                offered[lo] += 1;
+                repair.profit_lost -= c.profit;
                 moved[i] = true;
             }
-            (_, Some((i, lost))) => {
+            (_, _, Some((i, _))) => {
                 let c = inst.options[i][alloc.choice[i]];
                 alloc.choice[i] = 0;
                 alloc.value -= c.profit;
                 alloc.cost -= c.cost;
                 repair.withdrawn += 1;
-                repair.profit_lost += lost;
-                offered[hi] -= 1;
+                repair.profit_lost += c.profit;
                 moved[i] = true;
             }
             _ => return Ok(repair),
@@ -298,21 +366,23 @@ pub fn fair_plan(
         .map(|g| names.binary_search(g).unwrap_or(0))
         .collect();
     let (inst, rungs) = instance(engine, customers)?;
+    let weights: Vec<f64> = customers.iter().map(|c| c.visits).collect();
     let free = lagrangian(&inst, budget as f64)?;
-    let unconstrained_rates = offer_rates(&free.choice, &index, &names);
+    let unconstrained_rates = offer_rates(&free.choice, &index, &weights, &names);
     let mut fair = free.clone();
     let repair = match engine.config().rules.fairness.max_offer_rate_ratio {
         Some(r) => Some(enforce_offer_rate_ratio(
             &inst,
             &mut fair,
             &index,
+            &weights,
             names.len(),
             r,
             budget as f64,
         )?),
         None => None,
     };
-    let rates = offer_rates(&fair.choice, &index, &names);
+    let rates = offer_rates(&fair.choice, &index, &weights, &names);
     Ok(FairPlan {
         plan: to_plan(engine, &fair, &rungs, budget),
         unconstrained_value: free.value,
@@ -358,7 +428,7 @@ mod tests {
         loop {
             let a = allocation(inst, current.clone());
             if a.cost <= budget + 1e-9
-                && rate_ratio(&offer_rates(&current, groups, &names)) <= ratio + 1e-9
+                && rate_ratio(&offer_rates(&current, groups, &vec![1.0; n], &names)) <= ratio + 1e-9
             {
                 best = best.max(a.value);
             }
@@ -443,8 +513,11 @@ mod tests {
         let names = vec!["a".to_string(), "b".to_string()];
         let mut a = inst.solve_lagrangian(100.0).unwrap();
         assert_eq!(a.choice, vec![1, 1, 1, 1, 1, 0, 0, 0]);
-        assert_eq!(rate_ratio(&offer_rates(&a.choice, &groups, &names)), 4.0);
-        let r = enforce_offer_rate_ratio(&inst, &mut a, &groups, 2, 2.0, 100.0).unwrap();
+        assert_eq!(
+            rate_ratio(&offer_rates(&a.choice, &groups, &[1.0; 8], &names)),
+            4.0
+        );
+        let r = enforce_offer_rate_ratio(&inst, &mut a, &groups, &[1.0; 8], 2, 2.0, 100.0).unwrap();
         assert!(r.met);
         assert_eq!(a.choice, vec![1, 1, 1, 1, 1, 1, 0, 0]);
         assert_eq!((r.added, r.withdrawn), (1, 0));
@@ -453,11 +526,41 @@ mod tests {
         assert_eq!(a.value, exact_fair(&inst, &groups, 2, 2.0, 100.0));
         // With no budget left for another offer, the cheapest group-0 offer is withdrawn.
         let mut a = inst.solve_lagrangian(50.0).unwrap();
-        let r = enforce_offer_rate_ratio(&inst, &mut a, &groups, 2, 2.0, 50.0).unwrap();
+        let r = enforce_offer_rate_ratio(&inst, &mut a, &groups, &[1.0; 8], 2, 2.0, 50.0).unwrap();
         assert!(r.met);
-        assert!(rate_ratio(&offer_rates(&a.choice, &groups, &names)) <= 2.0);
+        assert!(rate_ratio(&offer_rates(&a.choice, &groups, &[1.0; 8], &names)) <= 2.0);
         assert!(a.cost <= 50.0);
         assert_eq!(a.value, exact_fair(&inst, &groups, 2, 2.0, 50.0));
+    }
+
+    /// A ratio of exactly 1 between groups of 2 and 3 customers cannot be met with one offer
+    /// per group; the repair stops at the closest rates instead of withdrawing everything.
+    #[test]
+    fn an_unreachable_ratio_stops_at_the_closest_rates() {
+        let offer = |profit: f64| {
+            vec![
+                Choice {
+                    profit: 0.0,
+                    cost: 0.0,
+                },
+                Choice { profit, cost: 1.0 },
+            ]
+        };
+        let inst = Instance::new(vec![
+            offer(10.0),
+            offer(-50.0),
+            offer(10.0),
+            offer(-50.0),
+            offer(-50.0),
+        ]);
+        let groups = [0, 0, 1, 1, 1];
+        let mut a = inst.solve_lagrangian(10.0).unwrap();
+        assert_eq!(a.choice, vec![1, 0, 1, 0, 0]);
+        let r = enforce_offer_rate_ratio(&inst, &mut a, &groups, &[1.0; 5], 2, 1.0, 10.0).unwrap();
+        assert!(!r.met);
+        assert!(a.value >= 20.0 - 50.0, "{a:?}");
+        let names = vec!["a".to_string(), "b".to_string()];
+        assert!(rate_ratio(&offer_rates(&a.choice, &groups, &[1.0; 5], &names)) <= 1.5);
     }
 
     /// On random small instances the repair always meets the ratio within the budget, and
@@ -488,11 +591,12 @@ mod tests {
             let groups: Vec<usize> = (0..n).map(|i| usize::from(i % 3 == 0)).collect();
             let budget = 80.0;
             let mut a = inst.solve_lagrangian(budget).unwrap();
-            let r = enforce_offer_rate_ratio(&inst, &mut a, &groups, 2, 1.5, budget).unwrap();
+            let r = enforce_offer_rate_ratio(&inst, &mut a, &groups, &[1.0; 8], 2, 1.5, budget)
+                .unwrap();
             assert!(r.met);
             assert!(a.cost <= budget + 1e-9);
             let names = vec!["a".to_string(), "b".to_string()];
-            assert!(rate_ratio(&offer_rates(&a.choice, &groups, &names)) <= 1.5 + 1e-9);
+            assert!(rate_ratio(&offer_rates(&a.choice, &groups, &[1.0; 8], &names)) <= 1.5 + 1e-9);
             let exact = exact_fair(&inst, &groups, 2, 1.5, budget);
             assert!(a.value <= exact + 1e-9);
             total_exact += exact;

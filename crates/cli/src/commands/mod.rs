@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod bandit;
 pub mod bench;
 pub mod customers;
