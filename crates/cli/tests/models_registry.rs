@@ -262,6 +262,29 @@ fn trained_models_decide(url: &str) {
     let listed_count = listed["models"].as_array().unwrap().len();
     assert_eq!(listed_count, 1);
     run(dir.path(), url, &["models", "promote", &a]);
+    // The active model's global explanation, on the decisions after its training window: every
+    // input with its importance and interval (these explored customers are newcomers, so their
+    // profile columns barely vary and the offer carries the AUC).
+    let explained = json_of(&run(
+        dir.path(),
+        url,
+        &["--json", "models", "explain", "active", "--repeats", "3"],
+    ));
+    assert_eq!(explained["model"].as_str(), Some(a.as_str()), "{explained}");
+    let explanation = &explained["explanation"];
+    assert!(explanation["rows"].as_u64() > Some(0), "{explained}");
+    assert!(explanation["baseline"]["auc"].as_f64() > Some(0.5), "{explained}");
+    let features = explanation["features"].as_array().unwrap();
+    assert!(features.len() >= 20, "{explained}");
+    for f in features {
+        let drop = &f["auc_drop"];
+        let (lo, mean, hi) = (
+            drop["lower"].as_f64().unwrap(),
+            drop["mean"].as_f64().unwrap(),
+            drop["upper"].as_f64().unwrap(),
+        );
+        assert!(lo <= mean && mean <= hi && mean.is_finite(), "{f}");
+    }
 
     // The retraining gate: a candidate made worse on purpose (penalised flat, so it gives everyone
     // the same offer) is judged off-policy against a on the held-out window and not promoted.
