@@ -2,8 +2,12 @@
 //! contribution bounded; the noise scale the budget asks for; the ledger refusing an overspend
 //! with nothing released.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
+
+use common::success_json as ok;
 
 fn discount(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_discount"))
@@ -14,16 +18,6 @@ fn discount(dir: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn ok(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
 
 fn order(n: usize, user: &str, day: u32, paid: i64) -> String {
@@ -56,7 +50,7 @@ fn shop(dir: &Path) {
     ok(&discount(dir, &["--json", "ingest", "events.jsonl"]));
 }
 
-fn release(dir: &Path, epsilon: &str) -> std::process::Output {
+fn release(dir: &Path, epsilon: &str, seed: &str) -> std::process::Output {
     discount(
         dir,
         &[
@@ -75,7 +69,7 @@ fn release(dir: &Path, epsilon: &str) -> std::process::Output {
             "--value-cap",
             "5000",
             "--seed",
-            "7",
+            seed,
         ],
     )
 }
@@ -98,7 +92,7 @@ fn releases_spend_the_budget_and_an_overspend_releases_nothing() {
     let dir = tempfile::tempdir().unwrap();
     shop(dir.path());
 
-    let refused = release(dir.path(), "1");
+    let refused = release(dir.path(), "1", "7");
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -109,30 +103,47 @@ fn releases_spend_the_budget_and_an_overspend_releases_nothing() {
     ok(&discount(
         dir.path(),
         &[
-            "privacy", "budget", "set", "--dataset", "events", "--epsilon", "1000",
+            "privacy",
+            "budget",
+            "set",
+            "--dataset",
+            "events",
+            "--epsilon",
+            "1000",
         ],
     ));
     // ε 900 over two measures: Laplace b = 2 / 450 for counts, 2 × 5000 / 450 for sums.
-    let released = ok(&release(dir.path(), "900"));
+    let released = ok(&release(dir.path(), "900", "7"));
     let (orders_day1, half_width) = value(&released, "2026-03-01", "orders");
     // Six customers once, `heavy` bounded to two of five.
     assert_eq!(orders_day1, 8.0, "{released}");
     let b = 2.0 / 450.0;
-    assert!((half_width - (-b * 0.05f64.ln())).abs() < 1e-9, "{half_width}");
+    assert!(
+        (half_width - (-b * 0.05f64.ln())).abs() < 1e-9,
+        "{half_width}"
+    );
     assert_eq!(value(&released, "2026-03-02", "orders").0, 4.0);
     assert_eq!(value(&released, "2026-03-03", "orders").0, 1.0);
     // Day 1's revenue: eight counted orders of 1,000; day 3's order is clamped to 5,000.
     let sum_noise = 2.0 * 5_000.0 / 450.0 * 20.0;
-    for (day, truth) in [("2026-03-01", 8_000.0), ("2026-03-02", 10_000.0), ("2026-03-03", 5_000.0)] {
+    for (day, truth) in [
+        ("2026-03-01", 8_000.0),
+        ("2026-03-02", 10_000.0),
+        ("2026-03-03", 5_000.0),
+    ] {
         let (v, _) = value(&released, day, "revenue");
         assert!((v - truth).abs() < sum_noise, "{day}: {v} vs {truth}");
     }
     assert!((released["budget"]["spent_epsilon"].as_f64().unwrap() - 900.0).abs() < 1e-9);
 
     // 200 more does not fit in the 100 left: refused, nothing on standard output.
-    let over = release(dir.path(), "200");
+    let over = release(dir.path(), "200", "7");
     assert!(!over.status.success());
-    assert!(over.stdout.is_empty(), "{}", String::from_utf8_lossy(&over.stdout));
+    assert!(
+        over.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&over.stdout)
+    );
     assert!(String::from_utf8_lossy(&over.stderr).contains("refused"));
 
     let shown = ok(&discount(
@@ -151,32 +162,20 @@ fn small_epsilon_gives_noise_of_the_promised_scale() {
     ok(&discount(
         dir.path(),
         &[
-            "privacy", "budget", "set", "--dataset", "events", "--epsilon", "100",
+            "privacy",
+            "budget",
+            "set",
+            "--dataset",
+            "events",
+            "--epsilon",
+            "100",
         ],
     ));
     // Many releases at ε 0.5 each: the day-1 count's errors have the Laplace spread
     // b = 2 / 0.25 = 8, so their mean absolute error is near 8 (not 0, not 80).
     let mut errors = Vec::new();
     for seed in 0..40 {
-        let out = discount(
-            dir.path(),
-            &[
-                "--json",
-                "privacy",
-                "release",
-                "orders",
-                "--since",
-                "2026-03-01",
-                "--until",
-                "2026-03-04",
-                "--epsilon",
-                "0.5",
-                "--max-rows-per-customer",
-                "2",
-                "--seed",
-                &seed.to_string(),
-            ],
-        );
+        let out = release(dir.path(), "0.5", &seed.to_string());
         let released = ok(&out);
         errors.push((value(&released, "2026-03-01", "orders").0 - 8.0).abs());
     }

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{assert_success, data_root_holding};
+use common::{assert_success, data_root_holding, success_json as json};
 
 fn discount(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_discount"))
@@ -15,11 +15,6 @@ fn discount(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert_success(out);
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn shop(dir: &Path, name: &str, seed: &str) -> String {

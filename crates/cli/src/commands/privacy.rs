@@ -12,7 +12,7 @@ use discount_core::{Config, Timestamp};
 use discount_eval::dp::{
     bounded_histogram, release, ContributedRow, ContributionBound, Mechanism, Noise,
 };
-use discount_store::decision_log::{open_decision_log, DecisionLog};
+use discount_store::decision_log::{open_decision_log, DecisionLog, DecisionRow, OutcomeRow};
 use discount_store::privacy_budget::{PrivacyBudget, PrivacyRelease, Spend};
 use rand::SeedableRng;
 use serde::Serialize;
@@ -340,7 +340,13 @@ fn release_query(
         } else {
             (histogram.sums, bound.sum_sensitivity())
         };
-        let noise = Noise::calibrate(mechanism, epsilon_each, delta_each, sensitivity, sensitivity)?;
+        let noise = Noise::calibrate(
+            mechanism,
+            epsilon_each,
+            delta_each,
+            sensitivity,
+            sensitivity,
+        )?;
         plans.push((*measure, values, noise));
     }
     let release_id = format!("rel_{:016x}", rand::random::<u64>());
@@ -452,6 +458,36 @@ fn derive(
 
 const SEGMENTS: [&str; 2] = ["new", "returning"];
 
+/// One logged decision's contribution to a cell: a decision, converted or not.
+struct DecisionRows {
+    customer: String,
+    cell: usize,
+    converted: bool,
+}
+
+impl DecisionRows {
+    fn of(d: &DecisionRow, o: Option<&OutcomeRow>, cell: usize) -> Self {
+        Self {
+            customer: d.customer_id.clone(),
+            cell,
+            converted: o.is_some_and(|o| o.converted),
+        }
+    }
+
+    fn row(&self, value: f64) -> ContributedRow {
+        ContributedRow {
+            customer: self.customer.clone(),
+            cell: self.cell,
+            value,
+        }
+    }
+
+    fn push(&self, decisions: &mut Vec<ContributedRow>, conversions: &mut Vec<ContributedRow>) {
+        decisions.push(self.row(1.0));
+        conversions.push(self.row(if self.converted { 1.0 } else { 0.0 }));
+    }
+}
+
 fn offers_data(
     log: &mut dyn DecisionLog,
     args: &ReleaseArgs,
@@ -475,15 +511,9 @@ fn offers_data(
         let Some(&cell) = index.get(offer.as_str()) else {
             continue;
         };
-        let row = |value: f64| ContributedRow {
-            customer: d.customer_id.clone(),
-            cell,
-            value,
-        };
-        decisions.push(row(1.0));
-        let converted = o.as_ref().is_some_and(|o| o.converted);
-        conversions.push(row(if converted { 1.0 } else { 0.0 }));
-        revenue.push(row(o.as_ref().map_or(0, |o| o.revenue) as f64));
+        let rows = DecisionRows::of(&d, o.as_ref(), cell);
+        revenue.push(rows.row(o.as_ref().map_or(0, |o| o.revenue) as f64));
+        rows.push(&mut decisions, &mut conversions);
     }
     Ok(QueryData {
         cells,
@@ -523,14 +553,7 @@ fn uplift_data(
         let returning = first_order.get(&d.customer_id).is_some_and(|&t| t < d.at);
         let control = served_offer(&d.request) == args.control;
         let cell = usize::from(returning) * 2 + usize::from(control);
-        let row = |value: f64| ContributedRow {
-            customer: d.customer_id.clone(),
-            cell,
-            value,
-        };
-        decisions.push(row(1.0));
-        let converted = o.as_ref().is_some_and(|o| o.converted);
-        conversions.push(row(if converted { 1.0 } else { 0.0 }));
+        DecisionRows::of(&d, o.as_ref(), cell).push(&mut decisions, &mut conversions);
     }
     Ok(QueryData {
         cells,
@@ -552,9 +575,7 @@ fn orders_data(
         bail!("the `orders` release covers at most 366 days; the window has {days}");
     }
     let cells: Vec<String> = (0..days)
-        .map(|d| {
-            Timestamp(since + d * MICROS_PER_DAY).to_rfc3339()[..10].to_string()
-        })
+        .map(|d| Timestamp(since + d * MICROS_PER_DAY).to_rfc3339()[..10].to_string())
         .collect();
     let mut rows: Vec<(i64, String, usize, f64)> = Vec::new();
     let mut store = discount_store::open(&config.store.url)?;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// The data folder (`$DISCOUNT_DATA_DIR`, default /work/shared/data) when `relative` exists in it.
 /// `None` (the test skips, saying why) when it is missing, unless `CI=true`: then the test fails.
+#[allow(dead_code)] // not every test binary that includes this module reads the data sets
 pub fn data_root_holding(relative: &str) -> Option<PathBuf> {
     let root = std::env::var_os("DISCOUNT_DATA_DIR")
         .map(PathBuf::from)
@@ -28,4 +29,13 @@ pub fn assert_success(out: &std::process::Output) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The command's standard output as JSON (`Null` when it printed none), after checking that it
+/// succeeded.
+#[allow(dead_code)] // not every test binary that includes this module reads JSON output
+#[track_caller]
+pub fn success_json(out: &std::process::Output) -> serde_json::Value {
+    assert_success(out);
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
