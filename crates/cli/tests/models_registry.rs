@@ -273,7 +273,10 @@ fn trained_models_decide(url: &str) {
     assert_eq!(explained["model"].as_str(), Some(a.as_str()), "{explained}");
     let explanation = &explained["explanation"];
     assert!(explanation["rows"].as_u64() > Some(0), "{explained}");
-    assert!(explanation["baseline"]["auc"].as_f64() > Some(0.5), "{explained}");
+    assert!(
+        explanation["baseline"]["auc"].as_f64() > Some(0.5),
+        "{explained}"
+    );
     let features = explanation["features"].as_array().unwrap();
     assert!(features.len() >= 20, "{explained}");
     for f in features {

@@ -116,9 +116,7 @@ impl Noise {
         match self.mechanism {
             // P(|X| > t) = exp(-t / b).
             Mechanism::Laplace => -self.scale * (1.0 - level).ln(),
-            Mechanism::Gaussian => {
-                self.scale * crate::stats::normal_quantile(0.5 + level / 2.0)
-            }
+            Mechanism::Gaussian => self.scale * crate::stats::normal_quantile(0.5 + level / 2.0),
         }
     }
 
@@ -348,10 +346,19 @@ mod tests {
 
     #[test]
     fn the_analytic_gaussian_meets_delta_exactly_and_beats_the_textbook_sigma() {
-        for &(eps, delta) in &[(0.1, 1e-5), (0.5, 1e-6), (0.9, 1e-5), (2.0, 1e-6), (8.0, 1e-9)] {
+        for &(eps, delta) in &[
+            (0.1, 1e-5),
+            (0.5, 1e-6),
+            (0.9, 1e-5),
+            (2.0, 1e-6),
+            (8.0, 1e-9),
+        ] {
             let sigma = analytic_gaussian_sigma(1.0, eps, delta);
             let achieved = gaussian_delta(1.0, eps, sigma);
-            assert!(achieved <= delta * (1.0 + 1e-6), "{eps} {delta}: {achieved}");
+            assert!(
+                achieved <= delta * (1.0 + 1e-6),
+                "{eps} {delta}: {achieved}"
+            );
             // A slightly smaller σ breaks δ: it is the smallest.
             assert!(gaussian_delta(1.0, eps, sigma * 0.999) > delta);
             if eps < 1.0 {
@@ -371,7 +378,11 @@ mod tests {
         let n = 100_000;
         let draws: Vec<f64> = (0..n).map(|_| noise.sample(&mut rng)).collect();
         let sd = (draws.iter().map(|d| d * d).sum::<f64>() / n as f64).sqrt();
-        assert!((sd / noise.scale - 1.0).abs() < 0.01, "{sd} vs {}", noise.scale);
+        assert!(
+            (sd / noise.scale - 1.0).abs() < 0.01,
+            "{sd} vs {}",
+            noise.scale
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ impl QuantizedMatrix {
             let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
             scales.push(scale);
-            values.extend(row.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8));
+            values.extend(
+                row.iter()
+                    .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8),
+            );
         }
         Ok(Self {
             rows,
@@ -228,7 +231,11 @@ pub struct QuantizedGru {
 
 #[derive(Debug, Clone)]
 enum Projection {
-    Float { rows: usize, cols: usize, values: Vec<f32> },
+    Float {
+        rows: usize,
+        cols: usize,
+        values: Vec<f32>,
+    },
     Int8(QuantizedMatrix),
 }
 
@@ -336,8 +343,9 @@ impl QuantizedGru {
                         0
                     };
                     x[..e].copy_from_slice(&self.kind_embedding[kind * e..(kind + 1) * e]);
-                    x[e..2 * e]
-                        .copy_from_slice(&self.category_embedding[category * e..(category + 1) * e]);
+                    x[e..2 * e].copy_from_slice(
+                        &self.category_embedding[category * e..(category + 1) * e],
+                    );
                     x[2 * e] = step.amount.max(0.0).ln_1p() / 5.0;
                     x[2 * e + 1] = step.gap_days.max(0.0).ln_1p() / 6.0;
                     x[2 * e + 2] = step.age_days.max(0.0).ln_1p() / 6.0;
@@ -371,7 +379,9 @@ mod tests {
 
     #[test]
     fn quantised_products_are_close_to_the_float_ones() {
-        let data: Vec<f32> = (0..64).map(|i| ((i * 37) % 23) as f32 / 7.0 - 1.5).collect();
+        let data: Vec<f32> = (0..64)
+            .map(|i| ((i * 37) % 23) as f32 / 7.0 - 1.5)
+            .collect();
         let m = QuantizedMatrix::quantize(4, 16, &data).unwrap();
         let x: Vec<f32> = (0..16).map(|i| (i as f32 / 5.0).sin()).collect();
         let mut q = vec![0i8; 16];
@@ -398,7 +408,9 @@ mod tests {
         let mut data = Vec::new();
         let mut y = Vec::new();
         for i in 0..n {
-            let row: Vec<f64> = (0..6).map(|j| ((i * (j + 3)) % 17) as f64 / 8.0 - 1.0).collect();
+            let row: Vec<f64> = (0..6)
+                .map(|j| ((i * (j + 3)) % 17) as f64 / 8.0 - 1.0)
+                .collect();
             y.push(f64::from(u8::from(row[0] + 0.5 * row[1] - row[2] > 0.0)));
             data.extend(row);
         }

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use tracing::Instrument;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +16,7 @@ use discount_core::config::{Config, ServerConfig};
 use discount_policy::EngineConfig;
 use discount_store::Store;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::auth::{Authenticator, Caller};
 use crate::clock::{Clock, SystemClock};
@@ -285,20 +285,19 @@ async fn observe(State(state): State<Shared>, req: Request, next: Next) -> Respo
     let span = tracing::info_span!("request", request_id = %id);
     let start = Instant::now();
     let limit = Duration::from_secs_f64(state.server().request_timeout_seconds.max(0.01));
-    let mut response = match tokio::time::timeout(limit, next.run(req).instrument(span.clone()))
-        .await
-    {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            format!(
-                "the request took longer than server.request_timeout_seconds = {}",
-                state.server().request_timeout_seconds
-            ),
-        )
-        .into_response(),
-    };
+    let mut response =
+        match tokio::time::timeout(limit, next.run(req).instrument(span.clone())).await {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request took longer than server.request_timeout_seconds = {}",
+                    state.server().request_timeout_seconds
+                ),
+            )
+            .into_response(),
+        };
     let elapsed = start.elapsed();
     let status = response.status().as_u16();
     span.in_scope(|| {
@@ -506,10 +505,12 @@ fn spawn_retention(state: Shared, days: u32) {
             .run(move |log| log.erase_before(cutoff, &salt, now))
             .await
         {
-            Ok(e) if e.events + e.decisions > 0 => tracing::info!(
+            Ok(e) if e.events + e.decisions > 0 => {
+                tracing::info!(
                 "retention ({days} days): deleted {} events, anonymised {} decisions (audit {})",
                 e.events, e.decisions, e.audit_id
-            ),
+            )
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!("retention: {}", e.message),
         }

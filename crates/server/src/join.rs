@@ -119,7 +119,8 @@ fn learn(state: &AppState, decision: &DecisionRow, outcome: &OutcomeRow) {
     if let Err(e) = engine.update(&joined) {
         tracing::warn!(
             "teaching policy {} decision {}: {e}",
-            decision.policy_version, decision.id
+            decision.policy_version,
+            decision.id
         );
     }
     state

@@ -309,10 +309,7 @@ impl Registry {
                         );
                     }
                 }
-                tracing::info!(
-                    "response model {} scores the offers",
-                    row.id
-                );
+                tracing::info!("response model {} scores the offers", row.id);
                 *self
                     .scoring_embeddings
                     .write()
@@ -354,10 +351,7 @@ impl Registry {
         match self.pool.with(|log| log.joined_decisions(from, to)) {
             Ok(reference) => self.drift.track(&row.id, &names, &reference),
             Err(e) => {
-                tracing::warn!(
-                    "no drift reference for model {}: {}",
-                    row.id, e
-                );
+                tracing::warn!("no drift reference for model {}: {}", row.id, e);
                 self.drift.clear();
             }
         }
@@ -433,18 +427,16 @@ impl Registry {
         };
         let value = match &row {
             None => None,
-            Some(r) => {
-                match lifetime_value_of(r, self.cost_ratio) {
-                    Ok(v) => Some(LifetimeValue {
-                        model_id: r.id.clone(),
-                        value: v,
-                    }),
-                    Err(why) => {
-                        tracing::warn!("refused lifetime-value {why}; the previous value stays");
-                        return Ok(());
-                    }
+            Some(r) => match lifetime_value_of(r, self.cost_ratio) {
+                Ok(v) => Some(LifetimeValue {
+                    model_id: r.id.clone(),
+                    value: v,
+                }),
+                Err(why) => {
+                    tracing::warn!("refused lifetime-value {why}; the previous value stays");
+                    return Ok(());
                 }
-            }
+            },
         };
         for e in self
             .engines
@@ -457,7 +449,8 @@ impl Registry {
         if let Some(l) = &value {
             tracing::info!(
                 "lifetime-value model {} prices a new buyer at {:.0} minor units",
-                l.model_id, l.value
+                l.model_id,
+                l.value
             );
         }
         self.model

@@ -52,7 +52,12 @@ fn health_metrics_openapi(backend: &str) {
     assert_eq!(wrong.header("allow"), Some("POST"), "{:?}", wrong.headers);
     let wrong = api.call("PUT", "/v1/policies", Some(&token), "");
     assert_eq!(expect_error(&wrong, 405)["field"], "method");
-    assert_eq!(wrong.header("allow"), Some("GET, POST"), "{:?}", wrong.headers);
+    assert_eq!(
+        wrong.header("allow"),
+        Some("GET, POST"),
+        "{:?}",
+        wrong.headers
+    );
 }
 on_both!(health_metrics_openapi);
 

@@ -248,7 +248,10 @@ pub fn run(config: &Config, args: &MonitorArgs, json: bool) -> anyhow::Result<()
             .iter()
             .map(|(d, _)| d.expected_profit as f64)
             .collect(),
-        current.iter().map(|(d, _)| d.expected_profit as f64).collect(),
+        current
+            .iter()
+            .map(|(d, _)| d.expected_profit as f64)
+            .collect(),
     )?;
     let periods: Vec<(String, Option<(i64, i64)>)> = policy
         .as_ref()
@@ -348,8 +351,7 @@ fn print_report(r: &MonitorReport) {
                 b.spent.to_string(),
                 b.reserved.to_string(),
                 format!("{:.1}%", b.burn * 100.0),
-                b.plan
-                    .map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
+                b.plan.map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
             ]);
         }
         print!("{}", t.render());

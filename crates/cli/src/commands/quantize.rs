@@ -56,7 +56,10 @@ struct ScorerFigures {
     weight_bytes: usize,
 }
 
-fn best_of<T>(repeats: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(T, f64)> {
+fn best_of<T>(
+    repeats: usize,
+    mut f: impl FnMut() -> anyhow::Result<T>,
+) -> anyhow::Result<(T, f64)> {
     let mut best = f64::INFINITY;
     let mut last = None;
     for _ in 0..repeats.max(1) {
@@ -69,7 +72,10 @@ fn best_of<T>(repeats: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyho
 }
 
 fn max_difference(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 fn mean_difference(a: &[f64], b: &[f64]) -> f64 {
@@ -148,14 +154,27 @@ pub fn bench(args: &BenchQuantizeArgs, json: bool) -> anyhow::Result<()> {
     let float_pass = QuantizedGru::from_model(&fitted.model, false)?;
     let int8_pass = QuantizedGru::from_model(&fitted.model, true)?;
     let probability = |pass: &QuantizedGru| -> Vec<f64> {
-        pass.predict(sequences).into_iter().map(|(p, _)| p).collect()
+        pass.predict(sequences)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
     };
     let (plain, plain_time) = best_of(args.repeats, || Ok(probability(&float_pass)))?;
     let (int8, int8_time) = best_of(args.repeats, || Ok(probability(&int8_pass)))?;
     let n = bought.len();
     for (variant, scores, time, bytes) in [
-        ("f32, tensor library", &library, library_time, float_pass.projection_bytes()),
-        ("f32, plain pass", &plain, plain_time, float_pass.projection_bytes()),
+        (
+            "f32, tensor library",
+            &library,
+            library_time,
+            float_pass.projection_bytes(),
+        ),
+        (
+            "f32, plain pass",
+            &plain,
+            plain_time,
+            float_pass.projection_bytes(),
+        ),
         ("int8", &int8, int8_time, int8_pass.projection_bytes()),
     ] {
         rows.push(ScorerFigures {

@@ -81,7 +81,11 @@ impl FederatedConfig {
             ));
         }
         if !(self.l2.is_finite() && self.l2 > 0.0) {
-            return Err(bad("l2", self.l2.to_string(), "must be finite and positive"));
+            return Err(bad(
+                "l2",
+                self.l2.to_string(),
+                "must be finite and positive",
+            ));
         }
         Ok(())
     }
@@ -180,7 +184,11 @@ fn local_update(
     }
 }
 
-fn as_model(standardiser: &Standardiser, beta: &[f64], l2: f64) -> Result<LogisticRegression, ModelError> {
+fn as_model(
+    standardiser: &Standardiser,
+    beta: &[f64],
+    l2: f64,
+) -> Result<LogisticRegression, ModelError> {
     let mut model = LogisticRegression::new(LogisticConfig {
         l2,
         ..Default::default()
@@ -220,7 +228,9 @@ pub fn fed_avg(
     config.validate()?;
     let sites: Vec<&Site> = sites.iter().filter(|s| s.x.rows() > 0).collect();
     if sites.is_empty() {
-        return Err(ModelError::Data("federated training needs a site with rows".into()));
+        return Err(ModelError::Data(
+            "federated training needs a site with rows".into(),
+        ));
     }
     let owned: Vec<Site> = sites.iter().map(|s| (*s).clone()).collect();
     let standardiser = federated_standardiser(&owned)?;
@@ -281,7 +291,9 @@ mod tests {
             let mut data = Vec::new();
             let mut y = Vec::new();
             for _ in 0..n {
-                let x: Vec<f64> = (0..3).map(|_| rng.gen::<f64>() * 2.0 - 1.0 + shift).collect();
+                let x: Vec<f64> = (0..3)
+                    .map(|_| rng.gen::<f64>() * 2.0 - 1.0 + shift)
+                    .collect();
                 let eta = truth[0] + truth[1..].iter().zip(&x).map(|(b, v)| b * v).sum::<f64>();
                 y.push(f64::from(u8::from(rng.gen::<f64>() < sigmoid(eta))));
                 data.extend(x);

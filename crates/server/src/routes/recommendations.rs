@@ -78,18 +78,13 @@ impl Recommendations {
         };
         match load(&row) {
             Ok(model) => {
-                tracing::info!(
-                    "recommend model {} serves recommendations",
-                    row.id
-                );
+                tracing::info!("recommend model {} serves recommendations", row.id);
                 *self.serving.write().unwrap_or_else(|e| e.into_inner()) =
                     Some((row.id, Arc::new(model)));
                 *self.refused.write().unwrap_or_else(|e| e.into_inner()) = None;
             }
             Err(reason) => {
-                tracing::warn!(
-                    "refused {reason}; the previous recommender keeps serving"
-                );
+                tracing::warn!("refused {reason}; the previous recommender keeps serving");
                 *self.refused.write().unwrap_or_else(|e| e.into_inner()) = Some(Refusal {
                     model_id: row.id,
                     reason,

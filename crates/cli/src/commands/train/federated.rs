@@ -175,7 +175,13 @@ pub fn run(args: &FederatedArgs, json: bool) -> anyhow::Result<()> {
 
 fn print_output(out: &FederatedOutput) {
     let fmt = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
-    let mut t = Table::new(&["site", "training rows", "held out", "alone: log-loss", "alone: AUC"]);
+    let mut t = Table::new(&[
+        "site",
+        "training rows",
+        "held out",
+        "alone: log-loss",
+        "alone: AUC",
+    ]);
     for s in &out.sites {
         t.row(vec![
             s.site.clone(),
@@ -237,9 +243,7 @@ fn shopper_regions(args: &FederatedArgs) -> anyhow::Result<Split> {
         let rows: Vec<usize> = (0..data.x.rows())
             .filter(|&i| data.x.get(i, *column) > 0.5)
             .collect();
-        let (held, kept): (Vec<usize>, Vec<usize>) = rows
-            .iter()
-            .partition(|&&i| folds[i] == 0);
+        let (held, kept): (Vec<usize>, Vec<usize>) = rows.iter().partition(|&&i| folds[i] == 0);
         let take = |idx: &[usize]| {
             (
                 data.x.select_rows(idx),
