@@ -1,6 +1,7 @@
 //! The PostgreSQL store, for several processes and large data. Each batch is one transaction of
-//! a few set-based statements (`INSERT ... SELECT FROM UNNEST(arrays)`), so a batch of thousands
-//! of records costs a handful of round trips.
+//! a few set-based statements: users and items from arrays (`INSERT ... SELECT FROM UNNEST`),
+//! events and their order lines by binary `COPY` into staging tables and one merge, so a batch of
+//! thousands of records costs a handful of round trips.
 
 use std::collections::HashSet;
 
