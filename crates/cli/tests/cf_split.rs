@@ -19,6 +19,39 @@ fn both_precisions_follow_their_definitions() -> anyhow::Result<()> {
         &path,
         "user_raw,item_raw,set,rating\n1,a,train,5\n1,b,test,4\n1,c,test,4\n2,a,train,5\n2,d,test,5\n3,b,train,4\n",
     )?;
+    // What `--write-split` writes (columns user, item, set) reads back the same, and the ALS
+    // settings are flags.
+    let written = dir.path().join("written.csv");
+    std::fs::write(
+        &written,
+        "user,item,set\n1,a,train\n1,b,test\n1,c,test\n2,a,train\n2,d,test\n3,b,train\n",
+    )?;
+    let tuned = discount(&[
+        "train",
+        "cf",
+        "--model",
+        "als",
+        "--split",
+        written.to_str().unwrap(),
+        "--factors",
+        "4",
+        "--regularisation",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        tuned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tuned.stderr)
+    );
+    let t: serde_json::Value = serde_json::from_slice(&tuned.stdout)?;
+    assert_eq!(
+        (
+            t["train_interactions"].as_u64(),
+            t["test_interactions"].as_u64()
+        ),
+        (Some(3), Some(3))
+    );
     let out = discount(&[
         "train",
         "cf",

@@ -114,6 +114,32 @@ pub struct CfArgs {
     /// features).
     #[arg(long)]
     pub dry_run: bool,
+    /// ALS: latent factors [default: 32].
+    #[arg(long)]
+    pub factors: Option<usize>,
+    /// ALS: the L2 penalty λ [default: 30].
+    #[arg(long)]
+    pub regularisation: Option<f64>,
+    /// ALS: α of the confidence 1 + α·strength [default: 5].
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// ALS: alternating sweeps [default: 15].
+    #[arg(long)]
+    pub iterations: Option<usize>,
+}
+
+impl CfArgs {
+    /// The ALS settings: the defaults, with the flags given.
+    fn als(&self) -> AlsParams {
+        let d = AlsParams::default();
+        AlsParams {
+            factors: self.factors.unwrap_or(d.factors),
+            regularisation: self.regularisation.unwrap_or(d.regularisation),
+            alpha: self.alpha.unwrap_or(d.alpha),
+            iterations: self.iterations.unwrap_or(d.iterations),
+            ..d
+        }
+    }
 }
 
 /// Where an artifact was saved.
@@ -386,7 +412,7 @@ fn ranking_model(args: &CfArgs, ratings: &Ratings, json: bool) -> anyhow::Result
             )
         }
         _ => {
-            let m = ImplicitAls::fit(users, items, &train, &AlsParams::default())?;
+            let m = ImplicitAls::fit(users, items, &train, &args.als())?;
             let fit = start.elapsed().as_secs_f64();
             (
                 "als",
@@ -410,7 +436,7 @@ fn ranking_model(args: &CfArgs, ratings: &Ratings, json: bool) -> anyhow::Result
                 CfModelArg::Bpr => {
                     CfModel::Bpr(Bpr::fit(users, items, &all, &BprParams::default())?)
                 }
-                _ => CfModel::Als(ImplicitAls::fit(users, items, &all, &AlsParams::default())?),
+                _ => CfModel::Als(ImplicitAls::fit(users, items, &all, &args.als())?),
             };
             let metrics = BTreeMap::from([
                 ("holdout_precision_at_10".to_string(), report.0.precision),
@@ -473,7 +499,13 @@ fn read_split(path: &Path) -> anyhow::Result<(Ratings, Vec<Rating>, Vec<Rating>)
             .position(|h| h.trim() == name)
             .with_context(|| format!("{}:1: no column `{name}` in {headers:?}", path.display()))
     };
-    let (cu, ci, cs) = (column("user_raw")?, column("item_raw")?, column("set")?);
+    // `--write-split` names the id columns `user` and `item`; both spellings are read.
+    let either = |raw: &str, plain: &str| column(raw).or_else(|_| column(plain));
+    let (cu, ci, cs) = (
+        either("user_raw", "user")?,
+        either("item_raw", "item")?,
+        column("set")?,
+    );
     let mut triples = Vec::new();
     let mut is_test = Vec::new();
     for (k, record) in reader.records().enumerate() {
@@ -574,7 +606,7 @@ fn given_split(args: &CfArgs, path: &Path, json: bool) -> anyhow::Result<()> {
     let start = Instant::now();
     let (name, scores, fit_seconds) = match args.chosen_model() {
         CfModelArg::Als => {
-            let m = ImplicitAls::fit(users, items, &train, &AlsParams::default())?;
+            let m = ImplicitAls::fit(users, items, &train, &args.als())?;
             let fit = start.elapsed().as_secs_f64();
             ("als", split_scores(&m, &ratings, &train, &test)?, fit)
         }
@@ -663,18 +695,14 @@ struct ShopRankingOutput {
 
 fn fit_implicit(
     model: CfModelArg,
+    als: &AlsParams,
     users: usize,
     items: usize,
     train: &[Rating],
 ) -> anyhow::Result<CfModel> {
     Ok(match model {
         CfModelArg::Bpr => CfModel::Bpr(Bpr::fit(users, items, train, &BprParams::default())?),
-        CfModelArg::Als => CfModel::Als(ImplicitAls::fit(
-            users,
-            items,
-            train,
-            &AlsParams::default(),
-        )?),
+        CfModelArg::Als => CfModel::Als(ImplicitAls::fit(users, items, train, als)?),
         CfModelArg::Svd | CfModelArg::Svdpp => anyhow::bail!(
             "the store holds implicit feedback (views, carts, orders), not ratings: use --model \
              als or --model bpr (svd and svdpp run on --dataset movielens-100k)"
@@ -785,7 +813,7 @@ fn shop_model(config: &Config, args: &CfArgs, json: bool) -> anyhow::Result<()> 
     }
     let (users, items) = (split.ids.users(), split.ids.items());
     let start = Instant::now();
-    let fitted = fit_implicit(model, users, items, &split.train)?;
+    let fitted = fit_implicit(model, &args.als(), users, items, &split.train)?;
     let fit_seconds = start.elapsed().as_secs_f64();
     let report = evaluate_top_k(
         scorer(&fitted)?,
@@ -827,7 +855,13 @@ fn shop_model(config: &Config, args: &CfArgs, json: bool) -> anyhow::Result<()> 
             Some((_, last)) => interactions.split(last),
             None => split.clone(),
         };
-        let refitted = fit_implicit(model, all.ids.users(), all.ids.items(), &all.train)?;
+        let refitted = fit_implicit(
+            model,
+            &args.als(),
+            all.ids.users(),
+            all.ids.items(),
+            &all.train,
+        )?;
         Some((all.train.len(), ServedCf::new(&all.ids, refitted)))
     } else {
         None
