@@ -16,6 +16,7 @@
 mod batch;
 pub mod decision_log;
 pub mod model_registry;
+pub mod pg_connect;
 pub mod postgres;
 pub mod postgres_log;
 pub mod privacy_budget;
@@ -40,6 +41,14 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] ::postgres::Error),
+    #[error("PostgreSQL connection settings: {0}")]
+    PostgresSettings(String),
+    #[error("PostgreSQL over TLS (sslmode={mode}) to {target}: {error}")]
+    PostgresTls {
+        mode: &'static str,
+        target: String,
+        error: String,
+    },
     #[error("store URL `{0}`: expected sqlite://PATH or postgres://USER@HOST:PORT/DB")]
     BadUrl(String),
     #[error("the store's schema is version {found}, newer than this program knows ({known}); upgrade the program")]

@@ -9,7 +9,7 @@ use discount_core::config::UnknownItems;
 use discount_core::{Event, EventKind, Record};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, Transaction};
 
 use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
 use crate::reads;
@@ -153,7 +153,7 @@ fn copy_order_lines(tx: &mut Transaction, events: &[&Event]) -> Result<(), Store
 
 impl PostgresStore {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = Client::connect(url, NoTls)?;
+        let client = crate::pg_connect::connect(url)?;
         let mut store = Self {
             client,
             staging_ready: false,
@@ -461,13 +461,13 @@ pub fn test_server_url() -> String {
 /// unreachable server is an error.
 pub fn scratch_schema_url(label: &str) -> Result<Option<String>, StoreError> {
     let base = test_server_url();
-    let mut admin = match Client::connect(&base, NoTls) {
+    let mut admin = match crate::pg_connect::connect(&base) {
         Ok(c) => c,
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("skipping PostgreSQL test: cannot connect to {base}: {e}");
             return Ok(None);
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -492,7 +492,7 @@ pub struct AdminClient(Client);
 
 impl AdminClient {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        Ok(Self(Client::connect(url, NoTls)?))
+        Ok(Self(crate::pg_connect::connect(url)?))
     }
 
     pub fn batch_execute(&mut self, sql: &str) -> Result<(), StoreError> {

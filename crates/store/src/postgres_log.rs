@@ -1,7 +1,7 @@
 //! The decision log on PostgreSQL, shared by several `discount serve` processes. Budget holds
 //! are single conditional `UPDATE`s, so concurrent processes can never hold more than the total.
 
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, Row};
 
 use crate::decision_log::{
     anonymised, erased_id, erasure_audit_id, ApiKeyRow, BudgetRow, BudgetStore, DecisionRow,
@@ -68,7 +68,7 @@ impl PostgresDecisionLog {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         drop(crate::postgres::PostgresStore::connect(url)?);
         Ok(Self {
-            client: Client::connect(url, NoTls)?,
+            client: crate::pg_connect::connect(url)?,
         })
     }
 
