@@ -29,6 +29,8 @@ pub enum FeatureError {
     UnknownEmbedding(String),
     #[error("embedding slot `{0}` is declared twice")]
     DuplicateSlot(String),
+    #[error("a profile state's JSON: {0}")]
+    StateEncoding(#[source] serde_json::Error),
     #[error("feature spec mismatch: the model was trained with {expected}, the vector is {found}")]
     SpecMismatch { expected: String, found: String },
 }

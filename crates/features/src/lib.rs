@@ -1,9 +1,11 @@
 //! Customer profiles and feature vectors, derived from events only, by one code path that serves
 //! both training and live decisions.
 //!
-//! - [`ProfileBuilder`] folds one customer's events one at a time (the server keeps one per live
-//!   customer; training folds the history up to a cut-off) and snapshots a [`Profile`] as of a
-//!   time.
+//! - [`ProfileState`] is what is kept of one customer's events, updated one event at a time
+//!   (the server keeps one per live customer, shared or persisted as compact JSON) and equal to
+//!   the state rebuilt from their history, whatever the order the events arrived in.
+//! - [`ProfileBuilder`] folds one customer's events into a state, ignoring those after a horizon
+//!   (training folds the history up to a cut-off), and snapshots a [`Profile`] as of a time.
 //! - [`FeatureSpec`] names, explains and versions the feature vector; a model stores the spec it
 //!   was trained with and refuses vectors of another spec.
 //! - [`ProfileStream`] builds every customer's profile in one pass over events grouped by
@@ -30,6 +32,7 @@ mod catalog;
 pub mod embedding;
 mod error;
 mod profile;
+mod profile_state;
 mod spec;
 mod stream;
 
@@ -38,7 +41,8 @@ pub use embedding::{CustomerEmbeddings, CF_SLOT};
 pub use error::FeatureError;
 pub use profile::{
     items_named, point_in_time, profile_as_of, CategoryShare, Profile, ProfileBuilder,
-    WindowCounts, PROFILE_EVENTS, WINDOWS_DAYS,
+    WindowCounts, WINDOWS_DAYS,
 };
+pub use profile_state::ProfileState;
 pub use spec::{EmbeddingSlot, FeatureDef, FeatureSpec, SPEC_VERSION};
 pub use stream::ProfileStream;

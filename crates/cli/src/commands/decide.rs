@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use discount_core::CustomerIds;
-use discount_features::{items_named, Catalog, CustomerEmbeddings, PROFILE_EVENTS};
+use discount_features::{items_named, Catalog, CustomerEmbeddings};
 use discount_lab::evaluate::{sim_engine_config, warm_engine};
 use discount_lab::simulated::explore_features;
 use discount_policy::engine::{
@@ -247,7 +247,8 @@ fn facts_from_store(
     }
     let stored = ids.stored(customer);
     let now = discount_core::Timestamp(chrono::Utc::now().timestamp_micros());
-    let events = log.events_of(&stored, PROFILE_EVENTS)?;
+    // Every event: the profile is of the whole history (the limit is a signed 64-bit number).
+    let events = log.events_of(&stored, i64::MAX as usize)?;
     let catalog: Catalog = log
         .item_categories(&items_named(&events))?
         .into_iter()

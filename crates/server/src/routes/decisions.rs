@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use discount_core::{Offer, Timestamp};
 
-use discount_features::{items_named, point_in_time, Catalog, Profile, PROFILE_EVENTS};
+use discount_features::{items_named, point_in_time, Catalog, Profile};
 use discount_policy::{BasketLine, CustomerFacts, DecisionContext, DecisionRequest};
 use discount_store::decision_log::{DecisionRow, Recorded};
 use rand::SeedableRng;
@@ -208,7 +208,8 @@ impl History {
             Vec<DecisionRow>,
         );
         let read = move |log: &mut dyn discount_store::decision_log::DecisionLog| -> Result<Read, discount_store::StoreError> {
-            let events = log.events_of(&c, PROFILE_EVENTS)?;
+            // Every event (the limit is a signed 64-bit number): the profile is of the whole history.
+            let events = log.events_of(&c, i64::MAX as usize)?;
             let categories = log.item_categories(&items_named(&events))?;
             let decisions = log.decisions_of(&c, since, OFFER_HISTORY_DECISIONS)?;
             Ok((events, categories, decisions))
