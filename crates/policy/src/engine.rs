@@ -46,6 +46,7 @@ use crate::offers::{
     basket_discount, eligible, History, Ineligible, Ladder, MarginFloor, OfferSpec,
 };
 use crate::response::ResponseModel;
+use crate::scoring::OfferScorer;
 use crate::stock::StockBook;
 
 /// One basket line of the request.
@@ -357,12 +358,12 @@ struct Models {
     arms: Vec<Ridge>,
 }
 
-/// A trained response model the engine scores with, with each ladder rung's place in it.
+/// A trained scorer the engine scores with, with each ladder rung's place in it.
 #[derive(Debug)]
 struct ServingModel {
     id: String,
-    model: ResponseModel,
-    /// `offers[rung[k]]` is ladder rung `k`'s response.
+    scorer: Arc<dyn OfferScorer>,
+    /// The scorer's offer `rung[k]` is ladder rung `k`.
     rung: Vec<usize>,
 }
 
@@ -520,11 +521,17 @@ impl DecisionEngine {
     /// broken or has not learned every rung of the ladder.
     pub fn set_response_model(&self, id: &str, model: ResponseModel) -> Result<(), PolicyError> {
         model.validate()?;
+        self.set_scorer(id, Arc::new(model))
+    }
+
+    /// Scores with any trained [`OfferScorer`] from now on; refused, leaving the current scorer
+    /// in place, when it has not learned every rung of the ladder.
+    pub fn set_scorer(&self, id: &str, scorer: Arc<dyn OfferScorer>) -> Result<(), PolicyError> {
         let ids: Vec<&str> = self.ladder.rungs.iter().map(|r| r.id.as_str()).collect();
-        let rung = model.index_offers(&ids)?;
+        let rung = scorer.index_offers(&ids)?;
         let serving = ServingModel {
             id: id.to_string(),
-            model,
+            scorer,
             rung,
         };
         *self.response.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(serving));
@@ -782,11 +789,11 @@ impl DecisionEngine {
             .clone();
         if let Some(m) = &serving {
             let mut z = Vec::new();
-            m.model.standardise(&customer.profile, &mut z)?;
+            m.scorer.prepare(&customer.profile, &mut z)?;
             let base = self.ladder.baseline;
             return Ok((0..self.ladder.len())
                 .map(|k| {
-                    let r = m.model.respond(m.rung[k], &z);
+                    let r = m.scorer.respond(m.rung[k], &z);
                     let spend = if k == base { 0.0 } else { r.spend };
                     [r.profit, spend, r.conversion]
                 })
@@ -938,10 +945,10 @@ impl DecisionEngine {
             .clone();
         let mut z = Vec::new();
         if let Some(m) = &serving {
-            m.model.standardise(&customer.profile, &mut z)?;
+            m.scorer.prepare(&customer.profile, &mut z)?;
             for i in 0..k {
                 if blocked[i].is_none() {
-                    let r = m.model.respond(m.rung[i], &z);
+                    let r = m.scorer.respond(m.rung[i], &z);
                     scored[i] = Scored {
                         profit: r.profit,
                         spend: if i == base { 0.0 } else { r.spend },
@@ -1093,10 +1100,10 @@ impl DecisionEngine {
             let (offer, none) = match serving {
                 Some(m) => {
                     let mut z = Vec::new();
-                    m.model.standardise(profile, &mut z).ok()?;
+                    m.scorer.prepare(profile, &mut z).ok()?;
                     let (r, b) = (
-                        m.model.respond(m.rung[rung], &z),
-                        m.model.respond(m.rung[base], &z),
+                        m.scorer.respond(m.rung[rung], &z),
+                        m.scorer.respond(m.rung[base], &z),
                     );
                     let scored = |profit, spend, conversion| Scored {
                         profit,
@@ -1184,8 +1191,8 @@ impl DecisionEngine {
         let top = if chosen == base {
             Vec::new()
         } else {
-            m.model
-                .logit_contributions(m.rung[chosen], m.rung[base], z)
+            m.scorer
+                .contributions(m.rung[chosen], m.rung[base], z)
                 .into_iter()
                 .zip(x)
                 .map(|((feature, contribution), value)| FeatureContribution {

@@ -7,6 +7,8 @@
 //!   carries its propensity, the expected profit of each offer and, on request, an explanation.
 //! - [`response`]: a trained response model (a per-offer hurdle T-learner) that the engine
 //!   scores with instead of its online models once one is set ([`DecisionEngine::set_response_model`]).
+//! - [`scoring`]: the seam ([`scoring::OfferScorer`]) through which any trained model decides:
+//!   the engine asks it for each candidate offer's response ([`DecisionEngine::set_scorer`]).
 //! - [`plan`]: the offline allocation over a customer list (multiple-choice knapsack through its
 //!   Lagrangian dual, checked against an exact solver); [`knapsack`]: the solvers themselves,
 //!   which the simulator's oracle uses too.
@@ -48,6 +50,7 @@ pub mod logged_bandit;
 pub mod offers;
 pub mod plan;
 pub mod response;
+pub mod scoring;
 pub mod stock;
 
 pub use budget::{AtomicLedger, BudgetLedger};

@@ -18,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::PolicyError;
+use crate::scoring::OfferScorer;
 
 /// Standardised inputs are clipped to this many standard deviations of the training data: a
 /// linear model must not extrapolate a count that was rare in training (one refund among
@@ -221,6 +222,28 @@ impl ResponseModel {
     }
 }
 
+impl OfferScorer for ResponseModel {
+    fn feature_spec(&self) -> &str {
+        &self.feature_spec
+    }
+
+    fn index_offers(&self, offer_ids: &[&str]) -> Result<Vec<usize>, PolicyError> {
+        ResponseModel::index_offers(self, offer_ids)
+    }
+
+    fn prepare(&self, x: &[f64], prepared: &mut Vec<f64>) -> Result<(), PolicyError> {
+        self.standardise(x, prepared)
+    }
+
+    fn respond(&self, offer: usize, prepared: &[f64]) -> Response {
+        ResponseModel::respond(self, offer, prepared)
+    }
+
+    fn contributions(&self, a: usize, b: usize, prepared: &[f64]) -> Vec<(String, f64)> {
+        self.logit_contributions(a, b, prepared)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +378,121 @@ epsilon = 0.0
         assert!(engine.set_lifetime_value(Some(f64::NAN)).is_err());
         engine.set_lifetime_value(None).unwrap();
         assert!((value(0) - prospect).abs() < 1e-9);
+    }
+
+    /// Any [`OfferScorer`] decides through the seam: a scorer that is not a response model (here
+    /// one whose order probability rises with the discount for customers with `x > 0` and falls
+    /// for the others) makes the engine choose by it, names it in the decision, and explains.
+    #[test]
+    fn any_scorer_decides_through_the_seam() {
+        #[derive(Debug)]
+        struct Threshold;
+        impl OfferScorer for Threshold {
+            fn feature_spec(&self) -> &str {
+                "s"
+            }
+            fn index_offers(&self, ids: &[&str]) -> Result<Vec<usize>, PolicyError> {
+                ids.iter()
+                    .map(|id| match *id {
+                        "none" => Ok(0),
+                        "amt500" => Ok(1),
+                        other => Err(PolicyError::Config {
+                            field: "scorer".into(),
+                            value: other.to_string(),
+                            rule: "unknown offer",
+                        }),
+                    })
+                    .collect()
+            }
+            fn prepare(&self, x: &[f64], prepared: &mut Vec<f64>) -> Result<(), PolicyError> {
+                prepared.clear();
+                prepared.extend_from_slice(x);
+                Ok(())
+            }
+            fn respond(&self, offer: usize, prepared: &[f64]) -> Response {
+                let moved = prepared[0] > 0.0;
+                let conversion = match (offer, moved) {
+                    (0, _) => 0.2,
+                    (_, true) => 0.6,
+                    (_, false) => 0.1,
+                };
+                Response {
+                    conversion,
+                    profit: conversion * 1_000.0,
+                    spend: if offer == 0 { 0.0 } else { conversion * 500.0 },
+                }
+            }
+            fn contributions(&self, _a: usize, _b: usize, x: &[f64]) -> Vec<(String, f64)> {
+                vec![("x".into(), x[0])]
+            }
+        }
+        let config = EngineConfig::from_toml_str(
+            r#"
+name = "t"
+[[ladder]]
+id = "none"
+offer = { kind = "no_offer" }
+[[ladder]]
+id = "amt500"
+offer = { kind = "amount_off", amount = 500, min_spend = 0 }
+[[ladder]]
+id = "amt900"
+offer = { kind = "amount_off", amount = 900, min_spend = 0 }
+[exploration]
+kind = "epsilon_greedy"
+epsilon = 0.0
+"#,
+            "test",
+        )
+        .unwrap();
+        let engine = DecisionEngine::new(config).unwrap();
+        // A scorer that has not learned a rung of the ladder is refused.
+        assert!(engine
+            .set_scorer("threshold", std::sync::Arc::new(Threshold))
+            .is_err());
+        assert_eq!(engine.response_model_id(), None);
+        let config = EngineConfig::from_toml_str(
+            r#"
+name = "t"
+[[ladder]]
+id = "none"
+offer = { kind = "no_offer" }
+[[ladder]]
+id = "amt500"
+offer = { kind = "amount_off", amount = 500, min_spend = 0 }
+[exploration]
+kind = "epsilon_greedy"
+epsilon = 0.0
+"#,
+            "test",
+        )
+        .unwrap();
+        let engine = DecisionEngine::new(config).unwrap();
+        engine
+            .set_scorer("threshold", std::sync::Arc::new(Threshold))
+            .unwrap();
+        let decide = |x: f64| {
+            let facts = CustomerFacts {
+                features: vec![x],
+                profile: vec![x],
+                orders: 2,
+                ..CustomerFacts::default()
+            };
+            let req = DecisionRequest {
+                customer_id: "c".into(),
+                explain: true,
+                ..DecisionRequest::default()
+            };
+            let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+            engine.decide(&req, &facts, &mut rng).unwrap()
+        };
+        let moved = decide(1.0);
+        assert_eq!(moved.offer_id, "amt500");
+        assert_eq!(moved.model_id.as_deref(), Some("threshold"));
+        assert!((moved.scores[1].expected_incremental_profit - 400.0).abs() < 1e-9);
+        let explanation = moved.explanation.expect("asked for an explanation");
+        assert_eq!(explanation.top_features[0].feature, "x");
+        let unmoved = decide(-1.0);
+        assert_eq!(unmoved.offer_id, "none");
     }
 }
