@@ -4,6 +4,7 @@ system), with keys of the three roles created through the binary."""
 from __future__ import annotations
 
 import json
+import re
 import selectors
 import subprocess
 import time
@@ -21,8 +22,12 @@ from discount.client import (
     ModelList,
     Outcome,
     OutcomeReport,
+    Policy,
     ServiceError,
 )
+
+API_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+"""Every time in a response: RFC 3339 in UTC with microseconds."""
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +108,8 @@ def test_events_decision_outcome_round_trip(service):
 
     outcome = checkout.report_outcome(OutcomeReport(decision.decision_id, converted=True, revenue=6000, profit=3000))
     assert isinstance(outcome, Outcome) and outcome.converted is True and outcome.revenue == 6000
+    for time in (decision.decided_at, decision.attribution_ends_at, outcome.at, outcome.recorded_at):
+        assert API_TIME.fullmatch(time), time
     with pytest.raises(ServiceError) as conflict:
         checkout.report_outcome(OutcomeReport(decision.decision_id, converted=False))
     assert conflict.value.status == 409
@@ -123,6 +130,32 @@ def test_models_registry(service):
     with pytest.raises(ServiceError) as missing:
         admin.promote_model("no-such-model")
     assert missing.value.status == 404
+
+
+def test_lists_walk_every_page(service):
+    url, tokens = service
+    admin = Client(url, tokens["admin"])
+    before = admin.policies()
+    for i in range(3):
+        engine = {"name": f"paged-{i}", "ladder": [{"id": "none", "offer": {"kind": "no_offer"}}],
+                  "budgets": [{"campaign": f"paged-{i}", "amount": 1000}]}
+        registered = admin.register_policy(engine)
+        assert isinstance(registered, Policy) and registered.version == f"paged-{i}" and not registered.active
+    policies = admin.policies(page_size=1)
+    assert [p.version for p in policies] == [p.version for p in admin.policies()]
+    assert len(policies) == len(before) + 3 == len({p.version for p in policies})
+    assert all(API_TIME.fullmatch(p.created_at) for p in policies)
+    budgets = admin.budgets(page_size=2)
+    assert {f"paged-{i}" for i in range(3)} <= {b.id for b in budgets}
+    assert len({b.id for b in budgets}) == len(budgets)
+    with pytest.raises(ValueError, match="page_size"):
+        admin.budgets(page_size=0)
+    with pytest.raises(ServiceError) as bad_limit:
+        admin._request("GET", "/v1/budgets?limit=5000")
+    assert bad_limit.value.status == 400 and bad_limit.value.field == "limit"
+    with pytest.raises(ServiceError) as bad_cursor:
+        admin._request("GET", "/v1/policies?cursor=not-ours")
+    assert bad_cursor.value.status == 400 and bad_cursor.value.field == "cursor"
 
 
 def test_errors_carry_status_code_and_field(service):

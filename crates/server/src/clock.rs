@@ -46,3 +46,9 @@ impl Clock for ManualClock {
         Timestamp(self.0.load(Ordering::Acquire))
     }
 }
+
+/// The one time format of every response: RFC 3339 in UTC with microseconds, e.g.
+/// `2026-12-07T03:20:00.000000Z` (the store keeps microseconds; a fixed width sorts as text).
+pub fn rfc3339(t: Timestamp) -> String {
+    t.to_datetime().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}

@@ -21,6 +21,8 @@
 //! - [`policies`]: the registry of policies: activate, roll back, apprentice mode; and the
 //!   registry's active response model, checked by [`models`] before it scores; [`drift`]: what
 //!   it is fed, against its training window.
+//! - [`openapi`]: the OpenAPI document, generated from the request and response types;
+//!   [`page`]: `limit` and `cursor` pagination of the list endpoints.
 //! - [`client`]: a small keep-alive HTTP/1.1 client for tests and `discount bench serve`.
 
 pub mod app;
@@ -34,6 +36,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod models;
 pub mod openapi;
+pub mod page;
 pub mod policies;
 pub mod pool;
 pub mod routes;

@@ -130,13 +130,17 @@ pub struct ModelState {
     pub lifetime_value: Option<LifetimeValue>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The lifetime-value model that prices first orders and the value it gives (minor units of
+/// profit).
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LifetimeValue {
     pub model_id: String,
     pub value: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A registered model this process would not load, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ModelRefusal)]
 pub struct Refusal {
     pub model_id: String,
     pub reason: String,

@@ -20,8 +20,13 @@ fn health_metrics_openapi(backend: &str) {
     assert_eq!(api.call("GET", "/healthz", None, "").status, 200);
     let ready = api.call("GET", "/readyz", None, "");
     assert_eq!(ready.status, 200, "{}", ready.text());
-    let doc = api.call("GET", "/v1/openapi.json", None, "").json();
-    assert_eq!(doc["openapi"], "3.0.3");
+    let served = api.call("GET", "/v1/openapi.json", None, "");
+    assert!(
+        served.text() == discount_server::openapi::COMMITTED,
+        "the service serves the committed document"
+    );
+    let doc = served.json();
+    assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/v1/decisions"]["post"].is_object());
     let token = s.key(Role::Decide);
     let d = api.decide(&token, "m1");
@@ -402,7 +407,8 @@ fn budget_is_never_overspent(backend: &str) {
     assert_eq!(b["reserved"], held);
     assert_eq!(b["remaining"], 2_000 - held);
     let all = api.get("/v1/budgets", &token).json();
-    assert_eq!(all["budgets"][0]["id"], "default");
+    assert_eq!(all["items"][0]["id"], "default");
+    assert!(all["next_cursor"].is_null(), "{all}");
     // One redeemed offer: spent moves from reserved.
     let offered = decisions
         .iter()
@@ -429,8 +435,8 @@ fn policies_activate_roll_back_apprentice(backend: &str) {
     let mut api = s.client();
     let admin = s.key(Role::Admin);
     let list = api.get("/v1/policies", &admin).json();
-    assert_eq!(list["policies"][0]["version"], "test-v1");
-    assert_eq!(list["policies"][0]["active"], true);
+    assert_eq!(list["items"][0]["version"], "test-v1");
+    assert_eq!(list["items"][0]["active"], true);
     let mut v2 = common::engine(100_000);
     v2.name = "test-v2".into();
     let v2 = serde_json::to_string(&v2).unwrap();

@@ -2,7 +2,9 @@
 
 Requests and responses are dataclasses named after the OpenAPI schemas (``/v1/openapi.json``); fields a newer
 server adds land in each response's ``extra`` mapping, so the client keeps working. Money is in integer minor
-units. A non-2xx answer raises :class:`ServiceError` with the service's ``code``, ``message`` and ``field``.
+units; times are RFC 3339 text in UTC (``2026-12-07T03:20:00.000000Z``). List calls walk every page of the
+service's paginated lists (``limit`` and ``cursor``) and return all items. A non-2xx answer raises
+:class:`ServiceError` with the service's ``code``, ``message`` and ``field``.
 
 >>> from discount.client import Client, DecisionRequest
 >>> service = Client("http://127.0.0.1:8080", api_key="dk_...")          # doctest: +SKIP
@@ -19,11 +21,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Type, TypeVar
 
 T = TypeVar("T")
-Timestamp = Union[str, int]
-"""RFC 3339 text (or, from older servers, microseconds since the epoch for outcome times)."""
+Timestamp = str
+"""RFC 3339 text in UTC with microseconds, e.g. ``2026-12-07T03:20:00.000000Z``."""
+
+MAX_PAGE_SIZE = 1000
+"""The most items the service puts in one page of a list."""
 
 
 class ServiceError(Exception):
@@ -238,7 +243,8 @@ class ModelRefusal:
 
 @dataclass
 class ModelList:
-    """``GET /v1/models``: the registry, the response model serving in this process, the last refusal."""
+    """``GET /v1/models``: the registry (every page), the response model serving in this process, the last
+    refusal."""
 
     models: List[Model]
     serving: Optional[str] = None
@@ -259,7 +265,8 @@ class ModelServing:
 
 @dataclass
 class Budget:
-    """A budget in minor units."""
+    """A budget in minor units; ``shadow_price`` is what a unit of spend costs a decision under the active
+    policy (absent when it does not spend from this budget)."""
 
     id: str
     currency: Optional[str] = None
@@ -267,16 +274,28 @@ class Budget:
     spent: Optional[int] = None
     reserved: Optional[int] = None
     remaining: Optional[int] = None
+    shadow_price: Optional[float] = None
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def _items(data: Any, key: str) -> List[Any]:
-    """A list answer, bare or wrapped in an object (``{"<key>": [...]}``, as paginated lists are)."""
-    if isinstance(data, list):
-        return data
-    if isinstance(data, Mapping) and isinstance(data.get(key), list):
-        return data[key]
-    raise ServiceError(0, "bad_response", f"expected a list of {key}, got {data!r}")
+@dataclass
+class Policy:
+    """A registered policy: its version (the engine configuration's name), whether it is active or in
+    apprentice mode, and when it was registered."""
+
+    version: str
+    active: bool
+    apprentice: bool
+    created_at: Timestamp
+    engine_version: Optional[str] = None
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _page_items(data: Any) -> List[Any]:
+    """The items of one page (``{"items": [...], "next_cursor": ...}``)."""
+    if isinstance(data, Mapping) and isinstance(data.get("items"), list):
+        return data["items"]
+    raise ServiceError(0, "bad_response", f"expected a page of items, got {data!r}")
 
 
 class Client:
@@ -313,6 +332,22 @@ class Client:
         except urllib.error.HTTPError as error:
             raise self._error(error) from None
         return json.loads(text) if text else None
+
+    def _pages(self, method: str, path: str, page_size: int) -> Iterator[Mapping[str, Any]]:
+        """Every page of a paginated list, following ``next_cursor`` until it is null."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"argument `page_size`: must be 1 to {MAX_PAGE_SIZE}, got {page_size}")
+        cursor: Optional[str] = None
+        while True:
+            query = {"limit": str(page_size)}
+            if cursor is not None:
+                query["cursor"] = cursor
+            page = self._request(method, f"{path}?{urllib.parse.urlencode(query)}")
+            _page_items(page)
+            yield page
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return
 
     @staticmethod
     def _error(error: urllib.error.HTTPError) -> ServiceError:
@@ -368,12 +403,14 @@ class Client:
 
     # -- models and budgets
 
-    def models(self) -> ModelList:
-        """``GET /v1/models`` (role admin)."""
-        data = self._request("GET", "/v1/models")
-        listing = _from_json(ModelList, data)
-        listing.models = [_from_json(Model, m) for m in _items(data, "models")]
-        listing.refused = None if data.get("refused") is None else _from_json(ModelRefusal, data["refused"])
+    def models(self, page_size: int = MAX_PAGE_SIZE) -> ModelList:
+        """``GET /v1/models`` (role admin), every page, oldest model first."""
+        pages = list(self._pages("GET", "/v1/models", page_size))
+        last = pages[-1]
+        models = [_from_json(Model, m) for page in pages for m in _page_items(page)]
+        listing = _from_json(ModelList, {k: v for k, v in last.items() if k not in ("items", "next_cursor")}
+                             | {"models": models})
+        listing.refused = None if last.get("refused") is None else _from_json(ModelRefusal, last["refused"])
         return listing
 
     def promote_model(self, model_id: str) -> ModelServing:
@@ -391,9 +428,28 @@ class Client:
         serving.refused = None if data.get("refused") is None else _from_json(ModelRefusal, data["refused"])
         return serving
 
-    def budgets(self) -> List[Budget]:
-        """``GET /v1/budgets`` (role decide)."""
-        return [_from_json(Budget, b) for b in _items(self._request("GET", "/v1/budgets"), "budgets")]
+    def budgets(self, page_size: int = MAX_PAGE_SIZE) -> List[Budget]:
+        """``GET /v1/budgets`` (role decide), every page, by id."""
+        return [_from_json(Budget, b) for page in self._pages("GET", "/v1/budgets", page_size)
+                for b in _page_items(page)]
+
+    # -- policies
+
+    def policies(self, page_size: int = MAX_PAGE_SIZE) -> List[Policy]:
+        """``GET /v1/policies`` (role admin), every page, oldest first."""
+        return [_from_json(Policy, p) for page in self._pages("GET", "/v1/policies", page_size)
+                for p in _page_items(page)]
+
+    def register_policy(self, engine: Mapping[str, Any]) -> Policy:
+        """``POST /v1/policies`` (role admin): an engine configuration (docs/policy.md) as a new policy version
+        named by its ``name``; not active until :meth:`activate_policy`."""
+        data = self._request("POST", "/v1/policies", dict(engine))
+        return next(p for p in self.policies() if p.version == data["version"])
+
+    def activate_policy(self, version: str) -> str:
+        """``POST /v1/policies/{version}/activate`` (role admin); the version now active."""
+        path = f"/v1/policies/{urllib.parse.quote(version, safe='')}/activate"
+        return str(self._request("POST", path)["active"])
 
 
 __all__ = [
@@ -414,4 +470,6 @@ __all__ = [
     "ModelList",
     "ModelServing",
     "Budget",
+    "Policy",
+    "MAX_PAGE_SIZE",
 ]

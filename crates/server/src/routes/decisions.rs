@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::{json, Shared};
 use crate::auth::Role;
-use crate::error::{parse_json, ApiError, ApiResult};
+use crate::error::{parse_json, ApiError, ApiResult, ErrorBody};
 use crate::policies::FeatureSource;
 use axum::extract::rejection::BytesRejection;
 use discount_policy::facts::{customer_facts, OFFER_HISTORY_DAYS, OFFER_HISTORY_DECISIONS};
@@ -26,8 +27,10 @@ use discount_policy::facts::{customer_facts, OFFER_HISTORY_DAYS, OFFER_HISTORY_D
 const MAX_ID_LEN: usize = 256;
 const MAX_BASKET_LINES: usize = 1_000;
 
-#[derive(Debug, Deserialize)]
+/// One offer for a customer.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DecisionRequest)]
 pub struct DecisionBody {
     pub customer_id: String,
     #[serde(default)]
@@ -40,25 +43,31 @@ pub struct DecisionBody {
     pub campaign: Option<String>,
     #[serde(default)]
     pub explain: bool,
-    /// Same as the `Idempotency-Key` header (the header wins).
+    /// Same as the `Idempotency-Key` header (the header wins): a retry with the same key and body
+    /// gets the same decision.
     #[serde(default)]
     pub idempotency_key: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// Where and for what the offer is asked.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(as = DecisionContext)]
 pub struct ContextBody {
     pub placement: String,
     pub device: String,
     pub basket: Vec<BasketBody>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// One basket line; money in minor units.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = BasketLine)]
 pub struct BasketBody {
     pub item_id: String,
     #[serde(default)]
     pub category: String,
+    #[schema(minimum = 1)]
     pub quantity: u32,
     /// Unit list price, minor units.
     pub unit_price: i64,
@@ -67,13 +76,19 @@ pub struct BasketBody {
 }
 
 /// The answer, stored verbatim so that a retry gets exactly this.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Decision)]
 pub struct DecisionResponse {
     pub decision_id: String,
+    /// The stored id (the pseudonym when the service pseudonymises customer ids).
     pub customer_id: String,
+    /// The ladder rung given.
     pub offer_id: String,
+    #[schema(value_type = crate::openapi::OfferSchema)]
     pub offer: Offer,
+    /// The probability with which the policy chose this offer (for off-policy evaluation).
     pub propensity: f64,
+    /// Whether the offer was an exploration draw.
     pub explored: bool,
     /// Expected incremental profit of the offer against no offer, minor units.
     pub expected_profit: i64,
@@ -86,13 +101,19 @@ pub struct DecisionResponse {
     /// In apprentice mode the control arm is served and this is what the policy would have given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apprentice_choice: Option<String>,
+    #[schema(format = DateTime)]
     pub decided_at: String,
+    /// Orders until this time are attributed to the decision.
+    #[schema(format = DateTime)]
     pub attribution_ends_at: String,
+    /// Each offer's scores and the terms that chose it, when the request asked `explain`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub explanation: Option<serde_json::Value>,
     /// The fraud gate's record (score, reasons, action) when it capped or withheld the offer or
     /// the customer has risk reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::GateRecordSchema>)]
     pub gate: Option<discount_policy::GateRecord>,
     /// The registered response model that scored the offers; absent when the policy's own
     /// online models did.
@@ -286,6 +307,22 @@ fn replay(stored: &DecisionRow) -> Response {
     r
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/decisions",
+    tag = "decisions",
+    summary = "Decide one offer for a customer; logged before it is answered (role decide)",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the same decision (1 to 256 bytes)")),
+    request_body = DecisionBody,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The decision (with header `Idempotent-Replay: true` when it answers a retry)", body = DecisionResponse),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is over server.body_limit_bytes", body = ErrorBody),
+        (status = 422, description = "A field is invalid (named in `field`: also an offer or campaign the active policy lacks), or the idempotency key was used for another request", body = ErrorBody),
+        (status = 503, description = "No policy is active", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -389,8 +426,8 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
         reserved: decision.reserved,
         basket_discount: decision.basket_discount,
         apprentice_choice,
-        decided_at: now.to_rfc3339(),
-        attribution_ends_at: deadline.to_rfc3339(),
+        decided_at: crate::clock::rfc3339(now),
+        attribution_ends_at: crate::clock::rfc3339(deadline),
         explanation: decision
             .explanation
             .as_ref()
@@ -518,19 +555,36 @@ fn replay_same(
 }
 
 /// A logged decision with its outcome.
-#[derive(Serialize)]
-struct DecisionView {
-    decision: serde_json::Value,
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = DecisionRecord)]
+pub struct DecisionView {
+    /// The decision as it was answered.
+    #[schema(value_type = DecisionResponse)]
+    pub decision: serde_json::Value,
     /// `open` until the outcome is known, then `joined`.
-    status: &'static str,
-    outcome: Option<discount_store::decision_log::OutcomeRow>,
+    pub status: &'static str,
+    pub outcome: Option<crate::routes::outcomes::OutcomeView>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/decisions/{id}",
+    tag = "decisions",
+    summary = "A logged decision and its outcome (role decide)",
+    params(("id" = String, Path, description = "The decision's id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The decision as answered, and its outcome once known", body = DecisionView),
+        (status = 404, description = "No such decision", body = ErrorBody),
+        (status = 422, description = "The id is empty, too long or holds control characters", body = ErrorBody),
+    )
+)]
 pub async fn read(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
+    let id = crate::routes::admin::path_id(id)?;
     let caller = state.caller(&headers).await?;
     caller.require(Role::Decide)?;
     crate::error::checked_id("id", &id)?;
@@ -539,12 +593,13 @@ pub async fn read(
         .pool
         .run(move |log| Ok((log.decision(&key)?, log.outcome(&key)?)))
         .await?;
-    let decision = decision.ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
+    let decision =
+        decision.ok_or_else(|| ApiError::not_found_field("id", format!("no decision `{id}`")))?;
     let body: serde_json::Value = serde_json::from_str(&decision.response)
         .map_err(|e| ApiError::internal("reading the logged response", e))?;
     Ok(json(&DecisionView {
         decision: body,
         status: if decision.joined { "joined" } else { "open" },
-        outcome,
+        outcome: outcome.map(crate::routes::outcomes::OutcomeView::from),
     }))
 }

@@ -14,25 +14,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{json, Shared};
 use crate::auth::Role;
-use crate::error::{parse_json, ApiError, ApiResult};
+use crate::error::{parse_json, ApiError, ApiResult, ErrorBody};
 use axum::extract::rejection::BytesRejection;
 
 /// Most records in one request.
 pub const MAX_EVENTS: usize = 10_000;
 
-#[derive(Deserialize)]
+/// A batch of records, stored in one transaction.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EventsBody {
-    events: Vec<serde_json::Value>,
+pub struct EventsBody {
+    /// Users, items and events, each an object with a `type` (`user`, `item`, `view`, `click`,
+    /// `add_to_cart`, `order`, `refund`, `review`, `offer_shown`, `coupon_issued`,
+    /// `coupon_redeemed`, `session`) and that type's fields, as `discount ingest` reads them
+    /// (docs/ingest.md). Times may be RFC 3339, RFC 2822, a date, or Unix seconds,
+    /// milliseconds or microseconds. At most 10,000 records.
+    #[schema(value_type = Vec<Object>, max_items = 10000)]
+    pub events: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+/// What became of one record of the batch.
+#[derive(Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct EventResult {
+    /// The record's position in `events`.
     pub index: usize,
     /// `stored`, `duplicate` or `rejected`.
+    #[schema(value_type = crate::openapi::EventStatusSchema)]
     pub status: &'static str,
+    /// The field at fault of a rejected record (`events[3].time`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Why a record was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The decision an order was attributed to.
@@ -43,15 +55,31 @@ pub struct EventResult {
     pub not_attributed: Option<String>,
 }
 
-#[derive(Serialize)]
-struct EventsReport {
-    received: usize,
-    stored: usize,
-    duplicates: usize,
-    rejected: usize,
-    results: Vec<EventResult>,
+/// What became of a batch: counts, and one result per record in order.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventsReport {
+    pub received: usize,
+    pub stored: usize,
+    /// Records stored before (same id): not stored again.
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub results: Vec<EventResult>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    tag = "events",
+    summary = "Store a batch of users, items and events; orders are attributed to open decisions (role ingest)",
+    request_body = EventsBody,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Each record's result; a rejected record does not reject the batch", body = EventsReport),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is over server.body_limit_bytes", body = ErrorBody),
+        (status = 422, description = "`events` is missing, not a list, or longer than 10,000", body = ErrorBody),
+    )
+)]
 pub async fn ingest(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -68,7 +96,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
         return Err(ApiError::field(
             "events",
             format!(
-                "at most {MAX_EVENTS} records per request (got {})",
+                "`events` holds at most {MAX_EVENTS} records per request (got {})",
                 body.events.len()
             ),
         ));

@@ -7,13 +7,38 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::{json, Shared};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 
+/// The answer of the liveness and readiness probes.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Health)]
+pub struct HealthStatus {
+    /// `ok` (alive) or `ready`.
+    pub status: &'static str,
+}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness: the process answers",
+    responses((status = 200, description = "Alive", body = HealthStatus))
+)]
 pub async fn healthz() -> Response {
-    json(&serde_json::json!({ "status": "ok" }))
+    json(&HealthStatus { status: "ok" })
 }
 
 /// Ready when the store answers, a policy is active and the service is not shutting down.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness: the store answers, a policy is active, the service is not shutting down",
+    responses(
+        (status = 200, description = "Ready", body = HealthStatus),
+        (status = 503, description = "Not ready; the message says why", body = ErrorBody),
+    )
+)]
 pub async fn readyz(State(state): State<Shared>) -> ApiResult {
     if state.shutting_down.load(Ordering::Acquire) {
         return Err(ApiError::unavailable("shutting down"));
@@ -26,9 +51,16 @@ pub async fn readyz(State(state): State<Shared>) -> ApiResult {
         .run(|log| log.budgets())
         .await
         .map_err(|e| ApiError::unavailable(format!("the store does not answer: {}", e.message)))?;
-    Ok(json(&serde_json::json!({ "status": "ready" })))
+    Ok(json(&HealthStatus { status: "ready" }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics: requests, latency, decisions, budgets, shadow prices, drift",
+    responses((status = 200, description = "The Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn metrics(State(state): State<Shared>) -> Response {
     let m = &state.metrics;
     for (campaign, ledger) in state.policies.campaigns() {
@@ -69,11 +101,18 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    tag = "operations",
+    summary = "This description of the API (OpenAPI 3.1)",
+    responses((status = 200, description = "The OpenAPI document", body = Object))
+)]
 pub async fn openapi() -> Response {
     (
         StatusCode::OK,
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        crate::openapi::DOCUMENT,
+        crate::openapi::served(),
     )
         .into_response()
 }

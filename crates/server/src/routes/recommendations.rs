@@ -24,9 +24,10 @@ use sha2::{Digest, Sha256};
 
 use crate::app::{json, Shared};
 use crate::auth::Role;
-use crate::error::{checked_id, parse_json, ApiError, ApiResult, ServerError};
+use crate::error::{checked_id, parse_json, ApiError, ApiResult, ErrorBody, ServerError};
 use crate::models::Refusal;
 use crate::pool::LogPool;
+use utoipa::ToSchema;
 
 /// Most slots one request may ask for.
 const MAX_K: usize = 100;
@@ -107,12 +108,15 @@ pub fn load(row: &discount_store::model_registry::ModelRow) -> Result<ServedReco
     RecommendArtifact::from_json(&row.artifact).map_err(|e| format!("model `{}`: {e}", row.id))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A slate of items for a customer, with offers attached.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RecommendationRequest)]
 pub struct RecommendationBody {
     pub customer_id: String,
-    /// Number of slots.
+    /// Number of slots, 1 to 100.
     #[serde(default = "default_k")]
+    #[schema(minimum = 1, maximum = 100, default = 10)]
     pub k: usize,
     #[serde(default)]
     pub context: RecommendationContext,
@@ -120,6 +124,7 @@ pub struct RecommendationBody {
     pub exclusions: Exclusions,
     /// Attach offers from the active policy's ladder (default true; none without an active policy).
     #[serde(default = "default_true")]
+    #[schema(default = true)]
     pub offers: bool,
     /// Draw the slate by Plackett-Luce at this temperature (exploration, for off-policy evaluation);
     /// absent: rank greedily (propensity 1).
@@ -135,14 +140,15 @@ fn default_true() -> bool {
     true
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecommendationContext {
     /// The customer's segment: a new customer gets that segment's popularity.
     pub segment: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// Items and categories never to recommend (at most 1,000 of each).
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Exclusions {
     pub items: Vec<String>,
@@ -191,7 +197,7 @@ impl RecommendationBody {
 }
 
 /// One recommended item.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RecommendedItem {
     /// 1 = top.
     pub position: usize,
@@ -209,9 +215,11 @@ pub struct RecommendedItem {
     pub offer: Option<ItemOffer>,
 }
 
-#[derive(Debug, Serialize)]
+/// The offer attached to a recommended item.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ItemOffer {
     pub offer_id: String,
+    #[schema(value_type = crate::openapi::OfferSchema)]
     pub offer: discount_core::Offer,
     /// Discount on one unit, minor units.
     pub discount: i64,
@@ -219,7 +227,9 @@ pub struct ItemOffer {
     pub incremental_profit: f64,
 }
 
-#[derive(Debug, Serialize)]
+/// The slate as shown and logged.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Recommendation)]
 pub struct RecommendationResponse {
     pub recommendation_id: String,
     pub customer_id: String,
@@ -227,7 +237,9 @@ pub struct RecommendationResponse {
     /// The policy whose ladder and shadow price chose the offers (none: no offers).
     pub policy_version: Option<String>,
     pub shadow_price: Option<f64>,
-    /// `personal`, `segment_popularity` or `popularity`.
+    /// Where the scores came from: `personal`, `segment_popularity` (with the segment) or
+    /// `popularity`.
+    #[schema(value_type = crate::openapi::ScoreSourceSchema)]
     pub source: discount_recommend::ScoreSource,
     pub items: Vec<RecommendedItem>,
     /// Exact probability of the shown ranking (1 when ranked greedily), as logged.
@@ -236,6 +248,8 @@ pub struct RecommendationResponse {
     pub expected_profit: f64,
     /// Discount the slate's offers carry if all were used, minor units.
     pub offered_discount: i64,
+    /// How many catalogue items each rule left out.
+    #[schema(value_type = crate::openapi::ExclusionCountsSchema)]
     pub excluded: discount_recommend::rank::ExclusionCounts,
 }
 
@@ -291,6 +305,21 @@ fn recommend_error(e: RecommendError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/recommendations",
+    tag = "recommendations",
+    summary = "A customer's slate from the active recommend model, each slot with its best offer; logged with its propensity (role decide)",
+    request_body = RecommendationBody,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The slate", body = RecommendationResponse),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is over server.body_limit_bytes", body = ErrorBody),
+        (status = 422, description = "A field is invalid (named in `field`)", body = ErrorBody),
+        (status = 503, description = "No recommend model serves", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<Shared>,
     headers: HeaderMap,
