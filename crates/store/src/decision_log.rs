@@ -417,6 +417,16 @@ pub trait DecisionStore {
         to: i64,
     ) -> Result<Vec<(DecisionRow, Option<OutcomeRow>)>, StoreError>;
 
+    /// The same joined log as [`Self::joined_decisions`], one decision at a time without holding
+    /// them all: rows stream from the store as they are read, so exports of any size run in flat
+    /// memory. `visit` returns `Break` to stop early. Returns how many decisions were visited.
+    fn scan_joined_decisions(
+        &mut self,
+        from: i64,
+        to: i64,
+        visit: &mut dyn FnMut(DecisionRow, Option<OutcomeRow>) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError>;
+
     /// Decisions and outcomes recorded: `(decisions, open, outcomes)`.
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError>;
 
@@ -514,6 +524,22 @@ pub fn open_decision_log(url: &str) -> Result<Box<dyn DecisionLog>, StoreError> 
         }
         crate::Backend::Sqlite(path) => Box::new(crate::sqlite_log::SqliteDecisionLog::open(path)?),
     })
+}
+
+/// The joined scan's query: each decision with `from <= at < to` in time order (ties by id),
+/// its 16 columns followed by the 10 of its outcome (all null when it has none); `from` and `to`
+/// are the backend's placeholders for the two bounds.
+pub(crate) fn joined_scan_sql(
+    decision_columns: &str,
+    outcome_columns: &str,
+    from: &str,
+    to: &str,
+) -> String {
+    format!(
+        "SELECT d.*, o.* FROM (SELECT {decision_columns} FROM decisions WHERE at >= {from} AND at < {to}) d
+         LEFT JOIN (SELECT {outcome_columns} FROM decision_outcomes) o ON o.decision_id = d.id
+         ORDER BY d.at, d.id"
+    )
 }
 
 /// Pairs decisions (in order) with the outcomes found for them.

@@ -316,6 +316,31 @@ impl DecisionStore for PostgresDecisionLog {
         Ok(crate::decision_log::join_outcomes(decisions, outcomes))
     }
 
+    fn scan_joined_decisions(
+        &mut self,
+        from: i64,
+        to: i64,
+        visit: &mut dyn FnMut(DecisionRow, Option<OutcomeRow>) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let sql =
+            crate::decision_log::joined_scan_sql(DECISION_COLUMNS, OUTCOME_COLUMNS, "$1", "$2");
+        // Rows stream from the server as they are read; they are never all in memory.
+        let bounds: [&(dyn postgres::types::ToSql + Sync); 2] = [&from, &to];
+        let mut rows = self.client.query_raw(&sql, bounds)?;
+        let mut visited = 0;
+        while let Some(r) = rows.next()? {
+            let decision = decision_of(&r);
+            // The outcome's columns follow the decision's 16; its key is null when there is none.
+            let outcome = r.get::<_, Option<String>>(16).map(|_| outcome_at(&r, 16));
+            visited += 1;
+            if visit(decision, outcome).is_break() {
+                break;
+            }
+        }
+        Ok(visited)
+    }
+
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError> {
         let r = self.client.query_one(
             "SELECT (SELECT COUNT(*) FROM decisions), (SELECT COUNT(*) FROM decisions WHERE joined = 0),
@@ -652,17 +677,22 @@ const OUTCOME_COLUMNS: &str =
     "decision_id, at, source, event_id, converted, revenue, discount, profit, charged, recorded_at";
 
 fn outcome_of(r: &postgres::Row) -> OutcomeRow {
-    let source: String = r.get(2);
+    outcome_at(r, 0)
+}
+
+/// The outcome whose [`OUTCOME_COLUMNS`] start at column `base` of the row.
+fn outcome_at(r: &postgres::Row, base: usize) -> OutcomeRow {
+    let source: String = r.get(base + 2);
     OutcomeRow {
-        decision_id: r.get(0),
-        at: r.get(1),
+        decision_id: r.get(base),
+        at: r.get(base + 1),
         source: OutcomeSource::parse(&source).unwrap_or(OutcomeSource::Reported),
-        event_id: r.get(3),
-        converted: r.get::<_, i32>(4) != 0,
-        revenue: r.get(5),
-        discount: r.get(6),
-        profit: r.get(7),
-        charged: r.get(8),
-        recorded_at: r.get(9),
+        event_id: r.get(base + 3),
+        converted: r.get::<_, i32>(base + 4) != 0,
+        revenue: r.get(base + 5),
+        discount: r.get(base + 6),
+        profit: r.get(base + 7),
+        charged: r.get(base + 8),
+        recorded_at: r.get(base + 9),
     }
 }

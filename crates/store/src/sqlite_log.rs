@@ -323,6 +323,32 @@ impl DecisionStore for SqliteDecisionLog {
         Ok(crate::decision_log::join_outcomes(decisions, outcomes))
     }
 
+    fn scan_joined_decisions(
+        &mut self,
+        from: i64,
+        to: i64,
+        visit: &mut dyn FnMut(DecisionRow, Option<OutcomeRow>) -> std::ops::ControlFlow<()>,
+    ) -> Result<u64, StoreError> {
+        let sql =
+            crate::decision_log::joined_scan_sql(DECISION_COLUMNS, OUTCOME_COLUMNS, "?1", "?2");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params![from, to])?;
+        let mut visited = 0;
+        while let Some(r) = rows.next()? {
+            let decision = decision_of(r)?;
+            // The outcome's columns follow the decision's 16; its key is null when there is none.
+            let outcome = match r.get::<_, Option<String>>(16)? {
+                Some(_) => Some(outcome_at(r, 16)?),
+                None => None,
+            };
+            visited += 1;
+            if visit(decision, outcome).is_break() {
+                break;
+            }
+        }
+        Ok(visited)
+    }
+
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError> {
         Ok(self.conn.query_row(
             "SELECT (SELECT COUNT(*) FROM decisions), (SELECT COUNT(*) FROM decisions WHERE joined = 0),
@@ -680,17 +706,22 @@ const OUTCOME_COLUMNS: &str =
     "decision_id, at, source, event_id, converted, revenue, discount, profit, charged, recorded_at";
 
 fn outcome_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutcomeRow> {
-    let source: String = r.get(2)?;
+    outcome_at(r, 0)
+}
+
+/// The outcome whose [`OUTCOME_COLUMNS`] start at column `base` of the row.
+fn outcome_at(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<OutcomeRow> {
+    let source: String = r.get(base + 2)?;
     Ok(OutcomeRow {
-        decision_id: r.get(0)?,
-        at: r.get(1)?,
+        decision_id: r.get(base)?,
+        at: r.get(base + 1)?,
         source: OutcomeSource::parse(&source).unwrap_or(OutcomeSource::Reported),
-        event_id: r.get(3)?,
-        converted: r.get::<_, i64>(4)? != 0,
-        revenue: r.get(5)?,
-        discount: r.get(6)?,
-        profit: r.get(7)?,
-        charged: r.get(8)?,
-        recorded_at: r.get(9)?,
+        event_id: r.get(base + 3)?,
+        converted: r.get::<_, i64>(base + 4)? != 0,
+        revenue: r.get(base + 5)?,
+        discount: r.get(base + 6)?,
+        profit: r.get(base + 7)?,
+        charged: r.get(base + 8)?,
+        recorded_at: r.get(base + 9)?,
     })
 }
