@@ -67,12 +67,14 @@ impl ApiError {
         }
     }
 
+    /// A 422 naming `field`, in `field` and in the message.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "invalid_field",
-            message: message.into(),
-            field: Some(field.into()),
+            message: naming(&field, message.into()),
+            field: Some(field),
             retry_after_seconds: None,
         }
     }
@@ -117,6 +119,22 @@ impl ApiError {
 
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+}
+
+/// `message` with the field's name in front when it does not name it already (`must not be
+/// empty` becomes `` `customer_id` must not be empty``), so that the sentence stands on its own.
+fn naming(field: &str, message: String) -> String {
+    if message.contains(&format!("`{field}`")) {
+        return message;
+    }
+    let predicate = ["must ", "is ", "has ", "contains ", "holds "]
+        .iter()
+        .any(|p| message.starts_with(p));
+    if predicate {
+        format!("`{field}` {message}")
+    } else {
+        format!("`{field}`: {message}")
     }
 }
 
@@ -245,8 +263,10 @@ pub fn plain_data_error(parent: Option<&str>, message: &str) -> (Option<String>,
         let len = text[start..].find('`')?;
         Some(text[start..start + len].to_string())
     };
+    // serde lists `a` alone, `a` or `b`, or one of `a`, `b`, `c`.
     let names = |list: &str| -> String {
-        list.split(", ")
+        list.replace("` or `", "`, `")
+            .split(", ")
             .map(|n| n.trim_matches('`'))
             .collect::<Vec<_>>()
             .join(", ")
@@ -492,3 +512,77 @@ impl From<tokio::task::JoinError> for ApiError {
 
 /// What every handler returns: the response, or the error that becomes one.
 pub type ApiResult = Result<Response, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_wording_becomes_sentences_naming_the_field() {
+        let cases = [
+            (
+                Some("context.basket[0]"),
+                "invalid type: map, expected u32",
+                Some("context.basket[0]"),
+                "`context.basket[0]` must be a whole number from 0 to 4294967295, not an object",
+            ),
+            (
+                None,
+                "missing field `customer_id`",
+                Some("customer_id"),
+                "`customer_id` is required",
+            ),
+            (
+                Some("context"),
+                "unknown field `colour`, expected `placement` or `device`",
+                Some("context.colour"),
+                "`context.colour` is not a known field; the fields here are placement, device",
+            ),
+            (
+                Some("explain"),
+                "invalid type: null, expected a boolean",
+                Some("explain"),
+                "`explain` must be true or false, not null",
+            ),
+            (
+                Some("k"),
+                "invalid value: integer `-3`, expected usize",
+                Some("k"),
+                "`k` must be a whole number from 0 to 18446744073709551615 (got the number -3)",
+            ),
+            (
+                None,
+                "invalid type: sequence, expected struct DecisionBody",
+                None,
+                "the request body must be an object, not a list",
+            ),
+            (
+                Some("offer"),
+                "unknown variant `gift`, expected one of `no_offer`, `content`",
+                Some("offer"),
+                "`offer` does not take the value `gift`; it must be one of no_offer, content",
+            ),
+            (
+                Some("currency"),
+                "expected a three-letter ISO 4217 code",
+                Some("currency"),
+                "`currency`: expected a three-letter ISO 4217 code",
+            ),
+        ];
+        for (parent, serde_message, field, sentence) in cases {
+            let (f, m) = plain_data_error(parent, serde_message);
+            assert_eq!(f.as_deref(), field, "{serde_message}");
+            assert_eq!(m, sentence, "{serde_message}");
+        }
+    }
+
+    #[test]
+    fn field_errors_name_the_field_once() {
+        let e = ApiError::field("customer_id", "must not be empty");
+        assert_eq!(e.message, "`customer_id` must not be empty");
+        let e = ApiError::field("k", "`k` must be 1 to 100 (got 0)");
+        assert_eq!(e.message, "`k` must be 1 to 100 (got 0)");
+        let e = ApiError::field("engine", "ladder: no rungs");
+        assert_eq!(e.message, "`engine`: ladder: no rungs");
+    }
+}
