@@ -41,6 +41,8 @@ fn ingest_reports_balanced_json_and_exits_2_on_rejections() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 row(s) rejected"));
     let quarantine = report["inputs"][0]["quarantine"].as_str().unwrap();
     assert!(dir.path().join(quarantine).exists());
+    // A first load into an empty store builds its indexes once, at the end.
+    assert_eq!(report["deferred_indexes"].as_bool(), Some(true));
 
     // The same file again: all duplicates or rejected, nothing new.
     let out = discount(dir.path())
@@ -48,6 +50,15 @@ fn ingest_reports_balanced_json_and_exits_2_on_rejections() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["total"]["duplicates"].as_u64(), Some(1));
+    // The store holds events now: its indexes stay, unless asked otherwise.
+    assert_eq!(report["deferred_indexes"].as_bool(), Some(false));
+    let out = discount(dir.path())
+        .args(["--json", "ingest", "--defer-indexes", "always", "e.jsonl"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["deferred_indexes"].as_bool(), Some(true));
     assert_eq!(report["total"]["duplicates"].as_u64(), Some(1));
 
     let out = discount(dir.path())

@@ -13,6 +13,7 @@
 //!     unknown_items: discount_core::config::UnknownItems::Register,
 //!     strict: false,
 //!     customer_ids: discount_core::CustomerIds::raw(),
+//!     defer_indexes: pipeline::DeferIndexes::Auto,
 //! };
 //! let mut quarantine = Quarantine::for_input("quarantine".as_ref(), "events.jsonl");
 //! let report = pipeline::ingest("events.jsonl", source.as_mut(), store.as_mut(), &options, &mut quarantine, &mut |_| {})?;

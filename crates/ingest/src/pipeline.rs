@@ -21,6 +21,32 @@ pub struct IngestOptions {
     pub strict: bool,
     /// How customer ids are stored (pseudonymised at the edge when a key is configured).
     pub customer_ids: CustomerIds,
+    /// Whether a run drops the secondary indexes and builds them once at the end.
+    pub defer_indexes: DeferIndexes,
+}
+
+/// When a run defers index maintenance ([`Store::begin_bulk_load`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeferIndexes {
+    /// On a first load into a store with no events, where nothing reads by customer yet.
+    #[default]
+    Auto,
+    /// Always: for large loads while no server reads the store.
+    Always,
+    /// Never: readers keep their indexes throughout.
+    Never,
+}
+
+impl DeferIndexes {
+    /// Starts the bulk load this setting asks for; returns whether indexes were dropped (then
+    /// [`Store::end_bulk_load`] must follow, whatever happens to the load).
+    pub fn begin(self, store: &mut dyn Store) -> Result<bool, discount_store::StoreError> {
+        match self {
+            DeferIndexes::Auto => store.begin_bulk_load(true),
+            DeferIndexes::Always => store.begin_bulk_load(false),
+            DeferIndexes::Never => Ok(false),
+        }
+    }
 }
 
 /// The balance of one input: `read = stored + duplicates + rejected`, always.

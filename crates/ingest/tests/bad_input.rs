@@ -26,6 +26,7 @@ fn options(strict: bool, unknown_items: UnknownItems) -> IngestOptions {
         unknown_items,
         strict,
         customer_ids: discount_core::CustomerIds::raw(),
+        defer_indexes: discount_ingest::pipeline::DeferIndexes::Never,
     }
 }
 

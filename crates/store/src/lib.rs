@@ -16,6 +16,7 @@
 mod batch;
 pub mod decision_log;
 pub mod model_registry;
+mod bulk_load;
 pub mod pg_connect;
 pub mod postgres;
 pub mod postgres_log;
@@ -107,6 +108,16 @@ pub trait Store: Send {
     /// `(item id, category)` of those of `item_ids` the store knows.
     fn item_categories(&mut self, item_ids: &[String])
         -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Starts a bulk load: drops the secondary indexes that every event write would otherwise
+    /// maintain, so that [`Store::end_bulk_load`] builds them once. With `only_if_empty`, only
+    /// when the store holds no events yet (a first load, which nothing reads by customer).
+    /// Returns whether it dropped them.
+    fn begin_bulk_load(&mut self, only_if_empty: bool) -> Result<bool, StoreError>;
+
+    /// Builds any index a bulk load dropped (nothing to do when none is missing). Runs on every
+    /// open too, so a load that died half way leaves no index missing.
+    fn end_bulk_load(&mut self) -> Result<(), StoreError>;
 }
 
 /// Opens a store from its URL: `sqlite://PATH` (or a bare path ending in .sqlite/.db), or

@@ -159,6 +159,7 @@ impl PostgresStore {
             staging_ready: false,
         };
         store.migrate()?;
+        crate::bulk_load::postgres_end(&mut store.client)?;
         Ok(store)
     }
 
@@ -205,6 +206,14 @@ fn existing_items(tx: &mut Transaction, ids: &[&str]) -> Result<HashSet<String>,
 }
 
 impl Store for PostgresStore {
+    fn begin_bulk_load(&mut self, only_if_empty: bool) -> Result<bool, StoreError> {
+        crate::bulk_load::postgres_begin(&mut self.client, only_if_empty)
+    }
+
+    fn end_bulk_load(&mut self) -> Result<(), StoreError> {
+        crate::bulk_load::postgres_end(&mut self.client)
+    }
+
     fn backend(&self) -> &'static str {
         "postgres"
     }

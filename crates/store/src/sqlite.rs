@@ -40,6 +40,7 @@ impl SqliteStore {
             known_items: HashSet::new(),
         };
         store.migrate()?;
+        crate::bulk_load::sqlite_end(&store.conn)?;
         Ok(store)
     }
 
@@ -198,6 +199,14 @@ fn insert_event(
 }
 
 impl Store for SqliteStore {
+    fn begin_bulk_load(&mut self, only_if_empty: bool) -> Result<bool, StoreError> {
+        crate::bulk_load::sqlite_begin(&self.conn, only_if_empty)
+    }
+
+    fn end_bulk_load(&mut self) -> Result<(), StoreError> {
+        crate::bulk_load::sqlite_end(&self.conn)
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use discount_core::config::UnknownItems;
 use discount_core::{Config, CustomerIds};
+use discount_ingest::pipeline::DeferIndexes;
 use discount_ingest::quarantine::Quarantine;
 use discount_ingest::{
     open_file, pipeline, Counts, Format, IngestOptions, InputReport, RecordSource,
@@ -55,6 +56,28 @@ pub struct IngestArgs {
     /// Where rejected rows go (default: ingest.quarantine_dir).
     #[arg(long)]
     pub quarantine_dir: Option<PathBuf>,
+    /// Drop the secondary indexes during the load and build them once at the end: `auto` on a
+    /// first load into a store without events, `always` for a large load while no server reads
+    /// the store, `never` to keep them.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub defer_indexes: DeferIndexesArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DeferIndexesArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<DeferIndexesArg> for DeferIndexes {
+    fn from(arg: DeferIndexesArg) -> Self {
+        match arg {
+            DeferIndexesArg::Auto => DeferIndexes::Auto,
+            DeferIndexesArg::Always => DeferIndexes::Always,
+            DeferIndexesArg::Never => DeferIndexes::Never,
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -77,6 +100,8 @@ pub struct RunReport {
     pub total: Counts,
     pub seconds: f64,
     pub records_per_second: f64,
+    /// Whether the secondary indexes were dropped for the load and built once at the end.
+    pub deferred_indexes: bool,
     /// Peak resident memory of this process (Linux), MiB.
     pub peak_rss_mib: Option<f64>,
 }
@@ -105,6 +130,7 @@ pub fn options(
         },
         strict,
         customer_ids,
+        defer_indexes: DeferIndexes::Auto,
     })
 }
 
@@ -135,6 +161,46 @@ pub fn ingest_sources(
     json: bool,
 ) -> anyhow::Result<RunReport> {
     let started = std::time::Instant::now();
+    let deferred = options
+        .defer_indexes
+        .begin(store)
+        .context("dropping the indexes for a bulk load")?;
+    let loaded = load_sources(store, sources, options, quarantine_dir);
+    // The indexes come back whatever happened to the load.
+    let rebuilt = if deferred {
+        store
+            .end_bulk_load()
+            .context("building the indexes after the bulk load")
+    } else {
+        Ok(())
+    };
+    let (inputs, total) = loaded?;
+    rebuilt?;
+    let seconds = started.elapsed().as_secs_f64();
+    let report = RunReport {
+        store: redact(store_url),
+        records_per_second: total.read as f64 / seconds.max(1e-9),
+        inputs,
+        total,
+        seconds,
+        deferred_indexes: deferred,
+        peak_rss_mib: peak_rss_mib(),
+    };
+    if json {
+        print_json(&report)?;
+    } else {
+        print_report(&report);
+    }
+    Ok(report)
+}
+
+/// Ingests each source in turn, stopping after one that stopped early (`--strict`).
+fn load_sources(
+    store: &mut dyn Store,
+    sources: Vec<(String, Box<dyn RecordSource>)>,
+    options: &IngestOptions,
+    quarantine_dir: &Path,
+) -> anyhow::Result<(Vec<InputReport>, Counts)> {
     let mut inputs = Vec::new();
     let mut total = Counts::default();
     for (name, mut source) in sources {
@@ -157,21 +223,7 @@ pub fn ingest_sources(
             break;
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let report = RunReport {
-        store: redact(store_url),
-        records_per_second: total.read as f64 / seconds.max(1e-9),
-        inputs,
-        total,
-        seconds,
-        peak_rss_mib: peak_rss_mib(),
-    };
-    if json {
-        print_json(&report)?;
-    } else {
-        print_report(&report);
-    }
-    Ok(report)
+    Ok((inputs, total))
 }
 
 /// Hides a password in a store URL before it is printed.
@@ -258,7 +310,8 @@ pub fn exit_status(report: &RunReport) -> anyhow::Result<()> {
 }
 
 pub fn run(config: &Config, args: &IngestArgs, json: bool) -> anyhow::Result<()> {
-    let options = options(config, args.batch_size, args.unknown_items, args.strict)?;
+    let mut options = options(config, args.batch_size, args.unknown_items, args.strict)?;
+    options.defer_indexes = args.defer_indexes.into();
     let mut sources: Vec<(String, Box<dyn RecordSource>)> = Vec::new();
     for path in &args.files {
         let format = match args.format {
