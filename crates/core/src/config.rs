@@ -65,6 +65,14 @@ pub struct ServerConfig {
     /// `text` (one readable line per event) or `json` (one JSON object per line, for a log
     /// pipeline).
     pub log_format: String,
+    /// Customers whose profile state is kept in memory, updated as their events arrive (0: every
+    /// decision rebuilds the profile from the history). Unused when `redis_url` is set.
+    pub profile_cache_entries: usize,
+    /// `redis://HOST:PORT`: profile states and per-key rate limits live in this Redis, shared by
+    /// every `discount serve` that names it. Unset: each process keeps its own.
+    pub redis_url: Option<String>,
+    /// Prefix of every key written to Redis, so that services (or tests) can share one server.
+    pub redis_prefix: String,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +95,9 @@ impl Default for ServerConfig {
             pacing_interval_seconds: 60.0,
             log_level: "info".into(),
             log_format: "text".into(),
+            profile_cache_entries: 100_000,
+            redis_url: None,
+            redis_prefix: "discount:".into(),
         }
     }
 }

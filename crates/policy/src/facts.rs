@@ -76,8 +76,24 @@ pub fn customer_facts(
     embeddings: Option<&CustomerEmbeddings>,
     sources: &[FeatureSource],
 ) -> Result<(Profile, CustomerFacts), PolicyError> {
-    let (profile, mut vector) = point_in_time(customer, events, catalog, now)
+    let (profile, vector) = point_in_time(customer, events, catalog, now)
         .map_err(|e| PolicyError::Features(e.to_string()))?;
+    let facts = facts_of_profile(customer, &profile, vector, offers, now, embeddings, sources);
+    Ok((profile, facts))
+}
+
+/// The customer's facts from their profile and base feature vector as of `now` (from
+/// [`point_in_time`], or from a profile state kept up to date, which gives the same values):
+/// what [`customer_facts`] builds after the profile.
+pub fn facts_of_profile(
+    customer: &str,
+    profile: &Profile,
+    mut vector: Vec<f64>,
+    offers: &[(String, i64)],
+    now: Timestamp,
+    embeddings: Option<&CustomerEmbeddings>,
+    sources: &[FeatureSource],
+) -> CustomerFacts {
     if let Some(e) = embeddings {
         e.extend(customer, &mut vector);
     }
@@ -88,11 +104,10 @@ pub fn customer_facts(
             FeatureSource::Profile(i) => vector.get(*i).copied().unwrap_or(0.0),
         })
         .collect();
-    let facts = CustomerFacts {
+    CustomerFacts {
         features,
         orders: u32::try_from(profile.orders).unwrap_or(u32::MAX),
         days_since_offer: days_since_offer(offers, now),
         profile: vector,
-    };
-    Ok((profile, facts))
+    }
 }

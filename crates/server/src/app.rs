@@ -53,6 +53,8 @@ pub struct AppState {
     /// shared ledger run on the blocking pool.
     pub blocking_ledger: bool,
     background_join: bool,
+    /// Customers' profile states (in memory, or in Redis when `server.redis_url` is set).
+    pub profiles: Arc<crate::profiles::ProfileStates>,
 }
 
 impl AppState {
@@ -361,8 +363,26 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
     }
     let recommendations = routes::recommendations::Recommendations::default();
     recommendations.refresh(&pool)?;
+    let redis = match &config.server.redis_url {
+        Some(url) => Some(Arc::new(crate::redis_shared::RedisShared::connect(
+            url,
+            &config.server.redis_prefix,
+        )?)),
+        None => None,
+    };
+    let metrics = Metrics::new();
+    let profiles = Arc::new(
+        crate::profiles::ProfileStates::new(
+            config.server.profile_cache_entries,
+            redis.clone(),
+            &metrics.registry,
+        )
+        .map_err(|e| ServerError::Config(format!("the profile cache's metrics: {e}")))?,
+    );
+    crate::profiles::start_saver(Arc::clone(&profiles), Arc::downgrade(&pool));
     let state = Arc::new(AppState {
-        auth: Authenticator::new(Arc::clone(&pool), config.server.rate_limit_per_second),
+        auth: Authenticator::new(Arc::clone(&pool), config.server.rate_limit_per_second)
+            .with_redis(redis),
         customer_ids,
         _single_writer: single_writer,
         config,
@@ -371,13 +391,14 @@ pub fn build(options: Options) -> Result<Shared, ServerError> {
         events: Arc::new(Mutex::new(OffRuntime::new(events))),
         policies,
         recommendations,
-        metrics: Metrics::new(),
+        metrics,
         clock: options.clock,
         instance,
         counter: AtomicU64::new(0),
         shutting_down: AtomicBool::new(false),
         blocking_ledger: postgres,
         background_join: options.background_join,
+        profiles,
     });
     Ok(state)
 }
@@ -621,6 +642,9 @@ pub async fn serve(
     state.shutting_down.store(true, Ordering::Release);
     drop(listener);
     graceful.shutdown().await;
+    // The profile states changed since the last save, so that a restart starts from them.
+    let (profiles, pool) = (Arc::clone(&state.profiles), Arc::clone(&state.pool));
+    let _ = tokio::task::spawn_blocking(move || crate::profiles::save_now(&profiles, &pool)).await;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::pool::LogPool;
+use crate::redis_shared::{RedisShared, Token};
 
 /// What a key may do. `admin` may do everything; `decide` asks for decisions and reports
 /// outcomes; `ingest` sends events.
@@ -124,6 +125,8 @@ pub struct Authenticator {
     cache: Mutex<HashMap<String, (Option<ApiKeyRow>, Instant)>>,
     buckets: Mutex<HashMap<String, Bucket>>,
     default_rate: f64,
+    /// When set, the buckets live in Redis, shared by every process that uses it.
+    redis: Option<Arc<RedisShared>>,
 }
 
 const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
@@ -136,7 +139,14 @@ impl Authenticator {
             cache: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
             default_rate: f64::from(default_rate.max(1)),
+            redis: None,
         }
+    }
+
+    /// Takes the rate limits' tokens from Redis, so that a key's rate holds across every process
+    /// that shares it (`None`: in this process).
+    pub fn with_redis(self, redis: Option<Arc<RedisShared>>) -> Self {
+        Self { redis, ..self }
     }
 
     fn unauthorized(message: &str) -> ApiError {
@@ -174,7 +184,10 @@ impl Authenticator {
         let rate = row
             .rate_per_second
             .map_or(self.default_rate, |r| r.max(1) as f64);
-        self.take_token(&row.id, rate)?;
+        match &self.redis {
+            Some(redis) => self.take_shared_token(redis, &row.id, rate).await?,
+            None => self.take_token(&row.id, rate)?,
+        }
         Ok(Caller {
             key_id: row.id,
             role,
@@ -197,6 +210,26 @@ impl Authenticator {
         Ok(row)
     }
 
+    /// A token from the key's bucket in Redis; if Redis cannot be reached, from this process's
+    /// bucket (the limit then holds per process), so that its outage does not stop the service.
+    async fn take_shared_token(
+        &self,
+        redis: &Arc<RedisShared>,
+        key_id: &str,
+        rate: f64,
+    ) -> Result<(), ApiError> {
+        let (shared, key) = (Arc::clone(redis), key_id.to_string());
+        let taken = tokio::task::spawn_blocking(move || shared.take_token(&key, rate)).await?;
+        match taken {
+            Ok(Token::Taken) => Ok(()),
+            Ok(Token::Wait(wait)) => Err(rate_limited(rate, wait)),
+            Err(e) => {
+                tracing::warn!("rate limit in Redis: {e}; limiting in this process");
+                self.take_token(key_id, rate)
+            }
+        }
+    }
+
     fn take_token(&self, key_id: &str, rate: f64) -> Result<(), ApiError> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
@@ -209,19 +242,22 @@ impl Authenticator {
         if b.tokens < 1.0 {
             // Whole seconds until the bucket holds a token again.
             let wait = ((1.0 - b.tokens) / rate).ceil().max(1.0) as u64;
-            return Err(ApiError {
-                retry_after_seconds: Some(wait),
-                ..ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!(
-                        "this key is limited to {rate} requests per second; retry after {wait} s"
-                    ),
-                )
-            });
+            return Err(rate_limited(rate, wait));
         }
         b.tokens -= 1.0;
         Ok(())
+    }
+}
+
+/// 429 with `Retry-After: wait`.
+fn rate_limited(rate: f64, wait: u64) -> ApiError {
+    ApiError {
+        retry_after_seconds: Some(wait),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("this key is limited to {rate} requests per second; retry after {wait} s"),
+        )
     }
 }
 

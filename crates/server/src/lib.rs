@@ -23,6 +23,8 @@
 //!   it is fed, against its training window.
 //! - [`openapi`]: the OpenAPI document, generated from the request and response types;
 //!   [`page`]: `limit` and `cursor` pagination of the list endpoints.
+//! - [`profiles`]: customers' profile states, kept up to date as events arrive, in memory or in
+//!   Redis ([`redis_shared`], which also holds the rate limits shared by several processes).
 //! - [`client`]: a small keep-alive HTTP/1.1 client for tests and `discount bench serve`.
 
 pub mod app;
@@ -39,6 +41,8 @@ pub mod openapi;
 pub mod page;
 pub mod policies;
 pub mod pool;
+pub mod profiles;
+pub mod redis_shared;
 pub mod routes;
 pub mod writer;
 

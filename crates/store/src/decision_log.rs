@@ -332,6 +332,7 @@ pub trait DecisionLog:
     + ModelStore
     + PrivacyBudgetStore
     + SlateStore
+    + crate::profile_states::ProfileStateStore
     + Send
 {
 }
@@ -344,6 +345,7 @@ impl<
             + ModelStore
             + PrivacyBudgetStore
             + SlateStore
+            + crate::profile_states::ProfileStateStore
             + Send,
     > DecisionLog for T
 {

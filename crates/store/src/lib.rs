@@ -21,6 +21,7 @@ pub mod pg_connect;
 pub mod postgres;
 pub mod postgres_log;
 pub mod privacy_budget;
+pub mod profile_states;
 mod reads;
 mod schema;
 pub mod slate_log;

@@ -368,6 +368,11 @@ impl DecisionStore for PostgresDecisionLog {
             "DELETE FROM recommendation_slates WHERE customer_id = $1",
             &[&customer],
         )?;
+        // The profile state is derived from the erased events.
+        tx.execute(
+            "DELETE FROM profile_states WHERE user_id = $1",
+            &[&customer],
+        )?;
         let rows: Vec<DecisionRow> = tx
             .query(
                 &format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE customer_id = $1"),

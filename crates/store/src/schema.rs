@@ -56,9 +56,10 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
     (5, crate::model_registry::MIGRATION_5),
     (6, crate::privacy_budget::MIGRATION_6),
     (7, crate::slate_log::MIGRATION_7),
+    (8, crate::profile_states::MIGRATION_8),
 ];
 
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 /// Tables keyed by a text id are stored clustered by that key in SQLite (`WITHOUT ROWID`), which
 /// saves a second B-tree per table and about a third of the work of each insert.

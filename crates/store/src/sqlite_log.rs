@@ -376,6 +376,11 @@ impl DecisionStore for SqliteDecisionLog {
             "DELETE FROM recommendation_slates WHERE customer_id = ?1",
             params![customer],
         )?;
+        // The profile state is derived from the erased events.
+        tx.execute(
+            "DELETE FROM profile_states WHERE user_id = ?1",
+            params![customer],
+        )?;
         let rows: Vec<DecisionRow> = tx
             .prepare(&format!(
                 "SELECT {DECISION_COLUMNS} FROM decisions WHERE customer_id = ?1"

@@ -117,6 +117,20 @@ pub enum BenchCommand {
         /// Distinct customers the requests are drawn from.
         #[arg(long, default_value_t = 100_000)]
         customers: u64,
+        /// Mean events per customer stored before the run (views, carts, orders, refunds,
+        /// coupons over 180 days), so that each profile is built from a real history.
+        #[arg(long, default_value_t = 20)]
+        history_events: u32,
+        /// Load for this long before measuring (fills the profile cache).
+        #[arg(long, default_value_t = 0.0)]
+        warmup_seconds: f64,
+        /// Profile states kept in memory (server.profile_cache_entries); 0 rebuilds every
+        /// profile from the history, for comparison.
+        #[arg(long)]
+        profile_cache_entries: Option<usize>,
+        /// Keep profile states and rate limits in this Redis (server.redis_url).
+        #[arg(long)]
+        redis: Option<String>,
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
@@ -172,6 +186,10 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
             connections,
             workers,
             customers,
+            history_events,
+            warmup_seconds,
+            profile_cache_entries,
+            redis,
             seed,
         } => {
             let dir =
@@ -189,15 +207,18 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
                 Some(u) => u.clone(),
                 None => format!("sqlite://{}", dir.join("serve.sqlite").display()),
             };
-            let result = super::serve::bench(
-                &url,
-                *seconds,
-                *connections,
-                *workers,
-                *customers,
-                *seed,
-                json,
-            );
+            let options = super::serve::BenchOptions {
+                seconds: *seconds,
+                warmup_seconds: *warmup_seconds,
+                connections: *connections,
+                workers: *workers,
+                customers: *customers,
+                history_events: *history_events,
+                profile_cache_entries: *profile_cache_entries,
+                redis_url: redis.clone(),
+                seed: *seed,
+            };
+            let result = super::serve::bench(&url, &options, json);
             let _ = std::fs::remove_dir_all(&dir);
             if let Some(u) = store.as_deref().filter(|u| u.starts_with("postgres")) {
                 let schema = format!("bench_serve_{}", std::process::id());

@@ -174,6 +174,14 @@ pub struct ServeBench {
     pub seconds: f64,
     pub connections: usize,
     pub server_workers: usize,
+    pub customers: u64,
+    /// Events stored before the run (about `history_events` per customer).
+    pub history_events: u64,
+    /// `server.profile_cache_entries` (0: every decision rebuilds the profile from the history).
+    pub profile_cache_entries: usize,
+    /// Whether the profile states and rate limits were in Redis.
+    pub redis: bool,
+    pub warmup_seconds: f64,
     pub decisions: u64,
     pub errors: u64,
     pub decisions_per_second: f64,
@@ -182,6 +190,8 @@ pub struct ServeBench {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
+    /// Profile lookups during the measured run, by result (hit, miss, stale, off).
+    pub profile_lookups: std::collections::BTreeMap<String, u64>,
     /// Resident memory of the process (server and load together), MiB, sampled each second.
     pub rss_mib_first: f64,
     pub rss_mib_last: f64,
@@ -209,21 +219,150 @@ fn percentile(sorted: &[u32], q: f64) -> f64 {
     f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
 }
 
-/// Load benchmark: starts the service in this process on a loopback port over `store_url`,
-/// then `connections` client threads post decisions (keep-alive) for `seconds`.
-pub fn bench(
+/// How `discount bench serve` runs.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub seconds: f64,
+    /// Load before the measured run (its decisions are not counted).
+    pub warmup_seconds: f64,
+    pub connections: usize,
+    pub workers: usize,
+    pub customers: u64,
+    /// Mean events per customer stored before the run.
+    pub history_events: u32,
+    /// `server.profile_cache_entries`; `None`: the default.
+    pub profile_cache_entries: Option<usize>,
+    /// `server.redis_url`.
+    pub redis_url: Option<String>,
+    pub seed: u64,
+}
+
+/// Items of the benchmark's catalogue (and of its baskets).
+const BENCH_ITEMS: u64 = 97;
+const BENCH_CATEGORIES: [&str; 6] = ["shoes", "hats", "music", "home", "books", "toys"];
+
+/// Writes each customer's history: about `mean` events each (views, carts, orders with one or two
+/// lines, some discounted, the odd refund and coupon) over the 180 days before `now`, and the
+/// catalogue they name. Returns how many events were written.
+fn write_histories(
     store_url: &str,
-    seconds: f64,
-    connections: usize,
-    workers: usize,
     customers: u64,
+    mean: u32,
+    now: i64,
     seed: u64,
-    json: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
+    use discount_core::event::OrderLine;
+    use discount_core::{Currency, Event, EventKind, Item, Offer, Record, Timestamp};
+    let mut store = discount_store::open(store_url)?;
+    let items: Vec<Record> = (0..BENCH_ITEMS)
+        .map(|i| {
+            Record::Item(Item {
+                id: format!("i{i}"),
+                category: BENCH_CATEGORIES[(i % BENCH_CATEGORIES.len() as u64) as usize].into(),
+                list_price: 500 + 75 * i as i64,
+                unit_cost: None,
+                currency: Currency::USD,
+                stock: None,
+            })
+        })
+        .collect();
+    store.write_batch(&items, discount_core::config::UnknownItems::Register)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_0f_4157);
+    let day = discount_core::time::MICROS_PER_DAY;
+    let mut written = 0u64;
+    let mut batch: Vec<Record> = Vec::with_capacity(20_000);
+    for c in 0..customers {
+        let n = rng.gen_range(0..=2 * mean);
+        for k in 0..n {
+            let time = Timestamp(now - rng.gen_range(0..180 * day));
+            let item = |rng: &mut rand::rngs::StdRng| format!("i{}", rng.gen_range(0..BENCH_ITEMS));
+            let kind = match rng.gen_range(0..100) {
+                0..=59 => EventKind::View {
+                    item_id: Some(item(&mut rng)),
+                },
+                60..=79 => EventKind::AddToCart {
+                    item_id: item(&mut rng),
+                    quantity: 1,
+                },
+                80..=93 => {
+                    let lines = (0..rng.gen_range(1..=2))
+                        .map(|_| {
+                            let list = rng.gen_range(500..8_000);
+                            let off = if rng.gen_bool(0.3) { list / 5 } else { 0 };
+                            OrderLine {
+                                item_id: item(&mut rng),
+                                quantity: 1,
+                                list_price: list,
+                                paid: list - off,
+                                retail_discount: off,
+                                coupon_discount: 0,
+                            }
+                        })
+                        .collect();
+                    EventKind::Order {
+                        order_id: format!("o{c}-{k}"),
+                        currency: Currency::USD,
+                        lines,
+                    }
+                }
+                94..=95 => EventKind::Refund {
+                    order_id: format!("o{c}-{k}"),
+                    currency: Currency::USD,
+                    amount: rng.gen_range(100..2_000),
+                    item_id: None,
+                },
+                _ => EventKind::CouponIssued {
+                    coupon_id: format!("k{c}-{k}"),
+                    decision_id: None,
+                    offer: Offer::AmountOff {
+                        amount: 500,
+                        min_spend: 0,
+                    },
+                    expires_at: None,
+                },
+            };
+            batch.push(Record::Event(Event {
+                id: format!("h{c}-{k}"),
+                user_id: format!("c{c}"),
+                time,
+                kind,
+            }));
+        }
+        if batch.len() >= 10_000 || c + 1 == customers {
+            store.write_batch(&batch, discount_core::config::UnknownItems::Register)?;
+            written += batch.len() as u64;
+            batch.clear();
+        }
+    }
+    Ok(written)
+}
+
+/// Load benchmark: starts the service in this process on a loopback port over `store_url`, writes
+/// the customers' histories, then `connections` client threads post decisions (keep-alive) for
+/// `warmup_seconds` unmeasured and `seconds` measured.
+pub fn bench(store_url: &str, options: &BenchOptions, json: bool) -> anyhow::Result<()> {
+    let BenchOptions {
+        seconds,
+        warmup_seconds,
+        connections,
+        workers,
+        customers,
+        seed,
+        ..
+    } = options.clone();
     let mut config = Config::default();
     config.store.url = store_url.to_string();
     config.server.bind = "127.0.0.1:0".into();
     config.server.rate_limit_per_second = 1_000_000;
+    if let Some(entries) = options.profile_cache_entries {
+        config.server.profile_cache_entries = entries;
+    }
+    config.server.redis_url = options.redis_url.clone();
+    // A prefix of this run only, so that no state of an earlier run is read.
+    config.server.redis_prefix = format!("discount-bench-{}-{seed}:", std::process::id());
+    let cache_entries = config.server.profile_cache_entries;
+    let now = chrono::Utc::now().timestamp_micros();
+    let history_events = write_histories(store_url, customers, options.history_events, now, seed)?;
     let mut engine = EngineConfig::from_toml_str(EXAMPLE_ENGINE, "benchmarks/serve/engine.toml")?;
     // A budget the run cannot exhaust, so that every decision pays for its hold.
     for b in &mut engine.budgets {
@@ -232,6 +371,7 @@ pub fn bench(
     engine.name = format!("bench-{seed}");
     let rt = runtime(Some(workers))?;
     let state = discount_server::build(discount_server::Options::new(config, Some(engine)))?;
+    let profiles = Arc::clone(&state.profiles);
     let version = format!("bench-{seed}");
     let key = discount_server::auth::new_key("bench", discount_server::auth::Role::Admin, None, 0);
     let row = key.row.clone();
@@ -251,10 +391,11 @@ pub fn bench(
         anyhow::Ok((addr, key.token))
     })?;
     let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(warmup_seconds <= 0.0));
     let auth = format!("Bearer {token}");
     let threads: Vec<_> = (0..connections)
         .map(|t| {
-            let (stop, auth) = (Arc::clone(&stop), auth.clone());
+            let (stop, measuring, auth) = (Arc::clone(&stop), Arc::clone(&measuring), auth.clone());
             std::thread::spawn(move || {
                 let mut client = HttpClient::new(addr);
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (t as u64 + 1));
@@ -265,15 +406,19 @@ pub fn bench(
                     let price = rng.gen_range(500..8_000);
                     let body = format!(
                         r#"{{"customer_id":"c{customer}","context":{{"placement":"checkout","device":"web","basket":[{{"item_id":"i{}","category":"shoes","quantity":1,"unit_price":{price}}}]}}}}"#,
-                        customer % 97
+                        customer % BENCH_ITEMS
                     );
                     let start = Instant::now();
-                    match client.request(
+                    let answer = client.request(
                         "POST",
                         "/v1/decisions",
                         &[("authorization", &auth)],
                         body.as_bytes(),
-                    ) {
+                    );
+                    if !measuring.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    match answer {
                         Ok(r) if r.status == 200 => {
                             latencies.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32)
                         }
@@ -284,6 +429,11 @@ pub fn bench(
             })
         })
         .collect();
+    if warmup_seconds > 0.0 {
+        std::thread::sleep(Duration::from_secs_f64(warmup_seconds));
+        measuring.store(true, Ordering::Relaxed);
+    }
+    let lookups_before = profiles.lookup_counts();
     let start = Instant::now();
     let mut samples = vec![rss_mib()];
     while start.elapsed().as_secs_f64() < seconds {
@@ -301,12 +451,21 @@ pub fn bench(
         all.extend(l);
         errors += e;
     }
+    let mut lookups = profiles.lookup_counts();
+    for (result, n) in &mut lookups {
+        *n -= lookups_before.get(result).copied().unwrap_or(0);
+    }
     all.sort_unstable();
     let report = ServeBench {
         store: redact(store_url),
         seconds: elapsed,
         connections,
         server_workers: workers,
+        customers,
+        history_events,
+        profile_cache_entries: cache_entries,
+        redis: options.redis_url.is_some(),
+        warmup_seconds,
         decisions: all.len() as u64,
         errors,
         decisions_per_second: all.len() as f64 / elapsed,
@@ -315,6 +474,7 @@ pub fn bench(
         p99_ms: percentile(&all, 0.99),
         p999_ms: percentile(&all, 0.999),
         max_ms: all.last().map_or(0.0, |m| f64::from(*m) / 1000.0),
+        profile_lookups: lookups,
         rss_mib_first: samples.first().copied().unwrap_or(0.0),
         rss_mib_last: samples.last().copied().unwrap_or(0.0),
         rss_mib_peak: samples.iter().copied().fold(0.0, f64::max),
@@ -325,8 +485,20 @@ pub fn bench(
         return print_json(&report);
     }
     println!(
-        "POST /v1/decisions on {} ({} connections, {} server threads, {:.1} s)",
-        report.store, report.connections, report.server_workers, report.seconds
+        "POST /v1/decisions on {} ({} connections, {} server threads, {:.1} s after {:.1} s of warm-up)",
+        report.store, report.connections, report.server_workers, report.seconds, warmup_seconds
+    );
+    println!(
+        "  {} customers, {} history events; profile cache: {}",
+        report.customers,
+        report.history_events,
+        if report.redis {
+            "Redis".to_string()
+        } else if cache_entries == 0 {
+            "off".to_string()
+        } else {
+            format!("{cache_entries} entries in memory")
+        }
     );
     println!(
         "  {:.0} decisions/s ({} decisions, {} errors)",
@@ -336,6 +508,12 @@ pub fn bench(
         "  latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
         report.p50_ms, report.p90_ms, report.p99_ms, report.p999_ms, report.max_ms
     );
+    let lookups: Vec<String> = report
+        .profile_lookups
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    println!("  profile lookups: {}", lookups.join(", "));
     println!(
         "  RSS MiB: first {:.1}  peak {:.1}  last {:.1}",
         report.rss_mib_first, report.rss_mib_peak, report.rss_mib_last

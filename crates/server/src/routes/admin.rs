@@ -150,7 +150,7 @@ pub async fn profile(
     let id = state.customer_ids.stored(&id);
     let now = state.clock.now();
     let history = crate::routes::decisions::History::read(&state, &id, now).await?;
-    let known = !history.events.is_empty();
+    let known = history.known();
     let (profile, _) = history.profile(&id, now)?;
     let features = discount_features::FeatureSpec::base()
         .named_values(&profile, &[])
@@ -227,6 +227,8 @@ pub async fn erase(
         .pool
         .run(move |log| log.erase_customer(&stored, &salt, now, "request"))
         .await?;
+    // The profile state kept in memory or in Redis is derived from the erased events.
+    state.profiles.forget(&state.customer_ids.stored(&id));
     Ok(json(&ErasureView::from(erasure)))
 }
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use discount_core::{Offer, Timestamp};
 
-use discount_features::{items_named, point_in_time, Catalog, Profile};
+use discount_features::Profile;
 use discount_policy::{BasketLine, CustomerFacts, DecisionContext, DecisionRequest};
 use discount_store::decision_log::{DecisionRow, Recorded};
 use rand::SeedableRng;
@@ -20,10 +20,10 @@ use crate::app::{json, Shared};
 use crate::auth::Role;
 use crate::error::{parse_json, ApiError, ApiResult, ErrorBody};
 use crate::policies::FeatureSource;
+use crate::profiles::{LiveProfile, ProfileError};
 use axum::extract::rejection::BytesRejection;
-use discount_policy::facts::{customer_facts, OFFER_HISTORY_DAYS, OFFER_HISTORY_DECISIONS};
+use discount_policy::facts::{facts_of_profile, OFFER_HISTORY_DAYS, OFFER_HISTORY_DECISIONS};
 
-/// Events of a customer read to build the live profile.
 const MAX_ID_LEN: usize = 256;
 const MAX_BASKET_LINES: usize = 1_000;
 
@@ -208,37 +208,32 @@ impl DecisionBody {
     }
 }
 
-/// What the service knows of a customer as of `now`: their stored events up to it, the
-/// categories of the items those name, and the offers they were given.
+/// What the service knows of a customer as of `now`: their profile and feature vector (from
+/// the profile state kept up to date, or rebuilt from the stored history; see
+/// [`crate::profiles`]) and the offers they were given.
 pub struct History {
-    pub events: Vec<discount_core::Event>,
-    pub catalog: Catalog,
+    pub live: LiveProfile,
     /// Served rung and decision time of each past decision, latest first.
     pub offers: Vec<(String, i64)>,
 }
 
 impl History {
-    /// Reads a customer's history (one round trip on the blocking pool for PostgreSQL; in
-    /// place on SQLite, where an indexed read never waits on writers).
+    /// Reads a customer's profile and offers (one round trip on the blocking pool for
+    /// PostgreSQL or Redis; in place on SQLite, where an indexed read never waits on writers).
     pub async fn read(state: &Shared, customer: &str, now: Timestamp) -> Result<Self, ApiError> {
         let c = customer.to_string();
         let since = now.0 - OFFER_HISTORY_DAYS * discount_core::time::MICROS_PER_DAY;
-        type Read = (
-            Vec<discount_core::Event>,
-            Vec<(String, String)>,
-            Vec<DecisionRow>,
-        );
+        let profiles = Arc::clone(&state.profiles);
+        type Read = (Result<LiveProfile, ProfileError>, Vec<DecisionRow>);
         let read = move |log: &mut dyn discount_store::decision_log::DecisionLog| -> Result<Read, discount_store::StoreError> {
-            // Every event (the limit is a signed 64-bit number): the profile is of the whole history.
-            let events = log.events_of(&c, i64::MAX as usize)?;
-            let categories = log.item_categories(&items_named(&events))?;
+            let live = profiles.live(log, &c, now);
             let decisions = log.decisions_of(&c, since, OFFER_HISTORY_DECISIONS)?;
-            Ok((events, categories, decisions))
+            Ok((live, decisions))
         };
-        let (events, categories, decisions) = if state.blocking_ledger {
-            state.pool.run(move |log| read(log)).await?
+        let (live, decisions) = if state.blocking_ledger || state.server().redis_url.is_some() {
+            state.pool.run(read).await?
         } else {
-            state.pool.with(|log| read(log))?
+            state.pool.with(read)?
         };
         let offers = decisions
             .iter()
@@ -248,21 +243,28 @@ impl History {
             })
             .collect();
         Ok(Self {
-            events,
-            catalog: categories.into_iter().collect(),
+            live: live?,
             offers,
         })
     }
 
-    /// The profile and feature vector as of `now`: the same function training rows use.
-    pub fn profile(&self, customer: &str, now: Timestamp) -> Result<(Profile, Vec<f64>), ApiError> {
-        point_in_time(customer, &self.events, &self.catalog, now)
-            .map_err(|e| ApiError::internal("building the profile", e))
+    /// The profile and feature vector as of `now`: the values training rows get for the same
+    /// events.
+    pub fn profile(
+        &self,
+        _customer: &str,
+        _now: Timestamp,
+    ) -> Result<(Profile, Vec<f64>), ApiError> {
+        Ok((self.live.profile.clone(), self.live.vector.clone()))
+    }
+
+    /// Whether any event of the customer up to `now` is stored.
+    pub fn known(&self) -> bool {
+        self.live.profile.events > 0
     }
 }
 
-/// The customer's live facts: the profile built from the stored events up to `now`, and the
-/// offers given before.
+/// The customer's live facts: the profile as of `now` and the offers given before.
 async fn facts(
     state: &Shared,
     customer: &str,
@@ -271,17 +273,15 @@ async fn facts(
 ) -> Result<CustomerFacts, ApiError> {
     let history = History::read(state, customer, now).await?;
     let embeddings = state.policies.scoring_embeddings();
-    let (_, facts) = customer_facts(
+    Ok(facts_of_profile(
         customer,
-        &history.events,
-        &history.catalog,
+        &history.live.profile,
+        history.live.vector,
         &history.offers,
         now,
         embeddings.as_deref(),
         sources,
-    )
-    .map_err(|e| ApiError::internal("building the profile", e))?;
-    Ok(facts)
+    ))
 }
 
 /// Gives back a hold no decision will use (on the blocking pool when the ledger is shared).

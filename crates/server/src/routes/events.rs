@@ -140,6 +140,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
     .await?;
     let outcomes = outcomes?;
     let mut orders = Vec::new();
+    let mut stored_events = Vec::new();
     for ((record, index), outcome) in records.iter().zip(&positions).zip(outcomes) {
         let (status, field, reason) = match outcome {
             Outcome::Stored => {
@@ -147,6 +148,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
                     if matches!(e.kind, discount_core::EventKind::Order { .. }) {
                         orders.push((*index, e.user_id.clone(), e.id.clone(), e.time.0));
                     }
+                    stored_events.push(e.clone());
                 }
                 ("stored", None, None)
             }
@@ -166,6 +168,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
             not_attributed: None,
         });
     }
+    crate::profiles::events_stored(state, stored_events).await;
     for (index, user, event_id, at) in orders {
         let attribution = crate::join::attribute_order(state, &user, &event_id, at).await?;
         if let Some(Some(r)) = results.get_mut(index) {
