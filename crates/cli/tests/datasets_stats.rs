@@ -14,11 +14,11 @@ fn data_dir() -> Option<PathBuf> {
     }
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
-        "data sets missing at {} under CI",
+        "data sets missing at {} under CI: run `discount datasets fetch all`",
         dir.display()
     );
     eprintln!(
-        "skipping: data sets not found at {} (set DISCOUNT_DATA_DIR)",
+        "skipping: data sets not found at {} (run `discount datasets fetch all`, or set DISCOUNT_DATA_DIR)",
         dir.display()
     );
     None

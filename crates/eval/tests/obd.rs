@@ -19,12 +19,12 @@ fn data_dir() -> Option<PathBuf> {
     }
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!(
-            "CI=true but the Open Bandit Dataset is missing under {}",
+            "CI=true but the Open Bandit Dataset is missing under {}: run `discount datasets fetch open-bandit`",
             dir.display()
         );
     }
     eprintln!(
-        "skipping: Open Bandit Dataset not found under {}",
+        "skipping: Open Bandit Dataset not found under {} (run `discount datasets fetch open-bandit`, or set DISCOUNT_DATA_DIR)",
         dir.display()
     );
     None

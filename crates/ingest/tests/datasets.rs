@@ -27,13 +27,15 @@ fn dataset_dir(dataset: Dataset) -> Option<PathBuf> {
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!(
-            "CI=true but the data set {dataset} is missing at {}",
-            dir.display()
+            "CI=true but the data set {dataset} is missing at {}: run `discount datasets fetch {}`",
+            dir.display(),
+            dataset.name()
         );
     }
     eprintln!(
-        "skipping {dataset}: no data at {} (set DISCOUNT_DATA_DIR)",
-        dir.display()
+        "skipping {dataset}: no data at {} (run `discount datasets fetch {}`, or set DISCOUNT_DATA_DIR)",
+        dir.display(),
+        dataset.name()
     );
     None
 }

@@ -1,5 +1,10 @@
-//! `discount datasets`: the public data sets the engine is tested on, imported in one command.
+//! `discount datasets`: the public data sets the engine is tested on, fetched from their origins
+//! and imported in one command each.
 
+mod fetch;
+pub mod registry;
+
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -15,6 +20,8 @@ use crate::output::{print_json, Table};
 ///
 /// Examples:
 ///   discount datasets list
+///   discount datasets fetch all
+///   discount datasets fetch hillstrom --into /data/discount
 ///   discount datasets import hillstrom
 ///   discount datasets import complete-journey --from /data/dunnhumby-completejourney
 ///   discount datasets import orange-juice --out oj.csv   (scanner panels: pricing CSVs, not the store)
@@ -23,6 +30,19 @@ use crate::output::{print_json, Table};
 pub enum DatasetsCommand {
     /// List the data sets this program can import.
     List,
+    /// Download data sets from their origins (docs/datasets.md), check every file's SHA-256 and
+    /// unpack them where the tests and `import` look. Files already there and verified are kept.
+    Fetch {
+        /// A data set's name or folder (see `discount datasets list`), or `all`.
+        name: String,
+        /// The data directory to fill. Default: $DISCOUNT_DATA_DIR, else ../shared/data.
+        #[arg(long)]
+        into: Option<PathBuf>,
+        /// Fetch `https://HOST/PATH` from `URL/HOST/PATH` instead: a mirror, or a local folder laid
+        /// out like the origins and served over HTTP.
+        #[arg(long, value_name = "URL", env = "DISCOUNT_DATASETS_SOURCE_BASE")]
+        source_base: Option<String>,
+    },
     /// Import one data set into the store (idempotent: importing twice stores nothing new).
     Import {
         /// complete-journey, cdnow, hillstrom, open-bandit, movielens-100k or online-shoppers; or a
@@ -78,6 +98,11 @@ pub fn run(config: &Config, cmd: &DatasetsCommand, json: bool) -> anyhow::Result
             print!("{}", t.render());
             Ok(())
         }
+        DatasetsCommand::Fetch {
+            name,
+            into,
+            source_base,
+        } => fetch_command(name, into.clone(), source_base.clone(), json),
         DatasetsCommand::Import {
             name,
             from,
@@ -115,4 +140,66 @@ pub fn run(config: &Config, cmd: &DatasetsCommand, json: bool) -> anyhow::Result
             exit_status(&report)
         }
     }
+}
+
+fn fetch_command(
+    name: &str,
+    into: Option<PathBuf>,
+    source_base: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let sources = fetch::select(name)?;
+    let options = fetch::FetchOptions {
+        into: into.unwrap_or_else(data_dir),
+        source_base,
+        progress: !json && std::io::stderr().is_terminal(),
+    };
+    let mut reports = Vec::new();
+    for source in &sources {
+        let report = fetch::fetch(source, &options)
+            .with_context(|| format!("fetching the data set {}", source.name))?;
+        reports.push(report);
+    }
+    // Asked for by name, a data set that cannot be downloaded is an error; in `all` it is a note.
+    let manual: Vec<&fetch::FetchReport> =
+        reports.iter().filter(|r| r.status == "manual").collect();
+    if json {
+        print_json(&reports)?;
+    } else {
+        let mut t = Table::new(&["data set", "status", "files", "bytes", "folder"]);
+        for r in &reports {
+            t.row(vec![
+                r.name.into(),
+                r.status.into(),
+                r.files.to_string(),
+                r.bytes.to_string(),
+                r.folder.display().to_string(),
+            ]);
+        }
+        print!("{}", t.render());
+        // Using a data set means honouring its terms: say them with every fetch.
+        for r in &reports {
+            println!(
+                "\n{}: {}\n  licence: {}\n  cite: {}",
+                r.name, r.title, r.licence, r.citation
+            );
+        }
+        for r in &manual {
+            if let Some(note) = &r.note {
+                eprintln!("{}: not downloadable as is: {note}", r.name);
+            }
+        }
+    }
+    if name != "all" && !manual.is_empty() {
+        anyhow::bail!(
+            "{} cannot be downloaded as the files the tests read: {}",
+            name,
+            manual
+                .iter()
+                .filter_map(|r| r.note.as_deref())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(())
 }

@@ -12,12 +12,16 @@ pub fn data_root_holding(relative: &str) -> Option<PathBuf> {
     if root.join(relative).exists() {
         return Some(root);
     }
+    let folder = relative.split('/').next().unwrap_or(relative);
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
-        "{relative} missing in {} under CI",
+        "{relative} missing in {} under CI: run `discount datasets fetch {folder}`",
         root.display()
     );
-    eprintln!("skipping: {relative} not found in {}", root.display());
+    eprintln!(
+        "skipping: {relative} not found in {} (run `discount datasets fetch {folder}`, or set DISCOUNT_DATA_DIR)",
+        root.display()
+    );
     None
 }
 

@@ -44,7 +44,7 @@ pub enum DatasetError {
     #[error("unknown data set `{name}`; expected one of: {expected}")]
     UnknownDataset { name: String, expected: String },
     #[error(
-        "data set file {path} does not exist (is the data directory right? set DISCOUNT_DATA_DIR)"
+        "data set file {path} does not exist (download the data sets with `discount datasets fetch all`, or set DISCOUNT_DATA_DIR to the folder that holds them)"
     )]
     MissingFile { path: PathBuf },
     #[error("opening {path}: {source}")]

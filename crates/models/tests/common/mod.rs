@@ -12,11 +12,15 @@ pub fn data_file(relative: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
+    let folder = relative.split('/').next().unwrap_or(relative);
     assert!(
         std::env::var_os("CI").is_none(),
-        "{} is missing and CI is set",
+        "{} is missing and CI is set: run `discount datasets fetch {folder}`",
         path.display()
     );
-    eprintln!("skipping: {} not found", path.display());
+    eprintln!(
+        "skipping: {} not found (run `discount datasets fetch {folder}`, or set DISCOUNT_DATA_DIR)",
+        path.display()
+    );
     None
 }
