@@ -234,6 +234,8 @@ pub fn router(state: Shared) -> Router {
         });
         router = router.route(&path, handler);
     }
+    // The dashboard's pages and the JSON it reads (`/v1/stats/*`, `/v1/fraud/alerts`).
+    router = router.merge(crate::ui::router());
     let limit = state.server().body_limit_bytes;
     router
         .fallback(|| async {

@@ -25,6 +25,7 @@
 //!   [`page`]: `limit` and `cursor` pagination of the list endpoints.
 //! - [`profiles`]: customers' profile states, kept up to date as events arrive, in memory or in
 //!   Redis ([`redis_shared`], which also holds the rate limits shared by several processes).
+//! - [`ui`]: the dashboard at `/ui`, reading [`routes::live`] and the rest of the API.
 //! - [`client`]: a small keep-alive HTTP/1.1 client for tests and `discount bench serve`.
 
 pub mod app;
@@ -44,6 +45,7 @@ pub mod pool;
 pub mod profiles;
 pub mod redis_shared;
 pub mod routes;
+pub mod ui;
 pub mod writer;
 
 pub use app::{build, router, serve, shutdown_signal, Options, Shared};

@@ -429,6 +429,13 @@ pub trait DecisionStore {
         visit: &mut dyn FnMut(DecisionRow, Option<OutcomeRow>) -> std::ops::ControlFlow<()>,
     ) -> Result<u64, StoreError>;
 
+    /// The latest `limit` decisions, newest first, each with its outcome when known: the recent
+    /// offer mix, gate actions and arm results a dashboard shows.
+    fn recent_decisions(
+        &mut self,
+        limit: usize,
+    ) -> Result<Vec<(DecisionRow, Option<OutcomeRow>)>, StoreError>;
+
     /// Decisions and outcomes recorded: `(decisions, open, outcomes)`.
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError>;
 

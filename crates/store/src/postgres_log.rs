@@ -341,6 +341,29 @@ impl DecisionStore for PostgresDecisionLog {
         Ok(visited)
     }
 
+    fn recent_decisions(
+        &mut self,
+        limit: usize,
+    ) -> Result<Vec<(DecisionRow, Option<OutcomeRow>)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let decisions =
+            self.decisions_where("TRUE ORDER BY at DESC, id DESC LIMIT $1", &[&limit])?;
+        let ids: Vec<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
+        let outcomes: Vec<OutcomeRow> = self
+            .client
+            .query(
+                &format!(
+                    "SELECT {OUTCOME_COLUMNS} FROM decision_outcomes o
+                     WHERE o.decision_id = ANY($1)"
+                ),
+                &[&ids],
+            )?
+            .iter()
+            .map(outcome_of)
+            .collect();
+        Ok(crate::decision_log::join_outcomes(decisions, outcomes))
+    }
+
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError> {
         let r = self.client.query_one(
             "SELECT (SELECT COUNT(*) FROM decisions), (SELECT COUNT(*) FROM decisions WHERE joined = 0),

@@ -349,6 +349,24 @@ impl DecisionStore for SqliteDecisionLog {
         Ok(visited)
     }
 
+    fn recent_decisions(
+        &mut self,
+        limit: usize,
+    ) -> Result<Vec<(DecisionRow, Option<OutcomeRow>)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let decisions =
+            self.decisions_where("1 = 1 ORDER BY at DESC, id DESC LIMIT ?1", params![limit])?;
+        let outcomes: Vec<OutcomeRow> = self
+            .conn
+            .prepare(&format!(
+                "SELECT {OUTCOME_COLUMNS} FROM decision_outcomes o WHERE o.decision_id IN
+                 (SELECT id FROM decisions ORDER BY at DESC, id DESC LIMIT ?1)"
+            ))?
+            .query_map(params![limit], outcome_of)?
+            .collect::<Result<_, _>>()?;
+        Ok(crate::decision_log::join_outcomes(decisions, outcomes))
+    }
+
     fn log_counts(&mut self) -> Result<(i64, i64, i64), StoreError> {
         Ok(self.conn.query_row(
             "SELECT (SELECT COUNT(*) FROM decisions), (SELECT COUNT(*) FROM decisions WHERE joined = 0),

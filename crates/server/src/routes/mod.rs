@@ -4,6 +4,7 @@ pub mod admin;
 pub mod decisions;
 pub mod events;
 pub mod health;
+pub mod live;
 pub mod models;
 pub mod outcomes;
 pub mod recommendations;
