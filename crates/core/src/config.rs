@@ -19,6 +19,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub privacy: PrivacyConfig,
     pub server: ServerConfig,
+    pub intake: IntakeConfig,
 }
 
 /// `discount serve`: the decision service.
@@ -160,6 +161,40 @@ pub struct PrivacyConfig {
     /// When set, `discount serve` erases every hour what is older than this many days (events
     /// deleted, decisions anonymised), as `discount customers retain --days N` does.
     pub retention_days: Option<u32>,
+}
+
+/// `discount serve`'s event intake from a NATS JetStream stream, besides `POST /v1/events`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeConfig {
+    /// `nats://HOST:PORT[/STREAM[/CONSUMER]]`: consume records from this JetStream server (the
+    /// stream and durable consumer named in the path replace `nats_stream` and `nats_consumer`).
+    /// Unset: no intake.
+    pub events_from: Option<String>,
+    /// The stream to read; created (over `nats_subject`) when it does not exist.
+    pub nats_stream: String,
+    /// The subject the stream is created over, and the consumer's filter.
+    pub nats_subject: String,
+    /// The durable pull consumer: its acknowledged position survives restarts.
+    pub nats_consumer: String,
+    /// Messages fetched and written in one transaction.
+    pub nats_batch: usize,
+    /// A message fetched but not acknowledged within this many seconds (the process died before
+    /// its commit or its acknowledgement) is delivered again.
+    pub nats_ack_wait_seconds: f64,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        Self {
+            events_from: None,
+            nats_stream: "DISCOUNT_EVENTS".into(),
+            nats_subject: "discount.events".into(),
+            nats_consumer: "discount-serve".into(),
+            nats_batch: 1_000,
+            nats_ack_wait_seconds: 30.0,
+        }
+    }
 }
 
 impl Config {

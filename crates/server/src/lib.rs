@@ -26,6 +26,7 @@
 //! - [`profiles`]: customers' profile states, kept up to date as events arrive, in memory or in
 //!   Redis ([`redis_shared`], which also holds the rate limits shared by several processes).
 //! - [`ui`]: the dashboard at `/ui`, reading [`routes::live`] and the rest of the API.
+//! - [`nats_intake`]: records from a NATS JetStream stream, acknowledged after their commit.
 //! - [`client`]: a small keep-alive HTTP/1.1 client for tests and `discount bench serve`.
 
 pub mod app;
@@ -38,6 +39,7 @@ pub mod join;
 pub mod ledger;
 pub mod metrics;
 pub mod models;
+pub mod nats_intake;
 pub mod openapi;
 pub mod page;
 pub mod policies;

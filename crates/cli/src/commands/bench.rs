@@ -27,6 +27,9 @@ pub enum BenchCommand {
     Recommend(super::recommend::BenchRecommendArgs),
     /// The MLP and GRU scorers with int8 weights against the float ones: AUC, speed-up, size.
     Quantize(super::quantize::BenchQuantizeArgs),
+    /// Events through a NATS JetStream stream into the store (`serve --events-from`'s intake):
+    /// events per second from publish to commit and acknowledgement.
+    Nats(super::nats::BenchNatsArgs),
     /// Decisions per second of the decision engine in process (one customer, 6 offers, 64
     /// features, exploration, logging to memory) and latency percentiles.
     Decide {
@@ -157,6 +160,7 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
     match cmd {
         BenchCommand::Recommend(args) => super::recommend::bench(args, json),
         BenchCommand::Quantize(args) => super::quantize::bench(args, json),
+        BenchCommand::Nats(args) => super::nats::bench(args, json),
         BenchCommand::Decide {
             decisions,
             features,

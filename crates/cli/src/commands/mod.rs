@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod keys;
 pub mod models;
 pub mod monitor;
+pub mod nats;
 pub mod ope;
 pub mod plan;
 pub mod price;

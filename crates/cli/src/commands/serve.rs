@@ -30,6 +30,7 @@ use crate::output::print_json;
 ///   discount --store postgres://postgres@127.0.0.1:5432/test serve --engine engine.toml
 ///   DISCOUNT_SERVER__ATTRIBUTION_WINDOW_DAYS=14 discount serve
 ///   discount serve --engine engine.toml --risk-scores scores.jsonl
+///   discount serve --engine engine.toml --events-from nats://127.0.0.1:4222/EVENTS/discount
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct ServeArgs {
@@ -51,6 +52,22 @@ pub struct ServeArgs {
     /// Print an example engine configuration (an offer ladder with a budget, commented) and exit.
     #[arg(long = "example-engine")]
     pub example_engine: bool,
+    /// Also store the records of a NATS JetStream stream, nats://HOST:PORT[/STREAM[/CONSUMER]]
+    /// (overrides intake.events_from): one record per message, validated and written as
+    /// POST /v1/events writes them, acknowledged once their transaction committed (docs/ingest.md).
+    #[arg(long = "events-from", value_name = "URL")]
+    pub events_from: Option<String>,
+    /// The stream to read when the URL names none (overrides intake.nats_stream); created over
+    /// the subject if it does not exist.
+    #[arg(long = "nats-stream", value_name = "NAME")]
+    pub nats_stream: Option<String>,
+    /// The subject a new stream is created over and the consumer reads (overrides
+    /// intake.nats_subject).
+    #[arg(long = "nats-subject", value_name = "SUBJECT")]
+    pub nats_subject: Option<String>,
+    /// The durable consumer when the URL names none (overrides intake.nats_consumer).
+    #[arg(long = "nats-consumer", value_name = "NAME")]
+    pub nats_consumer: Option<String>,
 }
 
 /// How often the score file's modification time is checked.
@@ -127,6 +144,7 @@ pub fn run(config: &Config, args: &ServeArgs, json: bool) -> anyhow::Result<()> 
         config.server.bind = b.clone();
     }
     init_logging(&config.server)?;
+    let intake = intake_config(&config, args);
     let engine_path = args
         .engine
         .clone()
@@ -153,6 +171,10 @@ pub fn run(config: &Config, args: &ServeArgs, json: bool) -> anyhow::Result<()> 
         );
     }
     rt.block_on(async move {
+        let (stop_intake, intake_stopped) = tokio::sync::watch::channel(false);
+        let intake = discount_server::nats_intake::start(&state, &intake, intake_stopped)
+            .await
+            .context("starting the NATS intake")?;
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .with_context(|| format!("listening on {bind}"))?;
@@ -162,9 +184,35 @@ pub fn run(config: &Config, args: &ServeArgs, json: bool) -> anyhow::Result<()> 
         } else {
             println!("listening on http://{addr} (store {store})");
         }
-        discount_server::serve(listener, state, discount_server::shutdown_signal()).await?;
+        let shutdown = async move {
+            discount_server::shutdown_signal().await;
+            let _ = stop_intake.send(true);
+        };
+        discount_server::serve(listener, state, shutdown).await?;
+        // The intake finishes the batch in hand: written and acknowledged, or not acknowledged.
+        if let Some((_, running)) = intake {
+            running.await.context("the NATS intake")?;
+        }
         anyhow::Ok(())
     })
+}
+
+/// `[intake]` with the command line's flags over it.
+fn intake_config(config: &Config, args: &ServeArgs) -> discount_core::config::IntakeConfig {
+    let mut intake = config.intake.clone();
+    if let Some(url) = &args.events_from {
+        intake.events_from = Some(url.clone());
+    }
+    for (flag, key) in [
+        (&args.nats_stream, &mut intake.nats_stream),
+        (&args.nats_subject, &mut intake.nats_subject),
+        (&args.nats_consumer, &mut intake.nats_consumer),
+    ] {
+        if let Some(value) = flag {
+            *key = value.clone();
+        }
+    }
+    intake
 }
 
 /// What `discount bench serve` measured.

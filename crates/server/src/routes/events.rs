@@ -101,15 +101,38 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
             ),
         ));
     }
-    let mut results: Vec<Option<EventResult>> = Vec::with_capacity(body.events.len());
+    let texts: Vec<String> = body.events.iter().map(|raw| raw.to_string()).collect();
+    let mut results = write_records(state, &texts).await?;
+    for r in &mut results {
+        r.field = r.field.take().map(|f| format!("events[{}].{f}", r.index));
+    }
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    let report = EventsReport {
+        received: results.len(),
+        stored: count("stored"),
+        duplicates: count("duplicate"),
+        rejected: count("rejected"),
+        results,
+    };
+    Ok(json(&report))
+}
+
+/// The one way records enter the store from the service (`POST /v1/events` and the NATS intake):
+/// each text is one record as `discount ingest` reads a JSON line, validated the same way,
+/// customer ids mapped, all of them written in one transaction; stored orders are then
+/// attributed to their customers' open decisions, and `discount_events_total` counts the results.
+/// Returns one result per text, in order; `index` is the text's position and `field` the path
+/// inside the record (the caller adds where the record came from).
+pub async fn write_records(state: &Shared, texts: &[String]) -> Result<Vec<EventResult>, ApiError> {
+    let mut results: Vec<Option<EventResult>> = Vec::with_capacity(texts.len());
     let mut records = Vec::new();
     let mut positions = Vec::new();
-    for (index, raw) in body.events.iter().enumerate() {
+    for (index, text) in texts.iter().enumerate() {
         let location = Location {
             file: "events".into(),
             line: index as u64,
         };
-        match discount_ingest::jsonl::parse_line(&raw.to_string(), location) {
+        match discount_ingest::jsonl::parse_line(text, location) {
             Ok((_, mut record)) => {
                 state.customer_ids.map_record(&mut record);
                 records.push(record);
@@ -119,7 +142,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
             Err(e) => results.push(Some(EventResult {
                 index,
                 status: "rejected",
-                field: e.field.map(|f| format!("events[{index}].{f}")),
+                field: e.field,
                 reason: Some(e.reason),
                 attributed_to: None,
                 not_attributed: None,
@@ -153,11 +176,7 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
                 ("stored", None, None)
             }
             Outcome::Duplicate => ("duplicate", None, None),
-            Outcome::Rejected { field, reason } => (
-                "rejected",
-                Some(format!("events[{index}].{field}")),
-                Some(reason),
-            ),
+            Outcome::Rejected { field, reason } => ("rejected", Some(field), Some(reason)),
         };
         results[*index] = Some(EventResult {
             index: *index,
@@ -179,24 +198,13 @@ async fn run(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
         }
     }
     let results: Vec<EventResult> = results.into_iter().flatten().collect();
-    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
-    let report = EventsReport {
-        received: results.len(),
-        stored: count("stored"),
-        duplicates: count("duplicate"),
-        rejected: count("rejected"),
-        results,
-    };
-    for (label, n) in [
-        ("stored", report.stored),
-        ("duplicate", report.duplicates),
-        ("rejected", report.rejected),
-    ] {
+    for label in ["stored", "duplicate", "rejected"] {
+        let n = results.iter().filter(|r| r.status == label).count();
         state
             .metrics
             .events
             .with_label_values(&[label])
             .inc_by(n as u64);
     }
-    Ok(json(&report))
+    Ok(results)
 }
