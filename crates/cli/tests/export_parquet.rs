@@ -80,7 +80,7 @@ fn decision(i: usize, features: &[f64], budget: Option<&str>) -> DecisionRow {
         })
         .unwrap(),
         propensity: 0.1 * (i as f64 + 1.0),
-        explored: i % 2 == 0,
+        explored: i.is_multiple_of(2),
         expected_profit: 120 - 10 * i as i64,
         currency: "USD".into(),
         budget_id: budget.map(str::to_string),
