@@ -14,9 +14,9 @@
 //! and reports the second as a duplicate. A batch is one transaction: all of it or nothing.
 
 mod batch;
+mod bulk_load;
 pub mod decision_log;
 pub mod model_registry;
-mod bulk_load;
 pub mod pg_connect;
 pub mod postgres;
 pub mod postgres_log;
