@@ -146,7 +146,7 @@ impl Publisher {
 fn record(i: usize) -> String {
     let user = i % 97;
     let time = 1_700_000_000 + i;
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         format!(
             r#"{{"type":"order","id":"e{i}","user_id":"u{user}","time":{time},"order_id":"o{i}","lines":[{{"item_id":"i{}","quantity":1,"list_price":{}}},{{"item_id":"i7","quantity":2,"list_price":125}}]}}"#,
             i % 13,
@@ -163,7 +163,7 @@ fn record(i: usize) -> String {
 /// The revenue the first `n` records carry.
 fn revenue_of(n: usize) -> i64 {
     (0..n)
-        .filter(|i| i % 4 == 0)
+        .filter(|i| i.is_multiple_of(4))
         .map(|i| 100 + i as i64 + 250)
         .sum()
 }
