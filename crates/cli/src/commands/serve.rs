@@ -315,7 +315,7 @@ fn write_histories(
         })
         .collect();
     store.write_batch(&items, discount_core::config::UnknownItems::Register)?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_0f_4157);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5e_ed0f_4157);
     let day = discount_core::time::MICROS_PER_DAY;
     let mut written = 0u64;
     let mut batch: Vec<Record> = Vec::with_capacity(20_000);

@@ -533,7 +533,7 @@ fn recent_stats(recent: &[Recent], control: Option<&str>) -> RecentStats {
             }
         })
         .collect();
-    offers.sort_by(|a, b| b.decisions.cmp(&a.decisions));
+    offers.sort_by_key(|o| std::cmp::Reverse(o.decisions));
     let times = || recent.iter().map(|r| r.row.at);
     RecentStats {
         decisions: recent.len(),
