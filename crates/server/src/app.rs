@@ -196,6 +196,13 @@ pub fn route_table() -> Vec<RouteDef> {
             post(routes::recommendations::create),
         ),
         r(Method::GET, "/v1/budgets/{id}", get(routes::admin::budget)),
+        r(Method::GET, "/v1/stats/live", get(routes::live::live)),
+        r(Method::GET, "/v1/stats/recent", get(routes::live::recent)),
+        r(
+            Method::GET,
+            "/v1/fraud/alerts",
+            get(routes::live::fraud_alerts),
+        ),
     ]
 }
 
@@ -234,12 +241,13 @@ pub fn router(state: Shared) -> Router {
         });
         router = router.route(&path, handler);
     }
-    // The dashboard's pages and the JSON it reads (`/v1/stats/*`, `/v1/fraud/alerts`).
+    // The dashboard's pages (the JSON they read is in the route table).
     router = router.merge(crate::ui::router());
     let limit = state.server().body_limit_bytes;
     router
         .fallback(|| async {
             ApiError::not_found("no such route; the API is described at /v1/openapi.json")
+                .in_field("path")
         })
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))

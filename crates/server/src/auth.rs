@@ -108,7 +108,8 @@ impl Caller {
                     self.role.as_str(),
                     needed.as_str()
                 ),
-            ))
+            )
+            .in_field(AUTHORIZATION))
         }
     }
 }
@@ -128,6 +129,9 @@ pub struct Authenticator {
     /// When set, the buckets live in Redis, shared by every process that uses it.
     redis: Option<Arc<RedisShared>>,
 }
+
+/// The header that carries the API key, named as the field at fault in 401, 403 and 429 answers.
+const AUTHORIZATION: &str = "Authorization";
 
 const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 const KEYS_CACHED: usize = 10_000;
@@ -149,8 +153,9 @@ impl Authenticator {
         Self { redis, ..self }
     }
 
+    /// A 401 naming the `Authorization` header, the request field every key problem lies in.
     fn unauthorized(message: &str) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).in_field(AUTHORIZATION)
     }
 
     /// Checks the `Authorization: Bearer <token>` header value.
@@ -258,6 +263,7 @@ fn rate_limited(rate: f64, wait: u64) -> ApiError {
             "rate_limited",
             format!("this key is limited to {rate} requests per second; retry after {wait} s"),
         )
+        .in_field(AUTHORIZATION)
     }
 }
 

@@ -51,7 +51,8 @@ pub struct ErrorDetail {
     /// A plain sentence saying what was wrong and, where a field is at fault, naming it.
     pub message: String,
     /// The request field at fault (`context.basket[0].quantity`, a query parameter such as
-    /// `limit`, a header such as `Idempotency-Key`, or `method`), when one can be named.
+    /// `limit`, a header such as `Idempotency-Key` or `Authorization`, `method` or `path`), when one
+    /// can be named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
@@ -76,6 +77,14 @@ impl ApiError {
             message: naming(&field, message.into()),
             field: Some(field),
             retry_after_seconds: None,
+        }
+    }
+
+    /// The same error, naming `field` as the request field at fault.
+    pub fn in_field(self, field: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..self
         }
     }
 

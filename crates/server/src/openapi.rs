@@ -60,8 +60,9 @@ use crate::routes;
         routes::admin::budgets,
         routes::admin::budget,
         routes::recommendations::create,
-        // The dashboard's JSON routes (`/v1/stats/...`, served beside `/ui`) belong here too, each
-        // handler with its `#[utoipa::path]` and typed answer, like the ones above.
+        routes::live::live,
+        routes::live::recent,
+        routes::live::fraud_alerts,
     ),
     components(schemas(crate::error::ErrorBody, EngineConfigSchema)),
     modifiers(&Conventions),
@@ -75,6 +76,8 @@ use crate::routes;
         (name = "models", description = "The model registry"),
         (name = "budgets", description = "Budgets and their shadow prices"),
         (name = "recommendations", description = "Slates with offers attached"),
+        (name = "dashboard", description = "What the dashboard at /ui shows: live counters, \
+            recent decisions' statistics, fraud alerts"),
     )
 )]
 pub struct ApiDoc;

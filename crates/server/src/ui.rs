@@ -4,8 +4,8 @@
 //! budgets, `/v1/stats/live`, `/v1/stats/recent`, `/v1/fraud/alerts`, the policy and model
 //! registries, with promote and roll-back buttons for admin keys.
 //!
-//! [`router`] also carries the JSON routes the dashboard added to the API
-//! ([`crate::routes::live`]).
+//! The JSON the dashboard added to the API (`/v1/stats/...`, `/v1/fraud/alerts`) is routed and
+//! documented with the rest of it ([`crate::routes::live`]).
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +13,6 @@ use axum::routing::{get, MethodRouter};
 use axum::Router;
 
 use crate::app::Shared;
-use crate::routes::live;
 
 const INDEX_HTML: &str = include_str!("../assets/ui/index.html");
 const APP_JS: &str = include_str!("../assets/ui/app.js");
@@ -25,17 +24,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
-/// The JSON routes the dashboard reads that the API did not have: `(path, handler)`.
-pub fn api_routes() -> Vec<(&'static str, MethodRouter<Shared>)> {
-    vec![
-        ("/v1/stats/live", get(live::live)),
-        ("/v1/stats/recent", get(live::recent)),
-        ("/v1/fraud/alerts", get(live::fraud_alerts)),
-    ]
-}
-
-/// The dashboard's pages and its JSON routes; a method a path does not take answers the API's
-/// JSON 405.
+/// The dashboard's pages; a method a path does not take answers the API's JSON 405.
 pub fn router() -> Router<Shared> {
     let pages: [(&str, MethodRouter<Shared>); 6] = [
         ("/ui", get(|| async { Redirect::permanent("/ui/") })),
@@ -62,7 +51,7 @@ pub fn router() -> Router<Shared> {
         ),
     ];
     let mut router = Router::new();
-    for (path, handler) in pages.into_iter().chain(api_routes()) {
+    for (path, handler) in pages {
         let handler = handler
             .fallback(|| async { crate::error::method_not_allowed(&[Method::GET, Method::HEAD]) });
         router = router.route(path, handler);

@@ -422,5 +422,30 @@ fn errors_are_plain_sentences_naming_the_field(backend: &str) {
     // A path that is not UTF-8 once decoded.
     let e = expect_error(&api.get("/v1/budgets/%FF", &admin), 400);
     assert_eq!(e["code"], "bad_path", "{e}");
+    let e = expect_error(&api.get("/v1/no-such-route", &admin), 404);
+    assert_eq!(e["field"], "path", "{e}");
+    // Every refusal of a key names the header it came in.
+    let decide = s.key(Role::Decide);
+    for (response, status) in [
+        (api.call("GET", "/v1/budgets", None, ""), 401),
+        (api.get("/v1/budgets", "dk_nope"), 401),
+        (api.get("/v1/budgets", "dk_unknown_secret"), 401),
+        (api.get("/v1/fraud/alerts", &decide), 403),
+    ] {
+        let e = expect_error(&response, status);
+        assert_eq!(e["field"], "Authorization", "{e}");
+    }
+    // The dashboard's statistics read their query like every list endpoint.
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+        ("since=1", "since"),
+    ] {
+        for path in ["/v1/stats/recent", "/v1/fraud/alerts"] {
+            let e = expect_error(&api.get(&format!("{path}?{query}"), &admin), 400);
+            assert_eq!(e["field"], field, "{path}?{query}: {e}");
+            assert_eq!(e["code"], "invalid_query", "{e}");
+        }
+    }
 }
 on_both!(errors_are_plain_sentences_naming_the_field);

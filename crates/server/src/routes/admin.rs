@@ -370,7 +370,8 @@ pub async fn register_policy(
         return Err(ApiError::conflict(format!(
             "policy `{}` exists; register a new version under another name",
             config.name
-        )));
+        ))
+        .in_field("name"));
     }
     refresh(&state).await?;
     Ok(json(&RegisteredPolicy {

@@ -14,10 +14,11 @@ use discount_store::decision_log::{DecisionRow, OutcomeRow};
 use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{json, Shared};
 use crate::auth::Role;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{query_params, ApiError, ApiResult, ErrorBody};
 
 /// The route whose counters and latency are the decisions'.
 const DECISIONS_ROUTE: &str = "/v1/decisions";
@@ -30,8 +31,9 @@ const MAX_ALERTS: usize = 100;
 /// Two-sided level of every interval.
 const ALPHA: f64 = 0.05;
 
-/// `GET /v1/stats/live`.
-#[derive(Debug, Serialize)]
+/// What this process has served since it started, the budgets against their pacing plan and what
+/// is active: the answer of `GET /v1/stats/live`.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LiveStats {
     /// The service's clock, RFC 3339.
     pub at: String,
@@ -44,21 +46,23 @@ pub struct LiveStats {
     /// Decisions served by this process since start, by offer id.
     pub offers: Vec<OfferCount>,
     pub budgets: Vec<BudgetPacing>,
-    pub policy: Option<ActivePolicy>,
+    pub policy: Option<ServingPolicy>,
     /// The registered response model scoring offers (`None`: the policy's own online models).
     pub serving_model: Option<String>,
     /// The registry's active model when this process refused it, and why.
     pub refused_model: Option<crate::models::Refusal>,
 }
 
-#[derive(Debug, Default, Serialize)]
+/// `POST /v1/decisions` requests by the class of their status.
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct RequestCounts {
     pub ok: u64,
     pub client_errors: u64,
     pub server_errors: u64,
 }
 
-#[derive(Debug, Serialize)]
+/// Latency of the answered decision requests, from the histogram `/metrics` exports.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LatencySummary {
     pub count: u64,
     pub sum_seconds: f64,
@@ -70,20 +74,22 @@ pub struct LatencySummary {
     pub buckets: Vec<LatencyBucket>,
 }
 
-#[derive(Clone, Copy, Debug, Serialize)]
+/// One bucket of the latency histogram: requests answered within `le_ms`.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
 pub struct LatencyBucket {
     pub le_ms: f64,
     pub count: u64,
 }
 
-#[derive(Debug, Serialize)]
+/// Decisions this process served with one offer.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OfferCount {
     pub offer_id: String,
     pub decisions: u64,
 }
 
 /// A budget and where its even pacing plan says spend should be.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BudgetPacing {
     pub id: String,
     pub currency: String,
@@ -101,8 +107,9 @@ pub struct BudgetPacing {
     pub planned_spend: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct ActivePolicy {
+/// The active policy: its version and its ladder of offers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServingPolicy {
     pub version: String,
     pub engine_version: String,
     pub apprentice: bool,
@@ -111,40 +118,47 @@ pub struct ActivePolicy {
     pub offers: Vec<LadderRung>,
 }
 
-#[derive(Debug, Serialize)]
+/// One offer of the ladder: its id and a label a person reads (`10% off`).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LadderRung {
     pub offer_id: String,
     pub label: String,
 }
 
 /// `?limit=N`: how many of the latest decisions to read.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecentQuery {
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecentParams {
+    /// The latest decisions of the log to read, 1 to 50000 (default 2000).
+    #[param(minimum = 1, maximum = 50000, default = 2000)]
     pub limit: Option<usize>,
 }
 
-impl RecentQuery {
-    fn limit(query: Result<Query<RecentQuery>, QueryRejection>) -> Result<usize, ApiError> {
-        let Query(q) = query.map_err(|e| {
-            ApiError::field(
-                "query",
-                format!("only `limit` may be given: {}", e.body_text()),
-            )
-        })?;
-        match q.limit {
-            None => Ok(DEFAULT_RECENT),
-            Some(n) if (1..=MAX_RECENT).contains(&n) => Ok(n),
-            Some(n) => Err(ApiError::field(
-                "limit",
-                format!("must be 1 to {MAX_RECENT}, got {n}"),
-            )),
-        }
+impl RecentParams {
+    /// The `limit` of a query string that may carry nothing else; a 400 naming the parameter at
+    /// fault otherwise.
+    fn limit(
+        query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ) -> Result<usize, ApiError> {
+        let mut params = query_params(query, &["limit"])?;
+        let Some(text) = params.remove("limit") else {
+            return Ok(DEFAULT_RECENT);
+        };
+        text.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_RECENT).contains(n))
+            .ok_or_else(|| {
+                ApiError::query(
+                    "limit",
+                    format!("`limit` must be a whole number from 1 to {MAX_RECENT} (got `{text}`)"),
+                )
+            })
     }
 }
 
-/// `GET /v1/stats/recent`.
-#[derive(Debug, Serialize)]
+/// Statistics of the latest decisions of the log: the answer of `GET /v1/stats/recent`.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RecentStats {
     /// Decisions read (the latest ones of the log).
     pub decisions: usize,
@@ -161,7 +175,7 @@ pub struct RecentStats {
 }
 
 /// One offer's share of the recent decisions and how its settled ones did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OfferMix {
     pub offer_id: String,
     pub decisions: usize,
@@ -173,7 +187,7 @@ pub struct OfferMix {
 }
 
 /// An estimate with its interval (level `1 - 0.05`), minor units of profit per decision.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
 pub struct Estimate {
     pub value: f64,
     pub lower: f64,
@@ -191,7 +205,7 @@ impl Estimate {
 
 /// What one policy earned on its settled recent decisions, and what it would have earned acting
 /// greedily or never giving an offer, estimated off-policy from the same decisions.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PolicyValue {
     /// The registry's version (the engine configuration's `name`).
     pub version: String,
@@ -208,13 +222,14 @@ pub struct PolicyValue {
 /// Every decision drew its offer at random with a logged probability, so the log is a randomised
 /// experiment between the offers: each offer's profit per decision (self-normalised IPS over the
 /// decisions that served it) against the control offer's.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ArmExperiment {
     pub control: String,
     pub arms: Vec<ArmResult>,
 }
 
-#[derive(Debug, Serialize)]
+/// One offer of the randomised experiment, against control.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ArmResult {
     pub offer_id: String,
     /// Settled decisions that served this offer.
@@ -228,7 +243,8 @@ pub struct ArmResult {
     pub difference: Option<ArmDifference>,
 }
 
-#[derive(Debug, Serialize)]
+/// An offer's value minus control's, with its interval (level 0.95).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ArmDifference {
     pub value: f64,
     pub lower: f64,
@@ -237,8 +253,9 @@ pub struct ArmDifference {
     pub p_value: Option<f64>,
 }
 
+/// What the fraud gate did to the latest decisions of the log: the answer of
 /// `GET /v1/fraud/alerts`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FraudAlerts {
     /// Decisions read (the latest ones of the log).
     pub scanned: usize,
@@ -250,18 +267,30 @@ pub struct FraudAlerts {
     pub alerts: Vec<FraudAlert>,
 }
 
-#[derive(Debug, Serialize)]
+/// A decision the fraud gate withheld or capped, or whose customer carried risk reasons.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FraudAlert {
     pub decision_id: String,
     pub customer_id: String,
     pub at: String,
     pub offer_id: String,
+    #[schema(value_type = crate::openapi::GateActionSchema)]
     pub action: GateAction,
     pub score: f64,
     pub reasons: Vec<String>,
 }
 
 /// `GET /v1/stats/live`: this process's counters, the budgets and what is active.
+#[utoipa::path(
+    get,
+    path = "/v1/stats/live",
+    tag = "dashboard",
+    summary = "This process's decision counters and latency, the budgets against their pacing plan, the active policy and model (role decide)",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Live figures", body = LiveStats),
+    )
+)]
 pub async fn live(State(state): State<Shared>, headers: HeaderMap) -> ApiResult {
     state.caller(&headers).await?.require(Role::Decide)?;
     let now = state.clock.now().0;
@@ -328,7 +357,7 @@ pub async fn live(State(state): State<Shared>, headers: HeaderMap) -> ApiResult 
         budgets,
         policy: policy.as_ref().map(|p| {
             let ladder = p.engine.ladder();
-            ActivePolicy {
+            ServingPolicy {
                 version: p.version.clone(),
                 engine_version: p.engine.policy_version(),
                 apprentice: p.apprentice,
@@ -488,13 +517,25 @@ fn reduce(rows: Vec<(DecisionRow, Option<OutcomeRow>)>) -> Vec<Recent> {
 }
 
 /// `GET /v1/stats/recent?limit=N`: the latest `N` decisions of the log (default 2,000).
+#[utoipa::path(
+    get,
+    path = "/v1/stats/recent",
+    tag = "dashboard",
+    summary = "Offer mix, the policies' off-policy values and the offers against control over the latest decisions (role decide)",
+    params(RecentParams),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Statistics of the latest decisions", body = RecentStats),
+        (status = 400, description = "A bad `limit`, or an unknown query parameter", body = ErrorBody),
+    )
+)]
 pub async fn recent(
     State(state): State<Shared>,
     headers: HeaderMap,
-    query: Result<Query<RecentQuery>, QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> ApiResult {
     state.caller(&headers).await?.require(Role::Decide)?;
-    let limit = RecentQuery::limit(query)?;
+    let limit = RecentParams::limit(query)?;
     let rows = state
         .pool
         .run(move |log| log.recent_decisions(limit))
@@ -679,13 +720,25 @@ fn arm_experiment(recent: &[Recent], control: &str) -> Option<ArmExperiment> {
 
 /// `GET /v1/fraud/alerts?limit=N`: of the latest `N` decisions (default 2,000), those where the
 /// fraud gate withheld or capped the offer or the customer carried risk reasons.
+#[utoipa::path(
+    get,
+    path = "/v1/fraud/alerts",
+    tag = "dashboard",
+    summary = "The latest decisions the fraud gate withheld, capped or flagged (role admin)",
+    params(RecentParams),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Counts over the decisions read and the latest alerts", body = FraudAlerts),
+        (status = 400, description = "A bad `limit`, or an unknown query parameter", body = ErrorBody),
+    )
+)]
 pub async fn fraud_alerts(
     State(state): State<Shared>,
     headers: HeaderMap,
-    query: Result<Query<RecentQuery>, QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> ApiResult {
     state.caller(&headers).await?.require(Role::Admin)?;
-    let limit = RecentQuery::limit(query)?;
+    let limit = RecentParams::limit(query)?;
     let rows = state
         .pool
         .run(move |log| log.recent_decisions(limit))

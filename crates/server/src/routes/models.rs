@@ -198,9 +198,10 @@ pub async fn roll_back(
     crate::error::checked_id("kind", &kind)?;
     let k = kind.clone();
     let Some(previous) = state.pool.run(move |log| log.roll_back_model(&k)).await? else {
-        return Err(ApiError::conflict(format!(
-            "no earlier `{kind}` model to roll back to"
-        )));
+        return Err(
+            ApiError::conflict(format!("no earlier `{kind}` model to roll back to"))
+                .in_field("kind"),
+        );
     };
     refresh(&state).await?;
     let model = state.policies.model_state();

@@ -143,7 +143,8 @@ pub async fn report(
         return Err(ApiError::conflict(format!(
             "decision `{}` already has an outcome; read it with GET /v1/decisions/{}",
             decision.id, decision.id
-        )));
+        ))
+        .in_field("decision_id"));
     }
     Ok(json(&OutcomeView::from(outcome)))
 }
