@@ -198,6 +198,6 @@ pub fn point_in_time(
         builder.fold(e, catalog)?;
     }
     let profile = builder.snapshot(as_of)?;
-    let vector = crate::FeatureSpec::base().vector(&profile, &[])?;
+    let vector = crate::FeatureSpec::base_ref().vector(&profile, &[])?;
     Ok((profile, vector))
 }

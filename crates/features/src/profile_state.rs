@@ -301,7 +301,7 @@ impl ProfileState {
     /// [`crate::point_in_time`] gives for the same events.
     pub fn point_in_time(&self, as_of: Timestamp) -> Result<(Profile, Vec<f64>), FeatureError> {
         let profile = self.snapshot(as_of)?;
-        let vector = crate::FeatureSpec::base().vector(&profile, &[])?;
+        let vector = crate::FeatureSpec::base_ref().vector(&profile, &[])?;
         Ok((profile, vector))
     }
 

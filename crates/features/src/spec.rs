@@ -193,11 +193,20 @@ fn empty_profile() -> Profile {
 impl FeatureSpec {
     /// The base features, without embeddings.
     pub fn base() -> Self {
-        let features = base_features(&empty_profile())
-            .into_iter()
-            .map(|(d, _)| d)
-            .collect();
-        Self::assemble(features, Vec::new())
+        Self::base_ref().clone()
+    }
+
+    /// The base spec, built once per process: building it names every feature and hashes the
+    /// spec, which took longer than reading a profile from its state.
+    pub fn base_ref() -> &'static Self {
+        static BASE: std::sync::OnceLock<FeatureSpec> = std::sync::OnceLock::new();
+        BASE.get_or_init(|| {
+            let features = base_features(&empty_profile())
+                .into_iter()
+                .map(|(d, _)| d)
+                .collect();
+            Self::assemble(features, Vec::new())
+        })
     }
 
     /// This spec with an embedding slot appended.

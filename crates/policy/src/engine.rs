@@ -162,7 +162,11 @@ fn newcomer_profile(len: usize) -> Vec<f64> {
     let mut v = discount_features::ProfileBuilder::new("")
         .snapshot(discount_core::Timestamp(0))
         .ok()
-        .and_then(|p| discount_features::FeatureSpec::base().vector(&p, &[]).ok())
+        .and_then(|p| {
+            discount_features::FeatureSpec::base_ref()
+                .vector(&p, &[])
+                .ok()
+        })
         .unwrap_or_default();
     v.resize(len, 0.0);
     v

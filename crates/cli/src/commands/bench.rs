@@ -44,6 +44,10 @@ pub enum BenchCommand {
     /// decision and the rule alone, 64 features, 6 offers) and regret on a simulated linear
     /// bandit over seeds.
     Bandit(super::bandit::BenchBanditArgs),
+    /// Profile states of the synthetic shop's customers (the histories `bench serve` stores):
+    /// memory per state held, serialised size, events folded per second, and a profile read from
+    /// the state against a rebuild from the history.
+    Profiles(super::profile_states::BenchProfilesArgs),
     /// `discount plan` (Lagrangian multiple-choice knapsack) over synthetic customers.
     Plan {
         #[arg(long, default_value_t = 1_000_000)]
@@ -167,6 +171,7 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
             seed,
         } => super::plan::bench_decide(*decisions, *features, *seed, json),
         BenchCommand::Bandit(args) => super::bandit::bench(args, json),
+        BenchCommand::Profiles(args) => super::profile_states::bench(args, json),
         BenchCommand::Plan {
             customers,
             features,

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod price;
 pub mod privacy;
 pub mod profile;
+pub mod profile_states;
 pub mod quantize;
 pub mod recommend;
 pub mod report;
@@ -26,6 +27,7 @@ pub mod retrain;
 pub mod serve;
 pub mod simulate;
 pub mod stats;
+pub mod synthetic_shop;
 pub mod train;
 
 /// An error that asks for a specific process exit code (e.g. 2 when rows were rejected).

@@ -285,13 +285,8 @@ pub struct BenchOptions {
     pub seed: u64,
 }
 
-/// Items of the benchmark's catalogue (and of its baskets).
-const BENCH_ITEMS: u64 = 97;
-const BENCH_CATEGORIES: [&str; 6] = ["shoes", "hats", "music", "home", "books", "toys"];
-
-/// Writes each customer's history: about `mean` events each (views, carts, orders with one or two
-/// lines, some discounted, the odd refund and coupon) over the 180 days before `now`, and the
-/// catalogue they name. Returns how many events were written.
+/// Writes each customer's history ([`super::synthetic_shop::Histories`]) and the catalogue they
+/// name. Returns how many events were written.
 fn write_histories(
     store_url: &str,
     customers: u64,
@@ -299,84 +294,20 @@ fn write_histories(
     now: i64,
     seed: u64,
 ) -> anyhow::Result<u64> {
-    use discount_core::event::OrderLine;
-    use discount_core::{Currency, Event, EventKind, Item, Offer, Record, Timestamp};
+    use super::synthetic_shop;
+    use discount_core::Record;
     let mut store = discount_store::open(store_url)?;
-    let items: Vec<Record> = (0..BENCH_ITEMS)
-        .map(|i| {
-            Record::Item(Item {
-                id: format!("i{i}"),
-                category: BENCH_CATEGORIES[(i % BENCH_CATEGORIES.len() as u64) as usize].into(),
-                list_price: 500 + 75 * i as i64,
-                unit_cost: None,
-                currency: Currency::USD,
-                stock: None,
-            })
-        })
+    let items: Vec<Record> = synthetic_shop::catalogue()
+        .into_iter()
+        .map(Record::Item)
         .collect();
     store.write_batch(&items, discount_core::config::UnknownItems::Register)?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5e_ed0f_4157);
-    let day = discount_core::time::MICROS_PER_DAY;
     let mut written = 0u64;
     let mut batch: Vec<Record> = Vec::with_capacity(20_000);
-    for c in 0..customers {
-        let n = rng.gen_range(0..=2 * mean);
-        for k in 0..n {
-            let time = Timestamp(now - rng.gen_range(0..180 * day));
-            let item = |rng: &mut rand::rngs::StdRng| format!("i{}", rng.gen_range(0..BENCH_ITEMS));
-            let kind = match rng.gen_range(0..100) {
-                0..=59 => EventKind::View {
-                    item_id: Some(item(&mut rng)),
-                },
-                60..=79 => EventKind::AddToCart {
-                    item_id: item(&mut rng),
-                    quantity: 1,
-                },
-                80..=93 => {
-                    let lines = (0..rng.gen_range(1..=2))
-                        .map(|_| {
-                            let list = rng.gen_range(500..8_000);
-                            let off = if rng.gen_bool(0.3) { list / 5 } else { 0 };
-                            OrderLine {
-                                item_id: item(&mut rng),
-                                quantity: 1,
-                                list_price: list,
-                                paid: list - off,
-                                retail_discount: off,
-                                coupon_discount: 0,
-                            }
-                        })
-                        .collect();
-                    EventKind::Order {
-                        order_id: format!("o{c}-{k}"),
-                        currency: Currency::USD,
-                        lines,
-                    }
-                }
-                94..=95 => EventKind::Refund {
-                    order_id: format!("o{c}-{k}"),
-                    currency: Currency::USD,
-                    amount: rng.gen_range(100..2_000),
-                    item_id: None,
-                },
-                _ => EventKind::CouponIssued {
-                    coupon_id: format!("k{c}-{k}"),
-                    decision_id: None,
-                    offer: Offer::AmountOff {
-                        amount: 500,
-                        min_spend: 0,
-                    },
-                    expires_at: None,
-                },
-            };
-            batch.push(Record::Event(Event {
-                id: format!("h{c}-{k}"),
-                user_id: format!("c{c}"),
-                time,
-                kind,
-            }));
-        }
-        if batch.len() >= 10_000 || c + 1 == customers {
+    let mut histories = synthetic_shop::Histories::new(customers, mean, now, seed).peekable();
+    while let Some(history) = histories.next() {
+        batch.extend(history.into_iter().map(Record::Event));
+        if batch.len() >= 10_000 || histories.peek().is_none() {
             store.write_batch(&batch, discount_core::config::UnknownItems::Register)?;
             written += batch.len() as u64;
             batch.clear();
@@ -454,7 +385,7 @@ pub fn bench(store_url: &str, options: &BenchOptions, json: bool) -> anyhow::Res
                     let price = rng.gen_range(500..8_000);
                     let body = format!(
                         r#"{{"customer_id":"c{customer}","context":{{"placement":"checkout","device":"web","basket":[{{"item_id":"i{}","category":"shoes","quantity":1,"unit_price":{price}}}]}}}}"#,
-                        customer % BENCH_ITEMS
+                        customer % super::synthetic_shop::ITEMS
                     );
                     let start = Instant::now();
                     let answer = client.request(
