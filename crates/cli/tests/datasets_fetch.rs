@@ -1,7 +1,7 @@
 //! `discount datasets fetch` against origins served from a local folder over HTTP on 127.0.0.1
-//! (`--source-base`): the files land where the tests read them and verify; a corrupted download,
-//! a missing file and a data set that cannot be downloaded each fail with a clear error and a
-//! non-zero exit, leaving nothing behind.
+//! (`--source-base`): the files land where the tests read them and verify (R data files converted
+//! to the same CSV bytes); a corrupted download, a missing file and an unknown data set each fail
+//! with a clear error and a non-zero exit, leaving nothing behind.
 
 mod common;
 
@@ -18,6 +18,19 @@ const SHOPPERS: &str = "uci-online-shoppers-intention/online_shoppers_intention.
 const SHOPPERS_ORIGIN: &str = "raw.githubusercontent.com/menaceonzenith/online-shoppers-intentions/f628b67b07cfd1b7816dd5d2a1487bfda0764b77/online_shoppers_intention.csv";
 const COUPON: &str = "uci-in-vehicle-coupon-recommendation/in-vehicle-coupon-recommendation.csv";
 const COUPON_ORIGIN: &str = "raw.githubusercontent.com/sergiomarchena16/PFG_Conductores/e0c38f6b626471716a47e46b3f8eff1274a6431d/in-vehicle-coupon-recommendation.csv";
+const COMPLETE_JOURNEY: &str = "dunnhumby-completejourney";
+const COMPLETE_JOURNEY_ORIGIN: &str = "raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data";
+/// The Complete Journey's tables; the first two have their R data files as test fixtures.
+const COMPLETE_JOURNEY_TABLES: [&str; 8] = [
+    "campaign_descriptions",
+    "demographics",
+    "campaigns",
+    "coupon_redemptions",
+    "coupons",
+    "products",
+    "promotions_sample",
+    "transactions_sample",
+];
 const CDNOW_ORIGIN: &str = "files.pythonhosted.org/packages/c5/1f/ee6a471dcb5cb2f4dbc219023e07991f3b917875f9c8a5f5d77c00ddabca/Lifetimes-0.11.3-py3-none-any.whl";
 
 /// Serves the files under `root` over HTTP/1.1 GET on a free loopback port, one connection at a
@@ -179,8 +192,88 @@ fn a_corrupted_download_is_rejected_with_both_checksums() {
     assert!(!into.path().join("cdnow").join("CDNOW_master.txt").exists());
 }
 
+/// One of the R data files under tests/fixtures/completejourney.
+fn fixture(table: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/completejourney")
+        .join(format!("{table}.rda"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
 #[test]
-fn http_failures_and_unknown_or_manual_data_sets_say_what_went_wrong() {
+fn complete_journey_is_converted_from_its_r_data_files() {
+    let Some(data) = data_root_holding(&format!("{COMPLETE_JOURNEY}/demographics.csv")) else {
+        return;
+    };
+    let shared = |table: &str| {
+        std::fs::read(data.join(COMPLETE_JOURNEY).join(format!("{table}.csv")))
+            .expect("a shared data file")
+    };
+    let origins = tempfile::tempdir().expect("a temp dir");
+    let (fixtures, others) = COMPLETE_JOURNEY_TABLES.split_at(2);
+    for table in fixtures {
+        publish(
+            origins.path(),
+            &format!("{COMPLETE_JOURNEY_ORIGIN}/{table}.rda"),
+            &fixture(table),
+        );
+    }
+    let base = serve(origins.path().to_path_buf());
+    // The other tables' R data files are too large to ship as fixtures: their CSVs are in place
+    // already, so only the two missing ones are downloaded and converted.
+    let into = tempfile::tempdir().expect("a temp dir");
+    let folder = into.path().join(COMPLETE_JOURNEY);
+    std::fs::create_dir_all(&folder).expect("creating the folder");
+    for table in others {
+        std::fs::write(folder.join(format!("{table}.csv")), shared(table)).expect("copying");
+    }
+
+    let report = common::success_json(&fetch(into.path(), &base, "complete-journey"));
+    assert_eq!(report[0]["status"], "downloaded", "{report}");
+    assert_eq!(report[0]["files"], 8, "{report}");
+    for table in fixtures {
+        let landed = std::fs::read(folder.join(format!("{table}.csv"))).expect("the fetched file");
+        assert!(
+            landed == shared(table),
+            "{table}.csv converted from its R data file differs from the shared copy"
+        );
+    }
+
+    // A corrupted R data file is refused before it is read, naming both checksums, and nothing
+    // is written.
+    std::fs::remove_file(folder.join("demographics.csv")).expect("removing");
+    let mut corrupt = fixture("demographics");
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0x01;
+    publish(
+        origins.path(),
+        &format!("{COMPLETE_JOURNEY_ORIGIN}/demographics.rda"),
+        &corrupt,
+    );
+    let out = fetch(into.path(), &base, "complete-journey");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("checksum mismatch for the R data file"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{base}/{COMPLETE_JOURNEY_ORIGIN}/demographics.rda"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "expected sha256 8b80455bc841003b64e47f5e5c2221f6093b995e923d59e72a1f852c7e268980"
+        ),
+        "{err}"
+    );
+    assert!(!folder.join("demographics.csv").exists());
+}
+
+#[test]
+fn http_failures_and_unknown_data_sets_say_what_went_wrong() {
     let origins = tempfile::tempdir().expect("a temp dir");
     let base = serve(origins.path().to_path_buf());
     let into = tempfile::tempdir().expect("a temp dir");
@@ -199,12 +292,19 @@ fn http_failures_and_unknown_or_manual_data_sets_say_what_went_wrong() {
         stderr(&out)
     );
 
-    // The scanner panels ship as R data: fetching them by name explains, and fails.
+    // The scanner panels come from the CRAN source of bayesm (its GitHub mirror): a missing
+    // origin names its URL.
     let out = fetch(into.path(), &base, "scanner-panels");
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("cannot be downloaded") && err.contains("r-cran-bayesm"),
+        err.contains("HTTP status 404")
+            && err.contains(&format!("{base}/raw.githubusercontent.com/cran/bayesm/")),
         "{err}"
     );
+    assert!(!into
+        .path()
+        .join("bayesm-scanner-panels")
+        .join("cheese.csv")
+        .exists());
 }

@@ -5,6 +5,7 @@
 //! before it is opened, each file before it is moved into place (written beside it first, then
 //! renamed), so an interrupted or corrupted download never leaves a file that looks complete.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::rdata;
 use super::registry::{ArchiveFormat, DataFile, DataSource, Derive, Download, SOURCES};
 
 /// Where and how to fetch.
@@ -33,13 +35,10 @@ pub struct FetchOptions {
 pub struct FetchReport {
     pub name: &'static str,
     pub folder: PathBuf,
-    /// `downloaded`, `present` (every file already there and verified) or `manual` (the origin
-    /// ships a form that has to be converted first; see `note`).
+    /// `downloaded`, or `present` (every file already there and verified).
     pub status: &'static str,
     pub files: usize,
     pub bytes: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
     pub title: &'static str,
     pub licence: &'static str,
     pub citation: &'static str,
@@ -72,7 +71,7 @@ pub fn fetch(source: &DataSource, options: &FetchOptions) -> anyhow::Result<Fetc
         .iter()
         .filter(|file| !verified_on_disk(&folder.join(file.path), file.sha256))
         .collect();
-    let report = |status, note| FetchReport {
+    let report = |status| FetchReport {
         name: source.name,
         folder: folder.clone(),
         status,
@@ -83,31 +82,29 @@ pub fn fetch(source: &DataSource, options: &FetchOptions) -> anyhow::Result<Fetc
             .filter_map(|f| fs::metadata(folder.join(f.path)).ok())
             .map(|m| m.len())
             .sum(),
-        note,
         title: source.title,
         licence: source.licence,
         citation: source.citation,
     };
     if missing.is_empty() {
-        return Ok(report("present", None));
+        return Ok(report("present"));
     }
     let agent = agent();
     match &source.download {
-        Download::Manual { reason } => {
-            return Ok(report(
-                "manual",
-                Some(format!(
-                    "{} of {} files missing or different in {}: {reason}",
-                    missing.len(),
-                    source.files.len(),
-                    folder.display()
-                )),
-            ));
-        }
         Download::Files => {
+            // Several files may come from one origin (the data frames of one R data file): each
+            // URL is downloaded once.
+            let mut downloaded: HashMap<String, Vec<u8>> = HashMap::new();
             for file in missing {
                 let url = rebase(file.origin, options.source_base.as_deref())?;
-                let bytes = download(&agent, &url, file.path, options.progress)?;
+                let bytes = match downloaded.get(&url) {
+                    Some(bytes) => bytes.clone(),
+                    None => {
+                        let bytes = download(&agent, &url, file.path, options.progress)?;
+                        downloaded.insert(url.clone(), bytes.clone());
+                        bytes
+                    }
+                };
                 let bytes = derive(file.derive, bytes, &url)?;
                 check(&bytes, file.sha256, file.path, &url)?;
                 write_verified(&folder.join(file.path), &bytes)?;
@@ -138,7 +135,7 @@ pub fn fetch(source: &DataSource, options: &FetchOptions) -> anyhow::Result<Fetc
             }
         }
     }
-    Ok(report("downloaded", None))
+    Ok(report("downloaded"))
 }
 
 fn agent() -> ureq::Agent {
@@ -252,8 +249,8 @@ fn unpack(
     format: ArchiveFormat,
     members: &[&str],
     url: &str,
-) -> anyhow::Result<std::collections::HashMap<String, Vec<u8>>> {
-    let mut found = std::collections::HashMap::new();
+) -> anyhow::Result<HashMap<String, Vec<u8>>> {
+    let mut found = HashMap::new();
     match format {
         ArchiveFormat::Zip => {
             let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive))
@@ -306,6 +303,15 @@ fn derive(how: Derive, bytes: Vec<u8>, from: &str) -> anyhow::Result<Vec<u8>> {
             let text =
                 std::str::from_utf8(&bytes).with_context(|| format!("{from} is not UTF-8 text"))?;
             bts_prior_csv(text, campaign).with_context(|| format!("converting {from}"))
+        }
+        Derive::RdataFrame {
+            rda_sha256,
+            object,
+            element,
+        } => {
+            check(&bytes, rda_sha256, "the R data file", from)?;
+            rdata::data_frame_csv(&bytes, object, element)
+                .with_context(|| format!("converting the R data file {from}"))
         }
     }
 }
@@ -454,6 +460,50 @@ mod tests {
         check(b"abc", &sha256_hex(b"abc"), "x.csv", "u").unwrap();
     }
 
+    /// Every R data file of the registry converted and checked against its CSV's registered
+    /// checksum. Put the `.rda` files (named as in their origin URLs) in a folder and run
+    /// `DISCOUNT_RDA_DIR=folder cargo test -p discount-cli --bin discount -- --ignored
+    /// every_r_data_file`; with `DISCOUNT_RDA_OUT=folder2` the CSVs are written there too.
+    #[test]
+    #[ignore = "needs the data sets' .rda files in $DISCOUNT_RDA_DIR"]
+    fn every_r_data_file_converts_to_its_registered_csv() {
+        let dir = PathBuf::from(std::env::var_os("DISCOUNT_RDA_DIR").expect("DISCOUNT_RDA_DIR"));
+        let out = std::env::var_os("DISCOUNT_RDA_OUT").map(PathBuf::from);
+        let (mut matched, mut failed) = (Vec::new(), Vec::new());
+        for source in SOURCES {
+            for file in source.files {
+                let Derive::RdataFrame { .. } = file.derive else {
+                    continue;
+                };
+                let name = file.origin.rsplit('/').next().unwrap_or(file.origin);
+                let rda = fs::read(dir.join(name))
+                    .unwrap_or_else(|e| panic!("reading {}: {e}", dir.join(name).display()));
+                match derive(file.derive, rda, name) {
+                    Ok(csv) => {
+                        if let Some(out) = &out {
+                            fs::create_dir_all(out.join(source.folder)).unwrap();
+                            fs::write(out.join(source.folder).join(file.path), &csv).unwrap();
+                        }
+                        let got = sha256_hex(&csv);
+                        if got == file.sha256 {
+                            matched.push(format!("{}/{}", source.folder, file.path));
+                        } else {
+                            failed.push(format!(
+                                "{}: {} bytes, sha256 {got}",
+                                file.path,
+                                csv.len()
+                            ));
+                        }
+                    }
+                    Err(e) => failed.push(format!("{}: {e:#}", file.path)),
+                }
+            }
+        }
+        eprintln!("byte for byte: {matched:#?}");
+        assert!(failed.is_empty(), "{failed:#?}");
+        assert_eq!(matched.len(), 14);
+    }
+
     #[test]
     fn the_registry_is_well_formed() {
         let mut names = std::collections::HashSet::new();
@@ -463,6 +513,10 @@ mod tests {
             for file in source.files {
                 assert_eq!(file.sha256.len(), 64, "{}", file.path);
                 assert!(file.sha256.bytes().all(|b| b.is_ascii_hexdigit()));
+                if let Derive::RdataFrame { rda_sha256, .. } = file.derive {
+                    assert_eq!(rda_sha256.len(), 64, "{}", file.path);
+                    assert!(rda_sha256.bytes().all(|b| b.is_ascii_hexdigit()));
+                }
                 if matches!(source.download, Download::Files) {
                     assert!(file.origin.starts_with("http"), "{}", file.origin);
                 }

@@ -3,8 +3,8 @@
 //! and how to cite it. `discount datasets fetch` downloads from here; docs/datasets.md quotes it.
 //!
 //! The checksums are those of the files the tests read (the copies under `../shared/data`), and,
-//! where the origin ships an archive, of the archive itself, so a download is checked before it is
-//! unpacked and every file after.
+//! where the origin ships an archive or an R data file, of that file itself, so a download is
+//! checked before it is unpacked or converted and every file after.
 
 /// One data set as its origin serves it.
 pub struct DataSource {
@@ -29,9 +29,6 @@ pub enum Download {
         sha256: &'static str,
         format: ArchiveFormat,
     },
-    /// Not downloadable as the files the tests read: the origin ships them in a form that has to be
-    /// converted first. The reason says how the folder's copy was made.
-    Manual { reason: &'static str },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +60,15 @@ pub enum Derive {
     /// The Open Bandit Pipeline's `prior_bts.yaml`: the Beta prior (alpha, beta per item) of one
     /// campaign as a CSV `item_id,alpha,beta` (CRLF), the numbers written as the YAML writes them.
     BtsPriorCsv { campaign: &'static str },
+    /// A data frame of an R data file (`.rda`: gzip, bzip2 or xz compressed R serialization), the
+    /// object `object` or, for a named list of data frames, its element `element`, written as CSV
+    /// as Python `rdata` 1.1.0 and pandas wrote the folder's copy (see [`super::rdata`]). The R
+    /// file is checked against `rda_sha256` before it is read.
+    RdataFrame {
+        rda_sha256: &'static str,
+        object: &'static str,
+        element: Option<&'static str>,
+    },
 }
 
 /// All data sets, in the order `fetch all` takes them.
@@ -90,59 +96,87 @@ pub static SOURCES: &[DataSource] = &[
                 redemptions, demographics, products and a 75,000-line receipt sample",
         licence: "CC0 (R package completejourney 1.1.1, data from the 84.51 Complete Journey 2.0 source files)",
         citation: "84.51 The Complete Journey 2.0; Boehmke & Mortimer, R package completejourney 1.1.1",
-        download: Download::Manual {
-            reason: "the origin (GitHub bradleyboehmke/completejourney, commit 5b5d061, data/*.rda) \
-                     ships R data files; the folder's CSVs were converted from them with Python rdata \
-                     1.1.0 and pandas (see its SOURCE.txt)",
-        },
+        download: Download::Files,
         files: &[
             DataFile {
                 path: "campaign_descriptions.csv",
-                origin: "data/campaign_descriptions.rda",
+                origin: "https://raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data/campaign_descriptions.rda",
                 sha256: "e1e413b4c20f7aabb910ecf0bf8cb2eb02df9eb0c1d84235139505a9b56d4e0a",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "601bd17ea1a6de92cc288f393164813fbaf293b997d44054dcf1f3ebbe8dacee",
+                    object: "campaign_descriptions",
+                    element: None,
+                },
             },
             DataFile {
                 path: "campaigns.csv",
-                origin: "data/campaigns.rda",
+                origin: "https://raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data/campaigns.rda",
                 sha256: "ff6dba03d78fab322835572556856b4d4ec8a95a8c1f1776d866f0de88dcdcca",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "33c7b3dc1bc722d465f97416fb1327c6a9a640190e464c73e354bce8c001a772",
+                    object: "campaigns",
+                    element: None,
+                },
             },
             DataFile {
                 path: "coupon_redemptions.csv",
-                origin: "data/coupon_redemptions.rda",
+                origin: "https://raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data/coupon_redemptions.rda",
                 sha256: "97e666d52f41c6ccc9266eebbe31a754182317392f810c703f96b5d3a46cf1e0",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "4b68148175ed19300bb2615d68d1a0300a5f971db3240819ab5d92e5919e1598",
+                    object: "coupon_redemptions",
+                    element: None,
+                },
             },
             DataFile {
                 path: "coupons.csv",
-                origin: "data/coupons.rda",
+                origin: "https://raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data/coupons.rda",
                 sha256: "658d27389c769facdb1ec48cd31af0ec2f8599f76202a597115280760555c698",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "4d87effce5b8813c0934b581a83292707347577743320ca746878de89cc16f34",
+                    object: "coupons",
+                    element: None,
+                },
             },
             DataFile {
                 path: "demographics.csv",
-                origin: "data/demographics.rda",
+                origin: "https://raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data/demographics.rda",
                 sha256: "d8afe568aca05d68defbac4652f7989cc7acea9985912501109afb2b9d5d4409",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "8b80455bc841003b64e47f5e5c2221f6093b995e923d59e72a1f852c7e268980",
+                    object: "demographics",
+                    element: None,
+                },
             },
             DataFile {
                 path: "products.csv",
-                origin: "data/products.rda",
+                origin: "https://raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data/products.rda",
                 sha256: "ffebe0a1251d3ab769aceb8d6898dc6ef70dd0cd52a1421bfc239ff2fd084c5a",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "a80c6df33623b4af296ae9f317a6647e369db7e8ce7e7baed0e1bf44b9d979e5",
+                    object: "products",
+                    element: None,
+                },
             },
             DataFile {
                 path: "promotions_sample.csv",
-                origin: "data/promotions_sample.rda",
+                origin: "https://raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data/promotions_sample.rda",
                 sha256: "f8d65184bab484095b82da2784d83ebb02cfdf2e49463b99f23c1a6b498af758",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "2472944a9605f7a202d745ed17a2bfa3c5475ba898a92bddf7a012eb0c552fa5",
+                    object: "promotions_sample",
+                    element: None,
+                },
             },
             DataFile {
                 path: "transactions_sample.csv",
-                origin: "data/transactions_sample.rda",
+                origin: "https://raw.githubusercontent.com/bradleyboehmke/completejourney/5b5d06192b9856edd04e4d405787af2f2e4a1fef/data/transactions_sample.rda",
                 sha256: "98e1bc4011e94001fcb9f2966a11dd83a1a35bcb1fd6fad19d942ad04a523333",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "3abc5ec5a86c25913564a22314ea9ad2ab98160ebe77ee99672e0378929f0a03",
+                    object: "transactions_sample",
+                    element: None,
+                },
             },
         ],
     },
@@ -313,51 +347,72 @@ pub static SOURCES: &[DataSource] = &[
         folder: "bayesm-scanner-panels",
         title: "Dominick's Finer Foods scanner panels from the R package bayesm 3.1-5: orange juice, \
                 tuna, cheese and a margarine household panel",
-        licence: "bayesm is GPL-2+; orangeJuice and tuna are Dominick's data of the Kilts Center for \
-                  Marketing, University of Chicago Booth (acknowledge the Kilts Center; academic research)",
+        licence: "bayesm is GPL-2+ (its CRAN source 3.1-5, as the GitHub mirror cran/bayesm holds it); \
+                  orangeJuice and tuna are Dominick's data of the Kilts Center for Marketing, University \
+                  of Chicago Booth (acknowledge the Kilts Center; academic research)",
         citation: "Rossi, Allenby & McCulloch, Bayesian Statistics and Marketing (R package bayesm 3.1-5); \
                    James M. Kilts Center, University of Chicago Booth School of Business",
-        download: Download::Manual {
-            reason: "the origin (Debian package r-cran-bayesm 3.1-5+dfsg-1, data/*.rda) ships R data \
-                     files; the folder's CSVs were converted from them with Python rdata 1.1.0 and \
-                     pandas (see its SOURCE.txt)",
-        },
+        download: Download::Files,
         files: &[
             DataFile {
                 path: "cheese.csv",
-                origin: "cheese.rda",
+                origin: "https://raw.githubusercontent.com/cran/bayesm/8a7211ff5287c42d5bc5cc60406351d97f030bcf/data/cheese.rda",
                 sha256: "14098eb2f628ed03a7f42e4ddfe904cf96ad2b393772f5c115bb61d654cf3ace",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "444f8b485ffab94a180986da9525ec692af211e89dfe78d8ae5f95acf12a196d",
+                    object: "cheese",
+                    element: None,
+                },
             },
             DataFile {
                 path: "margarine_choicePrice.csv",
-                origin: "margarine.rda",
+                origin: "https://raw.githubusercontent.com/cran/bayesm/8a7211ff5287c42d5bc5cc60406351d97f030bcf/data/margarine.rda",
                 sha256: "f00ff6b32c14793a0a6fc972a142d9aa6d665d708371a1ee5e7aa0730eddf304",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "2df9b70bff9800e90d061d7089444d7a30218a69910f0615cda1db27a72f69b6",
+                    object: "margarine",
+                    element: Some("choicePrice"),
+                },
             },
             DataFile {
                 path: "margarine_demos.csv",
-                origin: "margarine.rda",
+                origin: "https://raw.githubusercontent.com/cran/bayesm/8a7211ff5287c42d5bc5cc60406351d97f030bcf/data/margarine.rda",
                 sha256: "58e7cf38db15cf70ec5bcfcaf6647e9fb6b92452e27133173c1f49e374469efe",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "2df9b70bff9800e90d061d7089444d7a30218a69910f0615cda1db27a72f69b6",
+                    object: "margarine",
+                    element: Some("demos"),
+                },
             },
             DataFile {
                 path: "orangeJuice_storedemo.csv",
-                origin: "orangeJuice.rda",
+                origin: "https://raw.githubusercontent.com/cran/bayesm/8a7211ff5287c42d5bc5cc60406351d97f030bcf/data/orangeJuice.rda",
                 sha256: "5f81380e70ef6ce85ee41e52061bb544a064e1b351ccce45f6573a76431d9b5e",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "4418b33f320a1e91124e934d4c7e3e978812e9c60b6924037447ffc44cf71855",
+                    object: "orangeJuice",
+                    element: Some("storedemo"),
+                },
             },
             DataFile {
                 path: "orangeJuice_yx.csv",
-                origin: "orangeJuice.rda",
+                origin: "https://raw.githubusercontent.com/cran/bayesm/8a7211ff5287c42d5bc5cc60406351d97f030bcf/data/orangeJuice.rda",
                 sha256: "f93c9f4a7dbd82b20e00f289a9c827182464f33f711307af08701d1b712cc8aa",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "4418b33f320a1e91124e934d4c7e3e978812e9c60b6924037447ffc44cf71855",
+                    object: "orangeJuice",
+                    element: Some("yx"),
+                },
             },
             DataFile {
                 path: "tuna.csv",
-                origin: "tuna.rda",
+                origin: "https://raw.githubusercontent.com/cran/bayesm/8a7211ff5287c42d5bc5cc60406351d97f030bcf/data/tuna.rda",
                 sha256: "748d3b274c8e0d59389f4efbb0f6fc76cab92b7e59de1f239638ff639a8ab884",
-                derive: Derive::AsIs,
+                derive: Derive::RdataFrame {
+                    rda_sha256: "18b3b4f4a8a95b63086b5eeb092679c0cc5d27761ba8a2976b11f94bff92cde6",
+                    object: "tuna",
+                    element: None,
+                },
             },
         ],
     },
