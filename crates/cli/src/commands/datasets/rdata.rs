@@ -705,7 +705,7 @@ impl<'a> Reader<'a> {
                 let &[n, first, step] = params.as_slice() else {
                     return Err(unsupported("its state is not (length, start, step)"));
                 };
-                if !(n >= 0.0 && n <= MAX_SEQUENCE && n.fract() == 0.0) {
+                if !((0.0..=MAX_SEQUENCE).contains(&n) && n.fract() == 0.0) {
                     return Err(unsupported(&format!("a length of {n}")));
                 }
                 let n = n as usize;
