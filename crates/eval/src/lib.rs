@@ -8,7 +8,8 @@
 //!   CUPED, always-valid sequential p-values (mSPRT), power and sample size.
 //! * [`uplift`], [`ranking`], [`calibration`]: model metrics (Qini, AUUC, uplift@k; precision, recall, NDCG@k;
 //!   reliability bins and ECE).
-//! * [`numerics`]: the shared logistic function, SPD solves and ROC AUC (used by models, fraud).
+//! * [`numerics`], [`logistic`], [`folds`]: the shared logistic function, SPD solves, ROC AUC, the one
+//!   logistic-regression solver and the one k-fold assignment (used by models, fraud, policy).
 //! * [`report`] and [`svg`]: one self-contained HTML report with inline SVG charts.
 //!
 //! Typical use:
@@ -30,6 +31,8 @@
 
 mod csv_file;
 pub mod error;
+pub mod folds;
+pub mod logistic;
 pub mod numerics;
 pub mod obd;
 pub mod ope;

@@ -1,7 +1,8 @@
 //! Turning a raw score into a probability: Platt scaling (a logistic fit on the score) and
 //! isotonic regression (pool-adjacent-violators), both fitted on labelled scores.
 
-use discount_eval::numerics::{sigmoid, softplus};
+use discount_eval::calibration::{fit_platt, pool_adjacent_violators};
+use discount_eval::numerics::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use crate::FraudError;
@@ -14,71 +15,15 @@ pub struct Platt {
 }
 
 impl Platt {
-    /// Fits `a, b` by Newton's method on the log loss, with Platt's smoothed targets
-    /// ((n+ + 1) / (n+ + 2) and 1 / (n- + 2)) so that separable data gives finite parameters.
+    /// Fits `a, b` on the labels with Platt's smoothed targets ((n+ + 1) / (n+ + 2) and
+    /// 1 / (n- + 2)), so that separable data gives finite parameters
+    /// ([`discount_eval::calibration::fit_platt`]).
     pub fn fit(scores: &[f64], labels: &[bool]) -> Result<Self, FraudError> {
         check(scores, labels, "Platt calibration")?;
-        let pos = labels.iter().filter(|l| **l).count() as f64;
-        let neg = labels.len() as f64 - pos;
-        let hi = (pos + 1.0) / (pos + 2.0);
-        let lo = 1.0 / (neg + 2.0);
-        // Platt's start and Newton steps with backtracking (Lin, Lin & Weng 2007), which stays
-        // stable when the scores are large log-odds.
-        let (mut a, mut b) = (0.0, ((pos + 1.0) / (neg + 1.0)).ln());
-        let loss = |a: f64, b: f64| -> f64 {
-            scores
-                .iter()
-                .zip(labels)
-                .map(|(&s, &l)| {
-                    let t = if l { hi } else { lo };
-                    let z = a * s + b;
-                    softplus(z) - t * z
-                })
-                .sum()
-        };
-        let mut current = loss(a, b);
-        for _ in 0..100 {
-            let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-12, 0.0, 1e-12);
-            for (&s, &l) in scores.iter().zip(labels) {
-                let t = if l { hi } else { lo };
-                let p = sigmoid(a * s + b);
-                let w = (p * (1.0 - p)).max(1e-12);
-                ga += (p - t) * s;
-                gb += p - t;
-                haa += w * s * s;
-                hab += w * s;
-                hbb += w;
-            }
-            let det = haa * hbb - hab * hab;
-            if det.abs() < 1e-300 {
-                break;
-            }
-            let da = (hbb * ga - hab * gb) / det;
-            let db = (haa * gb - hab * ga) / det;
-            let mut step = 1.0;
-            let mut improved = false;
-            while step > 1e-10 {
-                let (na, nb) = (a - step * da, b - step * db);
-                let l = loss(na, nb);
-                if l <= current + 1e-4 * step * (ga * -da + gb * -db) {
-                    a = na;
-                    b = nb;
-                    current = l;
-                    improved = true;
-                    break;
-                }
-                step /= 2.0;
-            }
-            if !improved || (da.abs() + db.abs()) * step < 1e-10 {
-                break;
-            }
-        }
-        if !(a.is_finite() && b.is_finite()) {
-            return Err(FraudError::Fit {
-                model: "Platt calibration",
-                reason: "did not converge".into(),
-            });
-        }
+        let (a, b) = fit_platt(scores, labels).map_err(|e| FraudError::Fit {
+            model: "Platt calibration",
+            reason: e.to_string(),
+        })?;
         Ok(Self { a, b })
     }
 
@@ -96,28 +41,15 @@ pub struct Isotonic {
 }
 
 impl Isotonic {
+    /// Pool-adjacent-violators on the labels
+    /// ([`discount_eval::calibration::pool_adjacent_violators`]); each block's upper score is its threshold.
     pub fn fit(scores: &[f64], labels: &[bool]) -> Result<Self, FraudError> {
         check(scores, labels, "isotonic calibration")?;
-        let mut order: Vec<usize> = (0..scores.len()).collect();
-        order.sort_by(|&i, &j| scores[i].total_cmp(&scores[j]));
-        // Blocks of (sum of labels, count, max score); merge while a block is below its left one.
-        let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
-        for i in order {
-            blocks.push((f64::from(u8::from(labels[i])), 1.0, scores[i]));
-            while blocks.len() >= 2 {
-                let (s2, n2, m2) = blocks[blocks.len() - 1];
-                let (s1, n1, _) = blocks[blocks.len() - 2];
-                if s1 / n1 < s2 / n2 {
-                    break;
-                }
-                blocks.pop();
-                let last = blocks.len() - 1;
-                blocks[last] = (s1 + s2, n1 + n2, m2);
-            }
-        }
+        let outcomes: Vec<f64> = labels.iter().map(|l| f64::from(u8::from(*l))).collect();
+        let blocks = pool_adjacent_violators(scores, &outcomes);
         Ok(Self {
-            thresholds: blocks.iter().map(|b| b.2).collect(),
-            values: blocks.iter().map(|b| b.0 / b.1).collect(),
+            thresholds: blocks.iter().map(|b| b.max_score).collect(),
+            values: blocks.iter().map(|b| b.rate).collect(),
         })
     }
 

@@ -1,11 +1,11 @@
 //! L2-regularised logistic regression fitted by Newton's method on standardised features.
-//! The feature count is small (a few dozen), so each Newton step solves a dense system directly
-//! (the shared Cholesky solve of `discount_eval::numerics`).
+//! The fit is the shared solver of `discount_eval::logistic`; this module standardises the rows
+//! and keeps the model.
 
 // Dense linear algebra reads clearer with explicit indices.
 #![allow(clippy::needless_range_loop)]
 
-use discount_eval::numerics::{sigmoid, softplus, solve_spd};
+use discount_eval::logistic::{fit_logistic, LogisticRow, NewtonSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::FraudError;
@@ -84,85 +84,34 @@ impl Logistic {
         for s in &mut scale {
             *s = if *s > 1e-12 { s.sqrt() } else { 1.0 };
         }
-        let mut model = Self {
+        let prior = pos as f64 / n;
+        let mut start = vec![0.0; d + 1];
+        start[0] = (prior / (1.0 - prior)).ln();
+        // The L2 penalty is per row, on the standardised weights only; a tiny ridge keeps the
+        // intercept's system solvable.
+        let lambda = config.l2 * n;
+        let mut penalty = vec![lambda + 1e-9; d + 1];
+        penalty[0] = 1e-9;
+        let settings = NewtonSettings {
+            max_iterations: config.max_iterations,
+            tolerance: 1e-8,
+        };
+        let fit = fit_logistic(rows.len(), start, &penalty, settings, |i, z| {
+            z[0] = 1.0;
+            for j in 0..d {
+                z[j + 1] = (rows[i][j] - mean[j]) / scale[j];
+            }
+            LogisticRow::plain(f64::from(u8::from(labels[i])))
+        })
+        .map_err(|e| FraudError::Fit {
+            model: "logistic regression",
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
             mean,
             scale,
-            weights: vec![0.0; d + 1],
-        };
-        let prior = pos as f64 / n;
-        model.weights[0] = (prior / (1.0 - prior)).ln();
-        let lambda = config.l2 * n;
-        let mut z = vec![0.0; d + 1];
-        for _ in 0..config.max_iterations {
-            let mut grad = vec![0.0; d + 1];
-            let mut hess = vec![vec![0.0; d + 1]; d + 1];
-            for (r, &l) in rows.iter().zip(labels) {
-                z[0] = 1.0;
-                for j in 0..d {
-                    z[j + 1] = (r[j] - model.mean[j]) / model.scale[j];
-                }
-                let p = sigmoid(dot(&model.weights, &z));
-                let w = (p * (1.0 - p)).max(1e-10);
-                let e = p - f64::from(u8::from(l));
-                for i in 0..=d {
-                    grad[i] += e * z[i];
-                    let wz = w * z[i];
-                    for k in i..=d {
-                        hess[i][k] += wz * z[k];
-                    }
-                }
-            }
-            for i in 0..=d {
-                for k in 0..i {
-                    hess[i][k] = hess[k][i];
-                }
-                if i > 0 {
-                    grad[i] += lambda * model.weights[i];
-                    hess[i][i] += lambda;
-                }
-                hess[i][i] += 1e-9;
-            }
-            let flat: Vec<f64> = hess.into_iter().flatten().collect();
-            let Some(step) = solve_spd(&flat, &grad) else {
-                break;
-            };
-            // Backtracking: near-separable classes make full Newton steps overshoot.
-            let before = model.penalised_loss(rows, labels, lambda);
-            let slope: f64 = -grad.iter().zip(&step).map(|(g, s)| g * s).sum::<f64>();
-            let mut t = 1.0;
-            let old = model.weights.clone();
-            loop {
-                for ((w, o), s) in model.weights.iter_mut().zip(&old).zip(&step) {
-                    *w = o - t * s;
-                }
-                let after = model.penalised_loss(rows, labels, lambda);
-                if after <= before + 1e-4 * t * slope || t < 1e-8 {
-                    break;
-                }
-                t /= 2.0;
-            }
-            if !model.weights.iter().all(|w| w.is_finite()) {
-                return Err(FraudError::Fit {
-                    model: "logistic regression",
-                    reason: "the weights diverged; raise logistic.l2".into(),
-                });
-            }
-            let change: f64 = step.iter().map(|s| (t * s).abs()).sum();
-            if change < 1e-8 {
-                break;
-            }
-        }
-        Ok(model)
-    }
-
-    /// Mean log loss plus the L2 penalty (times n), the objective of the fit.
-    fn penalised_loss(&self, rows: &[&[f64]], labels: &[bool], lambda: f64) -> f64 {
-        let mut total = 0.0;
-        for (r, &l) in rows.iter().zip(labels) {
-            let z = self.logit(r);
-            total += softplus(z) - if l { z } else { 0.0 };
-        }
-        total + 0.5 * lambda * self.weights[1..].iter().map(|w| w * w).sum::<f64>()
+            weights: fit.coefficients,
+        })
     }
 
     /// The linear score (log-odds) of a row.
@@ -182,13 +131,10 @@ impl Logistic {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use discount_eval::numerics::sigmoid;
     use rand::{Rng, SeedableRng};
 
     #[test]

@@ -3,6 +3,8 @@
 //! Both maps are non-decreasing in the raw score, so calibrating a model that is monotone in discount depth
 //! keeps it monotone. Fit them on rows the model was not trained on.
 
+use discount_eval::calibration::{fit_platt, pool_adjacent_violators};
+use discount_eval::numerics::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use crate::propensity::metrics;
@@ -36,8 +38,8 @@ fn logit(p: f64) -> f64 {
 }
 
 impl Calibrator {
-    /// Platt scaling: logistic regression of the outcome on logit(score), fitted by Newton's method with
-    /// Platt's smoothed targets (N₊+1)/(N₊+2) and 1/(N₋+2) against over-fitting.
+    /// Platt scaling: logistic regression of the outcome on logit(score) with Platt's smoothed targets
+    /// (N₊+1)/(N₊+2) and 1/(N₋+2) against over-fitting ([`discount_eval::calibration::fit_platt`]).
     pub fn fit_platt(scores: &[f64], outcomes: &[f64]) -> Result<Self, ModelError> {
         check(scores, outcomes)?;
         let positives = outcomes.iter().sum::<f64>();
@@ -56,38 +58,9 @@ impl Calibrator {
             // One distinct score: only the rate can be learned.
             return Ok(constant);
         }
-        let (mut a, mut b) = (1.0, 0.0);
-        for _ in 0..100 {
-            let (mut g_a, mut g_b, mut h_aa, mut h_ab, mut h_bb) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for (z, y) in logits.iter().zip(outcomes) {
-                let z = *z;
-                let t = if *y == 1.0 { hi } else { lo };
-                let p = 1.0 / (1.0 + (-(a * z + b)).exp());
-                let r = t - p;
-                let w = (p * (1.0 - p)).max(1e-12);
-                g_a += r * z;
-                g_b += r;
-                h_aa += w * z * z;
-                h_ab += w * z;
-                h_bb += w;
-            }
-            h_aa += 1e-12;
-            h_bb += 1e-12;
-            let det = h_aa * h_bb - h_ab * h_ab;
-            if det <= 0.0 {
-                break;
-            }
-            let da = (h_bb * g_a - h_ab * g_b) / det;
-            let db = (h_aa * g_b - h_ab * g_a) / det;
-            a += da;
-            b += db;
-            if da.abs().max(db.abs()) < 1e-10 {
-                break;
-            }
-        }
-        if !(a.is_finite() && b.is_finite()) {
-            return Err(ModelError::Data("Platt scaling did not converge".into()));
-        }
+        let positive: Vec<bool> = outcomes.iter().map(|y| *y == 1.0).collect();
+        let (a, b) = fit_platt(&logits, &positive)
+            .map_err(|e| ModelError::Data(format!("Platt scaling: {e}")))?;
         // A negative slope would reverse the ranking; the map must stay non-decreasing, and the best
         // non-decreasing map is then the constant rate.
         if a < 0.0 {
@@ -96,46 +69,21 @@ impl Calibrator {
         Ok(Calibrator::Platt { a, b })
     }
 
-    /// Isotonic regression by pool-adjacent-violators: the non-decreasing step function of the score that is
-    /// closest in squared error to the outcomes. Knots are the block means, so prediction interpolates.
+    /// Isotonic regression by pool-adjacent-violators ([`discount_eval::calibration::pool_adjacent_violators`]):
+    /// the non-decreasing step function of the score that is closest in squared error to the outcomes. Knots
+    /// are the block means, so prediction interpolates.
     pub fn fit_isotonic(scores: &[f64], outcomes: &[f64]) -> Result<Self, ModelError> {
         check(scores, outcomes)?;
-        let mut order: Vec<usize> = (0..scores.len()).collect();
-        order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-        // Blocks of (sum of scores, sum of outcomes, count); tied scores start in one block.
-        let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
-        let mut last_score = f64::NAN;
-        for &i in &order {
-            if scores[i] == last_score {
-                if let Some(b) = blocks.last_mut() {
-                    b.0 += scores[i];
-                    b.1 += outcomes[i];
-                    b.2 += 1.0;
-                }
-            } else {
-                blocks.push((scores[i], outcomes[i], 1.0));
-            }
-            last_score = scores[i];
-            while blocks.len() >= 2 {
-                let n = blocks.len();
-                let (prev, cur) = (blocks[n - 2], blocks[n - 1]);
-                if prev.1 / prev.2 >= cur.1 / cur.2 {
-                    blocks[n - 2] = (prev.0 + cur.0, prev.1 + cur.1, prev.2 + cur.2);
-                    blocks.pop();
-                } else {
-                    break;
-                }
-            }
-        }
+        let blocks = pool_adjacent_violators(scores, outcomes);
         Ok(Calibrator::Isotonic {
-            scores: blocks.iter().map(|b| b.0 / b.2).collect(),
-            rates: blocks.iter().map(|b| b.1 / b.2).collect(),
+            scores: blocks.iter().map(|b| b.mean_score).collect(),
+            rates: blocks.iter().map(|b| b.rate).collect(),
         })
     }
 
     pub fn apply(&self, score: f64) -> f64 {
         match self {
-            Calibrator::Platt { a, b } => 1.0 / (1.0 + (-(a * logit(score) + b)).exp()),
+            Calibrator::Platt { a, b } => sigmoid(a * logit(score) + b),
             Calibrator::Isotonic { scores, rates } => {
                 if scores.is_empty() || scores.len() != rates.len() {
                     // Not produced by `fit_isotonic`; leave the score as it is rather than panic.

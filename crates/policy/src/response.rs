@@ -15,6 +15,7 @@
 //! The model is plain numbers, so it is checked on load (lengths, finite values, positive scales)
 //! and serves without any learning library.
 
+use discount_eval::numerics::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PolicyError;
@@ -101,15 +102,6 @@ pub struct ResponseModel {
     pub centre: Vec<f64>,
     pub scale: Vec<f64>,
     pub offers: Vec<OfferResponse>,
-}
-
-fn sigmoid(t: f64) -> f64 {
-    if t >= 0.0 {
-        1.0 / (1.0 + (-t).exp())
-    } else {
-        let e = t.exp();
-        e / (1.0 + e)
-    }
 }
 
 impl ResponseModel {

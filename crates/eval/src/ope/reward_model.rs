@@ -10,14 +10,12 @@
 //! mean by a Beta prior) and [`LogisticRewardModel`] (those means as offsets plus a logistic regression on the
 //! context features).
 
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
 use super::log::BanditLog;
 use super::tensor::RoundTensor;
 use crate::error::{EvalError, Result};
-use crate::numerics::{sigmoid, solve_spd};
+use crate::logistic::{fit_logistic, LogisticRow, NewtonSettings};
+use crate::numerics::sigmoid;
 
 /// A reward model that can be fitted on a subset of the rounds of a log.
 pub trait RewardModel {
@@ -39,21 +37,17 @@ pub trait FittedRewardModel {
     }
 }
 
-/// Splits `0..n` into `n_folds` shuffled folds of sizes differing by at most one (seeded).
+/// Splits `0..n` into `n_folds` shuffled folds of sizes differing by at most one (seeded; the one
+/// assignment of [`crate::folds::kfold_assignment`]).
 pub fn k_fold_assignment(n: usize, n_folds: usize, seed: u64) -> Result<Vec<u32>> {
-    if n_folds == 0 || n_folds > n {
-        return Err(EvalError::setting(
-            "n_folds",
-            format!("must be between 1 and the number of rounds ({n}), got {n_folds}"),
-        ));
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut StdRng::seed_from_u64(seed));
-    let mut fold = vec![0u32; n];
-    for (rank, &i) in order.iter().enumerate() {
-        fold[i] = (rank * n_folds / n) as u32;
-    }
-    Ok(fold)
+    crate::folds::kfold_assignment(n, n_folds, seed)
+        .map(|folds| folds.into_iter().map(|f| f as u32).collect())
+        .ok_or_else(|| {
+            EvalError::setting(
+                "n_folds",
+                format!("must be between 2 and the number of rounds ({n}), got {n_folds}"),
+            )
+        })
 }
 
 /// Predicts every round with a model fitted on the other folds. With `n_folds = 1` the model is fitted on all
@@ -307,56 +301,24 @@ impl RewardModel for LogisticRewardModel {
         // re-centres them when features are not centred); it is barely penalised.
         let d = context.n_cols + 1;
         let n_positions = log.n_positions;
-        let mut beta = vec![0.0; d];
-        let mut features = vec![1.0; d];
-        let penalty = |r: usize| if r == 0 { 1e-9 } else { self.l2 };
-        for _ in 0..self.max_iterations {
-            let mut gradient: Vec<f64> = beta
-                .iter()
-                .enumerate()
-                .map(|(r, b)| -penalty(r) * b)
-                .collect();
-            let mut hessian = vec![0.0; d * d];
-            for r in 0..d {
-                hessian[r * d + r] = penalty(r);
+        let mut penalty = vec![self.l2; d];
+        penalty[0] = 1e-9;
+        let settings = NewtonSettings {
+            max_iterations: self.max_iterations,
+            tolerance: 1e-8,
+        };
+        let fit = fit_logistic(train_rows.len(), vec![0.0; d], &penalty, settings, |k, x| {
+            let i = train_rows[k];
+            x[0] = 1.0;
+            x[1..].copy_from_slice(context.row(i));
+            let cell = log.action[i] as usize * n_positions + log.position[i] as usize;
+            LogisticRow {
+                offset: offset[cell],
+                ..LogisticRow::plain(log.reward[i])
             }
-            for &i in train_rows {
-                features[1..].copy_from_slice(context.row(i));
-                let x = &features;
-                let cell = log.action[i] as usize * n_positions + log.position[i] as usize;
-                let eta = offset[cell] + x.iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>();
-                let p = sigmoid(eta);
-                let residual = log.reward[i] - p;
-                let curvature = p * (1.0 - p);
-                for r in 0..d {
-                    if x[r] == 0.0 {
-                        continue;
-                    }
-                    gradient[r] += residual * x[r];
-                    for c in 0..=r {
-                        hessian[r * d + c] += curvature * x[r] * x[c];
-                    }
-                }
-            }
-            for r in 0..d {
-                for c in 0..r {
-                    hessian[c * d + r] = hessian[r * d + c];
-                }
-            }
-            let step = solve_spd(&hessian, &gradient).ok_or_else(|| {
-                EvalError::Insufficient(
-                    "logistic reward model: Newton system is not positive definite".into(),
-                )
-            })?;
-            let mut largest = 0.0f64;
-            for (b, s) in beta.iter_mut().zip(&step) {
-                *b += s;
-                largest = largest.max(s.abs());
-            }
-            if largest < 1e-8 {
-                break;
-            }
-        }
+        })
+        .map_err(|e| EvalError::Insufficient(format!("logistic reward model: {e}")))?;
+        let beta = fit.coefficients;
         Ok(Box::new(FittedLogistic {
             n_positions,
             offset,
@@ -368,6 +330,8 @@ impl RewardModel for LogisticRewardModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
 
     fn tiny_log() -> BanditLog {
         // 2 actions, 1 position; action 0: rewards 1, 0, 1; action 1: rewards 0.

@@ -1,34 +1,12 @@
-//! Seeded splits: k folds for cross-validation and a holdout split.
+//! Seeded splits: k folds for cross-validation (the one assignment of `discount_eval::folds`) and a
+//! holdout split.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::error::ModelError;
 
-/// Fold of each of `n` rows: rows are shuffled with `seed` and dealt into `k` folds of equal
-/// size (the first `n % k` folds get one more), like scikit-learn's `KFold(shuffle=True)`.
-pub fn kfold_assignment(n: usize, k: usize, seed: u64) -> Result<Vec<usize>, ModelError> {
-    if k < 2 || k > n {
-        return Err(ModelError::InvalidHyper {
-            name: "folds",
-            value: k.to_string(),
-            reason: format!("must be between 2 and the number of rows ({n})"),
-        });
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-    let mut fold = vec![0; n];
-    let (base, extra) = (n / k, n % k);
-    let mut start = 0;
-    for f in 0..k {
-        let size = base + usize::from(f < extra);
-        for &row in &order[start..start + size] {
-            fold[row] = f;
-        }
-        start += size;
-    }
-    Ok(fold)
-}
+pub use crate::propensity::folds::kfold_assignment;
 
 /// Train and test row indices of fold `f`.
 pub fn fold_rows(assignment: &[usize], f: usize) -> (Vec<usize>, Vec<usize>) {

@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::linear::{LogisticConfig, LogisticRegression};
-use super::matrix::{Matrix, Standardiser};
+use super::matrix::{sigmoid, Matrix, Standardiser};
 use super::metrics::{log_loss, roc_auc};
 use super::Learner;
 use crate::ModelError;
@@ -143,10 +143,6 @@ fn federated_standardiser(sites: &[Site]) -> Result<Standardiser, ModelError> {
         })
         .collect();
     Ok(Standardiser { means, scales })
-}
-
-fn sigmoid(z: f64) -> f64 {
-    discount_eval::numerics::sigmoid(z)
 }
 
 /// `local_epochs` of mini-batch SGD on one site from `beta` (intercept first) on the standardised

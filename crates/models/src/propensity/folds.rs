@@ -4,27 +4,16 @@
 
 use std::path::Path;
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-
 use crate::ModelError;
 
-/// Fold of each of `n` rows: a seeded shuffle, then positions dealt round-robin into `k` folds.
+/// Fold of each of `n` rows: a seeded shuffle dealt round-robin into `k` folds
+/// ([`discount_eval::folds::kfold_assignment`], the one assignment every learner uses).
 pub fn kfold_assignment(n: usize, k: usize, seed: u64) -> Result<Vec<usize>, ModelError> {
-    if k < 2 || k > n {
-        return Err(ModelError::InvalidHyper {
-            name: "folds",
-            value: k.to_string(),
-            reason: format!("must be between 2 and the number of rows ({n})"),
-        });
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-    let mut folds = vec![0; n];
-    for (position, &row) in order.iter().enumerate() {
-        folds[row] = position % k;
-    }
-    Ok(folds)
+    discount_eval::folds::kfold_assignment(n, k, seed).ok_or_else(|| ModelError::InvalidHyper {
+        name: "folds",
+        value: k.to_string(),
+        reason: format!("must be between 2 and the number of rows ({n})"),
+    })
 }
 
 /// Writes `row,fold` lines (0-based data rows, header included).

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use discount_eval::logistic::{fit_logistic, LogisticRow, NewtonSettings};
+
 use super::linalg::{add_outer_lower, solve_spd, symmetrise};
 use super::matrix::{check_training, fitted, sigmoid, Matrix, Standardiser};
 use super::Learner;
@@ -156,7 +158,8 @@ impl LogisticRegression {
     }
 }
 
-/// Newton's method on the penalised weighted log-likelihood; `z` is standardised with a leading 1 column.
+/// The penalised weighted log-likelihood maximised by the shared Newton solver
+/// ([`discount_eval::logistic::fit_logistic`]); `z` is standardised and gets a leading 1 column here.
 fn newton_logistic(
     z: &Matrix,
     y: &[f64],
@@ -166,7 +169,6 @@ fn newton_logistic(
     tol: f64,
 ) -> Result<(Vec<f64>, usize), ModelError> {
     let p = z.cols() + 1;
-    let mut beta = vec![0.0; p];
     // Start the intercept at the base rate so the first step is already sensible.
     let total_w: f64 = w.map_or(y.len() as f64, |w| w.iter().sum());
     let pos_w: f64 = match w {
@@ -174,39 +176,24 @@ fn newton_logistic(
         None => y.iter().sum(),
     };
     let rate = (pos_w / total_w).clamp(1e-6, 1.0 - 1e-6);
-    beta[0] = (rate / (1.0 - rate)).ln();
-    let mut v = vec![0.0; p];
-    for iteration in 1..=max_iter {
-        let mut hessian = vec![0.0; p * p];
-        let mut gradient = vec![0.0; p];
-        for i in 0..z.rows() {
-            v[0] = 1.0;
-            v[1..].copy_from_slice(z.row(i));
-            let eta: f64 = beta.iter().zip(&v).map(|(b, x)| b * x).sum();
-            let mu = sigmoid(eta);
-            let wi = w.map_or(1.0, |w| w[i]);
-            let residual = wi * (y[i] - mu);
-            for (g, x) in gradient.iter_mut().zip(&v) {
-                *g += residual * x;
-            }
-            add_outer_lower(&mut hessian, &v, wi * (mu * (1.0 - mu)).max(1e-12));
+    let mut start = vec![0.0; p];
+    start[0] = (rate / (1.0 - rate)).ln();
+    let mut penalty = vec![l2; p];
+    penalty[0] = 1e-9;
+    let settings = NewtonSettings {
+        max_iterations: max_iter,
+        tolerance: tol,
+    };
+    let fit = fit_logistic(z.rows(), start, &penalty, settings, |i, v| {
+        v[0] = 1.0;
+        v[1..].copy_from_slice(z.row(i));
+        LogisticRow {
+            weight: w.map_or(1.0, |w| w[i]),
+            ..LogisticRow::plain(y[i])
         }
-        for j in 1..p {
-            gradient[j] -= l2 * beta[j];
-            hessian[j * p + j] += l2;
-        }
-        hessian[0] += 1e-9;
-        symmetrise(&mut hessian, p);
-        let step = solve_spd(&hessian, &gradient)?;
-        let largest = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
-        for (b, s) in beta.iter_mut().zip(&step) {
-            *b += s;
-        }
-        if largest < tol {
-            return Ok((beta, iteration));
-        }
-    }
-    Ok((beta, max_iter))
+    })
+    .map_err(|e| ModelError::Data(format!("logistic regression: {e}")))?;
+    Ok((fit.coefficients, fit.iterations))
 }
 
 impl Learner for LogisticRegression {
