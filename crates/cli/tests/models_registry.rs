@@ -145,6 +145,53 @@ fn decide_with_active_model(
     serde_json::from_slice(&decided.stdout).unwrap()
 }
 
+/// The simulator lab's decisions (`discount_lab::closed_loop::RecordedShop`, what the closed loop
+/// decides with) on the records `discount simulate` wrote and the store ingested, with the
+/// engine of `engine` and the store's active response model.
+struct LabShop {
+    shop: discount_lab::closed_loop::RecordedShop,
+    engine: discount_policy::engine::DecisionEngine,
+    model_id: String,
+}
+
+impl LabShop {
+    fn new(dir: &std::path::Path, url: &str, engine: &std::path::Path) -> Self {
+        let records =
+            discount_ingest::jsonl::JsonlSource::open(&dir.join("sim/events.jsonl"), 1 << 20)
+                .unwrap()
+                .map(|row| row.unwrap().1);
+        let shop = discount_lab::closed_loop::RecordedShop::from_records(records);
+        let text = std::fs::read_to_string(engine).unwrap();
+        let config =
+            discount_policy::engine::EngineConfig::from_toml_str(&text, "engine.toml").unwrap();
+        let engine = discount_policy::engine::DecisionEngine::new(config).unwrap();
+        let row = open_decision_log(url)
+            .unwrap()
+            .active_model(discount_server::models::RESPONSE_KIND)
+            .unwrap()
+            .unwrap();
+        let model = discount_server::models::load_response_model(&row, None).unwrap();
+        engine.set_response_model(&row.id, model).unwrap();
+        Self {
+            shop,
+            engine,
+            model_id: row.id,
+        }
+    }
+
+    /// The lab's decision for a customer who had no offer before, now.
+    fn decide(&self, customer: &str) -> discount_policy::engine::Decision {
+        use rand::SeedableRng;
+        let now = discount_core::Timestamp(chrono::Utc::now().timestamp_micros());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let (_, decision) = self
+            .shop
+            .decide(&self.engine, customer, &[], now, &mut rng)
+            .unwrap();
+        decision
+    }
+}
+
 /// A simulated shop in the store whose decision log a real serve filled by exploring: customers
 /// with a history buy 60% of the time whatever they get; the others 40% with the coupon and 5%
 /// without.
@@ -473,10 +520,14 @@ fn trained_models_decide(url: &str) {
     // The CLI decides with the same model and the same features.
     let d = decide_with_active_model(dir.path(), url, &engine, &quiet[204], true);
     assert_eq!(d["model_id"].as_str(), Some(a.as_str()), "{d}");
-    // One path: for customers with a history, the service and `discount decide` (every fact from
-    // the store) value each offer the same, through the same function.
+    // One path: for customers with a history, the simulator lab (from the records the store
+    // ingested, in memory), the service and `discount decide` (every fact from the store) value
+    // each offer the same, through the same function.
     let (with_history, _) = customers(&dir.path().join("sim/events.jsonl"));
+    let lab = LabShop::new(dir.path(), url, &engine);
+    assert_eq!(lab.model_id, a);
     for customer in with_history.iter().rev().take(3) {
+        let in_lab = lab.decide(customer);
         let (status, served) = api.call(
             "POST",
             "/v1/decisions",
@@ -510,6 +561,30 @@ fn trained_models_decide(url: &str) {
             "a history that moves nothing proves nothing: {cli}"
         );
         assert_eq!(cli["model_id"].as_str(), Some(a.as_str()), "{cli}");
+        // The lab: the same model, every offer valued alike and chosen with the same
+        // probability (the engine explores, so the draw itself may differ).
+        assert_eq!(in_lab.model_id.as_deref(), Some(a.as_str()));
+        let probability = |offer: &str| {
+            cli["scores"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["offer_id"].as_str() == Some(offer))
+                .unwrap()["probability"]
+                .as_f64()
+                .unwrap()
+        };
+        assert_eq!(in_lab.scores.len(), cli["scores"].as_array().unwrap().len());
+        for score in &in_lab.scores {
+            let v = value(&score.offer_id);
+            assert!(
+                (score.value - v).abs() < 1e-6 * (1.0 + v.abs()),
+                "{customer}: {} is worth {} in the lab, {v} to decide",
+                score.offer_id,
+                score.value
+            );
+            assert!((score.probability - probability(&score.offer_id)).abs() < 1e-9);
+        }
     }
     let out = Command::new(bin())
         .args(["--store", url, "models", "rollback"])

@@ -17,7 +17,10 @@ use crate::logistic::{fit_logistic, LogisticError, LogisticRow, NewtonSettings};
 pub fn fit_platt(inputs: &[f64], positive: &[bool]) -> Result<(f64, f64), LogisticError> {
     let positives = positive.iter().filter(|p| **p).count() as f64;
     let negatives = positive.len() as f64 - positives;
-    let (hi, lo) = ((positives + 1.0) / (positives + 2.0), 1.0 / (negatives + 2.0));
+    let (hi, lo) = (
+        (positives + 1.0) / (positives + 2.0),
+        1.0 / (negatives + 2.0),
+    );
     // Platt's start: slope 0 and the smoothed base rate.
     let start = vec![0.0, ((positives + 1.0) / (negatives + 1.0)).ln()];
     let settings = NewtonSettings {
@@ -75,12 +78,14 @@ pub fn pool_adjacent_violators(scores: &[f64], outcomes: &[f64]) -> Vec<Isotonic
     }
     blocks
         .into_iter()
-        .map(|(sum_scores, sum_outcomes, count, max_score)| IsotonicBlock {
-            mean_score: sum_scores / count,
-            max_score,
-            rate: sum_outcomes / count,
-            count,
-        })
+        .map(
+            |(sum_scores, sum_outcomes, count, max_score)| IsotonicBlock {
+                mean_score: sum_scores / count,
+                max_score,
+                rate: sum_outcomes / count,
+                count,
+            },
+        )
         .collect()
 }
 
@@ -192,14 +197,16 @@ mod tests {
     fn pav_pools_violators_and_ties_whatever_their_row_order() {
         // 1 at score 1, then the tie at 2 (1 and 0) falls below it and pools (2/3), then 0 at 3 pools
         // too (2/4); the 1 at score 4 stands alone.
-        let blocks = pool_adjacent_violators(&[1.0, 2.0, 2.0, 3.0, 4.0], &[1.0, 1.0, 0.0, 0.0, 1.0]);
+        let blocks =
+            pool_adjacent_violators(&[1.0, 2.0, 2.0, 3.0, 4.0], &[1.0, 1.0, 0.0, 0.0, 1.0]);
         let rates: Vec<f64> = blocks.iter().map(|b| b.rate).collect();
         assert_eq!(rates, vec![0.5, 1.0]);
         assert_eq!(blocks[0].count, 4.0);
         assert_eq!(blocks[0].max_score, 3.0);
         assert!((blocks[0].mean_score - 2.0).abs() < 1e-12);
         // The order of the tied rows does not matter.
-        let swapped = pool_adjacent_violators(&[1.0, 2.0, 2.0, 3.0, 4.0], &[1.0, 0.0, 1.0, 0.0, 1.0]);
+        let swapped =
+            pool_adjacent_violators(&[1.0, 2.0, 2.0, 3.0, 4.0], &[1.0, 0.0, 1.0, 0.0, 1.0]);
         assert_eq!(blocks, swapped);
     }
 

@@ -165,7 +165,13 @@ where
         let eta = r.offset + dot(x, beta);
         total += r.weight * (softplus(eta) - r.target * eta);
     }
-    total + 0.5 * beta.iter().zip(penalty).map(|(b, p)| p * b * b).sum::<f64>()
+    total
+        + 0.5
+            * beta
+                .iter()
+                .zip(penalty)
+                .map(|(b, p)| p * b * b)
+                .sum::<f64>()
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -254,7 +260,9 @@ mod tests {
         .unwrap();
         assert!(fit.coefficients.iter().all(|b| b.is_finite()));
         assert!(fit.coefficients[1] > 1.0);
-        let wrong = fit_logistic(4, vec![0.0; 2], &[1.0], settings(), |_, _| LogisticRow::plain(0.0));
+        let wrong = fit_logistic(4, vec![0.0; 2], &[1.0], settings(), |_, _| {
+            LogisticRow::plain(0.0)
+        });
         assert!(matches!(wrong, Err(LogisticError::Shape { .. })));
     }
 }

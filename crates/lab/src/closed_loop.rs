@@ -404,28 +404,92 @@ impl Policy for Visits<'_, '_> {
 }
 
 /// The customer's facts as the service builds them: the same function, over what the shop has
-/// recorded up to the start of the day.
+/// recorded up to `now`.
 fn facts_at(
-    ctx: &Context<'_>,
+    customer: &str,
+    now: Timestamp,
     observed: &Observed,
     offers: &[(String, i64)],
     sources: &[FeatureSource],
-) -> Option<CustomerFacts> {
+) -> Result<CustomerFacts, LabError> {
     let events = observed
         .events
-        .get(ctx.user_id)
+        .get(customer)
         .map_or(&[][..], |v| v.as_slice());
-    customer_facts(
-        ctx.user_id,
+    let (_, facts) = customer_facts(
+        customer,
         events,
         &observed.catalog,
         offers,
-        observed.day_start(ctx.day),
+        now,
         None,
         sources,
-    )
-    .ok()
-    .map(|(_, f)| f)
+    )?;
+    Ok(facts)
+}
+
+/// The loop's decision for one customer: their facts from what the shop recorded up to `now`,
+/// then the engine's `decide`, the function `discount serve` and `discount decide` call.
+#[allow(clippy::too_many_arguments)]
+fn decide_at<R: rand::Rng + ?Sized>(
+    engine: &DecisionEngine,
+    observed: &Observed,
+    customer: &str,
+    offers: &[(String, i64)],
+    now: Timestamp,
+    sources: &[FeatureSource],
+    explain: bool,
+    rng: &mut R,
+) -> Result<(CustomerFacts, discount_policy::engine::Decision), LabError> {
+    let facts = facts_at(customer, now, observed, offers, sources)?;
+    let req = DecisionRequest {
+        customer_id: customer.to_string(),
+        explain,
+        ..DecisionRequest::default()
+    };
+    let decision = engine.decide(&req, &facts, rng)?;
+    Ok((facts, decision))
+}
+
+/// A shop's records as the loop keeps them (the catalogue and each customer's events in time
+/// order), for deciding as the loop does outside a run: a test gives it the records a store
+/// ingested and compares its decisions with those of `serve` and `decide` on that store.
+pub struct RecordedShop {
+    observed: Observed,
+}
+
+impl RecordedShop {
+    /// The shop after `records` (users, items and events, in time order).
+    pub fn from_records(records: impl IntoIterator<Item = Record>) -> Self {
+        let mut observed = Observed::default();
+        for r in records {
+            observed.record(r);
+        }
+        Self { observed }
+    }
+
+    /// What the loop decides for `customer` at `now`, given the offers they had before (latest
+    /// first): the facts it decided from and the decision (explained).
+    pub fn decide<R: rand::Rng + ?Sized>(
+        &self,
+        engine: &DecisionEngine,
+        customer: &str,
+        offers: &[(String, i64)],
+        now: Timestamp,
+        rng: &mut R,
+    ) -> Result<(CustomerFacts, discount_policy::engine::Decision), LabError> {
+        let sources = feature_sources(engine.config())?;
+        decide_at(
+            engine,
+            &self.observed,
+            customer,
+            offers,
+            now,
+            &sources,
+            true,
+            rng,
+        )
+    }
 }
 
 /// Random offers over `days` of `market`, every decision logged with its facts.
@@ -435,7 +499,14 @@ fn explore(market: &mut Market, shop: &mut Shop, days: u32, seed: u64) -> Result
     for _ in 0..days {
         let mut decide = |ctx: &Context<'_>, observed: &Observed, offers: &[(String, i64)]| {
             let d = random.decide(ctx, None);
-            let facts = facts_at(ctx, observed, offers, &sources)?;
+            let facts = facts_at(
+                ctx.user_id,
+                observed.day_start(ctx.day),
+                observed,
+                offers,
+                &sources,
+            )
+            .ok()?;
             Some(VisitChoice {
                 offer_id: default_id(&d.offer),
                 offer: d.offer,
@@ -648,12 +719,18 @@ impl Server<'_> {
                     last_spent = spent;
                     outstanding = 0;
                 }
-                let facts = facts_at(ctx, observed, offers, &sources)?;
-                let req = DecisionRequest {
-                    customer_id: ctx.user_id.to_string(),
-                    ..DecisionRequest::default()
-                };
-                let d = engine.decide(&req, &facts, &mut rng).ok()?;
+                let now = observed.day_start(ctx.day);
+                let (facts, d) = decide_at(
+                    engine,
+                    observed,
+                    ctx.user_id,
+                    offers,
+                    now,
+                    &sources,
+                    false,
+                    &mut rng,
+                )
+                .ok()?;
                 decisions += 1;
                 explored += usize::from(d.explored);
                 outstanding = d.reserved;

@@ -10,7 +10,6 @@
 //! mean by a Beta prior) and [`LogisticRewardModel`] (those means as offsets plus a logistic regression on the
 //! context features).
 
-
 use super::log::BanditLog;
 use super::tensor::RoundTensor;
 use crate::error::{EvalError, Result};
@@ -307,16 +306,22 @@ impl RewardModel for LogisticRewardModel {
             max_iterations: self.max_iterations,
             tolerance: 1e-8,
         };
-        let fit = fit_logistic(train_rows.len(), vec![0.0; d], &penalty, settings, |k, x| {
-            let i = train_rows[k];
-            x[0] = 1.0;
-            x[1..].copy_from_slice(context.row(i));
-            let cell = log.action[i] as usize * n_positions + log.position[i] as usize;
-            LogisticRow {
-                offset: offset[cell],
-                ..LogisticRow::plain(log.reward[i])
-            }
-        })
+        let fit = fit_logistic(
+            train_rows.len(),
+            vec![0.0; d],
+            &penalty,
+            settings,
+            |k, x| {
+                let i = train_rows[k];
+                x[0] = 1.0;
+                x[1..].copy_from_slice(context.row(i));
+                let cell = log.action[i] as usize * n_positions + log.position[i] as usize;
+                LogisticRow {
+                    offset: offset[cell],
+                    ..LogisticRow::plain(log.reward[i])
+                }
+            },
+        )
         .map_err(|e| EvalError::Insufficient(format!("logistic reward model: {e}")))?;
         let beta = fit.coefficients;
         Ok(Box::new(FittedLogistic {
