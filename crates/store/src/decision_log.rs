@@ -372,14 +372,16 @@ pub trait DecisionStore {
     fn item_categories(&mut self, item_ids: &[String])
         -> Result<Vec<(String, String)>, StoreError>;
 
-    /// The customer's decisions at or after `since`, latest first, at most `limit`: the offer
-    /// history that frequency rules ("once per N days") read.
-    fn decisions_of(
+    /// The offers given to `customer` at or after `since` (the `offer_id` each decision logged
+    /// with its request), latest first, at most `limit`: the offer history that frequency rules
+    /// ("once per N days") read at every decision, so only the request and time of each row are
+    /// read.
+    fn offers_of(
         &mut self,
         customer: &str,
         since: i64,
         limit: usize,
-    ) -> Result<Vec<DecisionRow>, StoreError>;
+    ) -> Result<Vec<(String, i64)>, StoreError>;
 
     fn decision(&mut self, id: &str) -> Result<Option<DecisionRow>, StoreError>;
 
@@ -567,4 +569,16 @@ pub(crate) fn join_outcomes(
             (d, o)
         })
         .collect()
+}
+
+/// The offer id a decision logged with its request, if any (requests logged before offer ids
+/// were recorded, or by another writer, carry none).
+pub(crate) fn logged_offer_id(request: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Logged {
+        #[serde(default)]
+        offer_id: String,
+    }
+    let logged: Logged = serde_json::from_str(request).ok()?;
+    (!logged.offer_id.is_empty()).then_some(logged.offer_id)
 }

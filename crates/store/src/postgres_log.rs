@@ -178,16 +178,24 @@ impl DecisionStore for PostgresDecisionLog {
         crate::postgres::item_categories(&mut self.client, item_ids)
     }
 
-    fn decisions_of(
+    fn offers_of(
         &mut self,
         customer: &str,
         since: i64,
         limit: usize,
-    ) -> Result<Vec<DecisionRow>, StoreError> {
-        self.decisions_where(
-            "customer_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = self.client.query(
+            "SELECT request, at FROM decisions WHERE customer_id = $1 AND at >= $2
+             ORDER BY at DESC, id DESC LIMIT $3",
             &[&customer, &since, &(limit as i64)],
-        )
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let request: String = r.get(0);
+                Some((crate::decision_log::logged_offer_id(&request)?, r.get(1)))
+            })
+            .collect())
     }
 
     fn decision(&mut self, id: &str) -> Result<Option<DecisionRow>, StoreError> {

@@ -72,6 +72,10 @@ impl SqliteDecisionLog {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         // Checkpoints are left to `checkpoint`, which the service runs off the request path.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // The service reads customers' events and offers at every decision: a 64 MiB page cache
+        // per connection (SQLite's default is 2 MB), as the ingest connection has. (Mapping the
+        // file was tried and is slower here: every write transaction unmaps and maps pages.)
+        conn.pragma_update(None, "cache_size", -65_536)?;
         Ok(Self { conn })
     }
 
@@ -185,16 +189,27 @@ impl DecisionStore for SqliteDecisionLog {
         crate::sqlite::item_categories(&self.conn, item_ids)
     }
 
-    fn decisions_of(
+    fn offers_of(
         &mut self,
         customer: &str,
         since: i64,
         limit: usize,
-    ) -> Result<Vec<DecisionRow>, StoreError> {
-        self.decisions_where(
-            "customer_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
-            params![customer, since, limit as i64],
-        )
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT request, at FROM decisions WHERE customer_id = ?1 AND at >= ?2
+             ORDER BY at DESC, id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![customer, since, limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut offers = Vec::new();
+        for row in rows {
+            let (request, at) = row?;
+            if let Some(offer) = crate::decision_log::logged_offer_id(&request) {
+                offers.push((offer, at));
+            }
+        }
+        Ok(offers)
     }
 
     fn decision(&mut self, id: &str) -> Result<Option<DecisionRow>, StoreError> {

@@ -240,11 +240,6 @@ fn facts_from_store(
     customer: &str,
     sources: &[FeatureSource],
 ) -> anyhow::Result<CustomerFacts> {
-    #[derive(Deserialize)]
-    struct Logged {
-        #[serde(default)]
-        offer_id: String,
-    }
     let stored = ids.stored(customer);
     let now = discount_core::Timestamp(chrono::Utc::now().timestamp_micros());
     // Every event: the profile is of the whole history (the limit is a signed 64-bit number).
@@ -254,14 +249,7 @@ fn facts_from_store(
         .into_iter()
         .collect();
     let since = now.0 - OFFER_HISTORY_DAYS * discount_core::time::MICROS_PER_DAY;
-    let offers: Vec<(String, i64)> = log
-        .decisions_of(&stored, since, OFFER_HISTORY_DECISIONS)?
-        .iter()
-        .filter_map(|d| {
-            let logged: Logged = serde_json::from_str(&d.request).ok()?;
-            (!logged.offer_id.is_empty()).then_some((logged.offer_id, d.at))
-        })
-        .collect();
+    let offers = log.offers_of(&stored, since, OFFER_HISTORY_DECISIONS)?;
     let (_, facts) = customer_facts(
         &stored, &events, &catalog, &offers, now, embeddings, sources,
     )?;

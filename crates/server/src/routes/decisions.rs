@@ -224,24 +224,17 @@ impl History {
         let c = customer.to_string();
         let since = now.0 - OFFER_HISTORY_DAYS * discount_core::time::MICROS_PER_DAY;
         let profiles = Arc::clone(&state.profiles);
-        type Read = (Result<LiveProfile, ProfileError>, Vec<DecisionRow>);
+        type Read = (Result<LiveProfile, ProfileError>, Vec<(String, i64)>);
         let read = move |log: &mut dyn discount_store::decision_log::DecisionLog| -> Result<Read, discount_store::StoreError> {
             let live = profiles.live(log, &c, now);
-            let decisions = log.decisions_of(&c, since, OFFER_HISTORY_DECISIONS)?;
-            Ok((live, decisions))
+            let offers = log.offers_of(&c, since, OFFER_HISTORY_DECISIONS)?;
+            Ok((live, offers))
         };
-        let (live, decisions) = if state.blocking_ledger || state.server().redis_url.is_some() {
+        let (live, offers) = if state.blocking_ledger || state.server().redis_url.is_some() {
             state.pool.run(read).await?
         } else {
             state.pool.with(read)?
         };
-        let offers = decisions
-            .iter()
-            .filter_map(|d| {
-                let logged: crate::join::LoggedRequest = serde_json::from_str(&d.request).ok()?;
-                Some((logged.offer_id, d.at))
-            })
-            .collect();
         Ok(Self {
             live: live?,
             offers,
