@@ -535,16 +535,18 @@ fn trained_models_decide(url: &str) {
         );
         assert_eq!(status, 200, "{served}");
         let cli = decide_with_active_model(dir.path(), url, &engine, customer, false);
-        let value = |offer: &str| {
+        // One field of decide's score for an offer.
+        let scored = |offer: &str, field: &str| {
             cli["scores"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .find(|s| s["offer_id"].as_str() == Some(offer))
-                .unwrap_or_else(|| panic!("{offer} not scored: {cli}"))["value"]
+                .unwrap_or_else(|| panic!("{offer} not scored: {cli}"))[field]
                 .as_f64()
                 .unwrap()
         };
+        let value = |offer: &str| scored(offer, "value");
         // The service's margin between its choice and the runner-up, from decide's values.
         let e = &served["explanation"];
         let (chosen, runner_up) = (
@@ -564,16 +566,6 @@ fn trained_models_decide(url: &str) {
         // The lab: the same model, every offer valued alike and chosen with the same
         // probability (the engine explores, so the draw itself may differ).
         assert_eq!(in_lab.model_id.as_deref(), Some(a.as_str()));
-        let probability = |offer: &str| {
-            cli["scores"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["offer_id"].as_str() == Some(offer))
-                .unwrap()["probability"]
-                .as_f64()
-                .unwrap()
-        };
         assert_eq!(in_lab.scores.len(), cli["scores"].as_array().unwrap().len());
         for score in &in_lab.scores {
             let v = value(&score.offer_id);
@@ -583,7 +575,7 @@ fn trained_models_decide(url: &str) {
                 score.offer_id,
                 score.value
             );
-            assert!((score.probability - probability(&score.offer_id)).abs() < 1e-9);
+            assert!((score.probability - scored(&score.offer_id, "probability")).abs() < 1e-9);
         }
     }
     let out = Command::new(bin())

@@ -217,14 +217,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn folds_are_balanced_seeded_and_round_trip() {
+    fn folds_round_trip_through_their_file() {
+        // Balance and seeding are tested with the assignment itself (discount_eval::folds).
         let a = kfold_assignment(103, 5, 7).unwrap();
-        assert_eq!(a, kfold_assignment(103, 5, 7).unwrap());
-        assert_ne!(a, kfold_assignment(103, 5, 8).unwrap());
-        for f in 0..5 {
-            let size = a.iter().filter(|x| **x == f).count();
-            assert!(size == 20 || size == 21);
-        }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("folds.csv");
         write_assignment(&path, &a, "fold").unwrap();
