@@ -226,7 +226,7 @@ mod sqlite_impl {
         }
 
         fn promote_model(&mut self, id: &str) -> Result<bool, StoreError> {
-            let tx = self.conn.transaction()?;
+            let tx = crate::sqlite::write_transaction(&mut self.conn)?;
             let kind: Option<String> = tx
                 .query_row("SELECT kind FROM models WHERE id = ?1", [id], |r| r.get(0))
                 .optional()?;
@@ -248,7 +248,7 @@ mod sqlite_impl {
         }
 
         fn roll_back_model(&mut self, kind: &str) -> Result<Option<String>, StoreError> {
-            let tx = self.conn.transaction()?;
+            let tx = crate::sqlite::write_transaction(&mut self.conn)?;
             let previous: Option<String> = tx
                 .query_row(
                     "SELECT id FROM models WHERE kind = ?1 AND status = 'retired'

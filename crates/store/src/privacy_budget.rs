@@ -116,7 +116,7 @@ const SPENT: &str = "SELECT COALESCE(SUM(epsilon), 0), COALESCE(SUM(delta), 0), 
     FROM privacy_releases WHERE dataset = ";
 
 mod sqlite_impl {
-    use rusqlite::{params, OptionalExtension, TransactionBehavior};
+    use rusqlite::{params, OptionalExtension};
 
     use super::{PrivacyBudget, PrivacyBudgetStore, PrivacyRelease, Spend, SPENT};
     use crate::sqlite_log::SqliteDecisionLog;
@@ -175,9 +175,7 @@ mod sqlite_impl {
         fn spend_privacy_budget(&mut self, release: &PrivacyRelease) -> Result<Spend, StoreError> {
             // IMMEDIATE takes the write lock before the check, so the check and the insert are
             // one step for every process on the file.
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = crate::sqlite::write_transaction(&mut self.conn)?;
             let Some(budget) = budget_of(&tx, &release.dataset)? else {
                 return Ok(Spend::NoBudget);
             };

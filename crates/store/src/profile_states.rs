@@ -77,7 +77,7 @@ mod sqlite_impl {
             states: &[(String, String)],
             at: i64,
         ) -> Result<(), StoreError> {
-            let tx = self.conn.transaction()?;
+            let tx = crate::sqlite::write_transaction(&mut self.conn)?;
             {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO profile_states (user_id, state, updated_at) VALUES (?1, ?2, ?3)

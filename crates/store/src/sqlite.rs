@@ -21,6 +21,14 @@ pub struct SqliteStore {
 
 const KNOWN_ITEMS_CACHED: usize = 1 << 20;
 
+/// A write transaction that takes SQLite's write lock when it begins. A deferred one that reads
+/// first fails at once with `SQLITE_BUSY` (the busy timeout does not apply to the upgrade) when
+/// another connection commits between its read and its first write, which the service's decision
+/// writer does every few milliseconds; an immediate one waits for the lock instead.
+pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and migrates it.
     pub fn open(path: &str) -> Result<Self, StoreError> {
@@ -45,7 +53,7 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = write_transaction(&mut self.conn)?;
         tx.execute(CREATE_MIGRATIONS_TABLE, [])?;
         let current: i64 = tx.query_row(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
@@ -256,7 +264,7 @@ impl Store for SqliteStore {
         unknown_items: UnknownItems,
     ) -> Result<Vec<Outcome>, StoreError> {
         let repeats = repeats_within(records);
-        let tx = self.conn.transaction()?;
+        let tx = write_transaction(&mut self.conn)?;
         let mut known_items = HashSet::new();
         let mut outcomes = Vec::with_capacity(records.len());
         for (record, repeat) in records.iter().zip(repeats) {

@@ -97,7 +97,7 @@ impl DecisionStore for SqliteDecisionLog {
         batch: &[DecisionRow],
         holds: Holds<'_>,
     ) -> Result<Vec<Recorded>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         let mut out = Vec::with_capacity(batch.len());
         for d in batch {
             let n = tx
@@ -270,7 +270,7 @@ impl DecisionStore for SqliteDecisionLog {
     }
 
     fn record_outcome(&mut self, o: &OutcomeRow) -> Result<bool, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         let held: Option<(Option<String>, i64)> = tx
             .query_row(
                 "UPDATE decisions SET joined = 1 WHERE id = ?1 AND joined = 0
@@ -398,7 +398,7 @@ impl DecisionStore for SqliteDecisionLog {
         at: i64,
         reason: &str,
     ) -> Result<Erasure, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         tx.execute(
             "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE user_id = ?1)",
             params![customer],
@@ -434,7 +434,7 @@ impl DecisionStore for SqliteDecisionLog {
     }
 
     fn erase_before(&mut self, cutoff: i64, salt: &[u8], at: i64) -> Result<Erasure, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         tx.execute(
             "DELETE FROM order_lines WHERE event_id IN (SELECT id FROM events WHERE at < ?1)",
             params![cutoff],
@@ -559,7 +559,7 @@ impl BudgetStore for SqliteDecisionLog {
         amount: i64,
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         let remaining: Option<i64> = tx
             .prepare_cached(
                 "UPDATE budgets SET reserved = reserved + ?1
@@ -582,7 +582,7 @@ impl BudgetStore for SqliteDecisionLog {
     }
 
     fn release(&mut self, holder: &str, id: &str, amount: i64) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         tx.prepare_cached("UPDATE budgets SET reserved = reserved - ?1 WHERE id = ?2")?
             .execute(params![amount, id])?;
         tx.prepare_cached(
@@ -601,7 +601,7 @@ impl BudgetStore for SqliteDecisionLog {
     }
 
     fn expire_holds(&mut self, stale_before: i64) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         let stale: Vec<(String, i64)> = tx
             .prepare_cached(
                 "DELETE FROM budget_holds WHERE heartbeat_at < ?1 RETURNING budget_id, amount",
@@ -652,7 +652,7 @@ impl PolicyStore for SqliteDecisionLog {
     }
 
     fn activate_policy(&mut self, version: &str) -> Result<bool, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         let exists = tx
             .query_row(
                 "SELECT 1 FROM policies WHERE version = ?1",
@@ -676,7 +676,7 @@ impl PolicyStore for SqliteDecisionLog {
     }
 
     fn roll_back_policy(&mut self) -> Result<Option<String>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::sqlite::write_transaction(&mut self.conn)?;
         let previous: Option<String> = tx
             .query_row(
                 "SELECT version FROM policies WHERE active = 0 AND activated_seq IS NOT NULL
