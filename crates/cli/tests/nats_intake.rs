@@ -68,7 +68,7 @@ fn start_nats(storage: &Path) -> NatsServer {
         .expect("starting nats-server");
     let server = NatsServer { child, port };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !nats_greets(port) {
         assert!(
             Instant::now() < deadline,
             "nats-server did not listen on {port}"
@@ -76,6 +76,20 @@ fn start_nats(storage: &Path) -> NatsServer {
         std::thread::sleep(Duration::from_millis(20));
     }
     server
+}
+
+/// Whether a NATS server on `port` sends its `INFO` greeting. A bare TCP connect is not proof:
+/// while nothing listens on a loopback port in the ephemeral range, the kernel can hand the probe
+/// that same port as its own and the socket connects to itself.
+fn nats_greets(port: u16) -> bool {
+    let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    if stream.set_read_timeout(Some(Duration::from_secs(1))).is_err() {
+        return false;
+    }
+    let mut greeting = String::new();
+    BufReader::new(stream).read_line(&mut greeting).is_ok() && greeting.starts_with("INFO")
 }
 
 const STREAM: &str = "SHOP";
