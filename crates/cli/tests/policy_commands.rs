@@ -3,6 +3,10 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use discount_server::client::HttpClient;
+
+mod serve_process;
+
 fn discount(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_discount"));
     c.current_dir(dir);
@@ -111,4 +115,85 @@ fn decide_answers_each_request_with_a_propensity() {
         assert!((total - 1.0).abs() < 1e-9);
         assert!(d["explanation"]["reason"].as_str().is_some());
     }
+}
+
+/// The simulated shop's engine speaks the serving vocabulary: the configuration `--print-config`
+/// prints decides from a store's events (no facts in the request) in `decide`, and `serve` runs it
+/// unchanged, both scoring the same features.
+#[test]
+fn the_simulated_shops_config_decides_from_a_store_and_serves_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = discount(dir.path())
+        .args(["decide", "--print-config", "--users", "1000"])
+        .output()
+        .unwrap();
+    assert!(
+        cfg.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cfg.stderr)
+    );
+    let toml_text = String::from_utf8(cfg.stdout).unwrap();
+    assert!(toml_text.contains("\"log1p(orders_total)\""), "{toml_text}");
+    let engine = dir.path().join("engine.toml");
+    std::fs::write(&engine, &toml_text).unwrap();
+
+    let url = format!("sqlite://{}", dir.path().join("s.sqlite").display());
+    serve_process::run_in(
+        dir.path(),
+        &url,
+        &[
+            "simulate", "--users", "300", "--days", "20", "--seed", "5", "--out", "sim",
+        ],
+    );
+    serve_process::run_in(dir.path(), &url, &["ingest", "sim/events.jsonl"]);
+    let events = std::fs::read_to_string(dir.path().join("sim/events.jsonl")).unwrap();
+    let customer = events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "order")
+        .and_then(|v| v["user_id"].as_str().map(str::to_string))
+        .expect("the simulated shop has an order");
+
+    let mut child = discount(dir.path())
+        .args(["--store", &url, "decide", "--engine", "engine.toml"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(
+        child.stdin.as_mut().unwrap(),
+        "{}",
+        serde_json::json!({"request": {"customer_id": customer, "explain": true}})
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decided: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = decided["propensity"].as_f64().unwrap();
+    assert!(p > 0.0 && p <= 1.0, "{decided}");
+
+    let token = serve_process::admin_key(&url);
+    let server = serve_process::serve(&url, &engine, &["--workers", "1"]);
+    let mut client = HttpClient::new(server.addr);
+    let body = serde_json::json!({"customer_id": customer, "explain": true});
+    let r = client
+        .request(
+            "POST",
+            "/v1/decisions",
+            &[("authorization", &format!("Bearer {token}"))],
+            body.to_string().as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let served: serde_json::Value = r.json();
+    assert_eq!(
+        served["policy_version"], decided["policy_version"],
+        "{served} {decided}"
+    );
+    assert!(served["propensity"].as_f64().unwrap() > 0.0, "{served}");
 }

@@ -21,9 +21,9 @@
 use std::collections::HashMap;
 
 use discount_core::time::MICROS_PER_DAY;
-use discount_core::{Event, EventKind, Offer, Record, Timestamp};
+use discount_core::{EventKind, Offer, Record, Timestamp};
 use discount_eval::ope::BootstrapConfig;
-use discount_features::{Catalog, FeatureSpec};
+use discount_features::FeatureSpec;
 use discount_models::response::{DecisionRow, ResponseFitConfig};
 use discount_models::retrain_gate::retrain;
 use discount_policy::bandit::Exploration;
@@ -32,7 +32,7 @@ use discount_policy::engine::{
     BudgetConfig, CustomerFacts, DecisionEngine, DecisionRequest, EngineConfig, JoinedOutcome,
     ModelConfig, ModelStructure, RulesConfig,
 };
-use discount_policy::facts::{customer_facts, feature_sources, FeatureSource};
+use discount_policy::facts::{feature_sources, FeatureSource};
 use discount_policy::offers::default_id;
 use discount_policy::plan::{plan, PlanCustomer};
 use discount_policy::response::ResponseModel;
@@ -45,6 +45,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 use crate::error::LabError;
+use crate::observed::Observed;
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -212,58 +213,6 @@ impl LoopResult {
     }
 }
 
-/// What the shop has recorded so far, kept as a store keeps it: the catalogue, each customer's
-/// events in time order, and each order's profit credited to the (customer, day) of its visit
-/// (an offer's coupon is valid until the end of its day: the attribution window).
-#[derive(Clone, Debug, Default)]
-struct Observed {
-    start: i64,
-    catalog: Catalog,
-    costs: HashMap<String, i64>,
-    events: HashMap<String, Vec<Event>>,
-    /// (customer, day) -> (profit, coupon discount)
-    outcomes: HashMap<(String, u32), (i64, i64)>,
-}
-
-impl Observed {
-    fn new(config: &SimConfig) -> Result<Self, LabError> {
-        Ok(Self {
-            start: config.start()?.0,
-            ..Self::default()
-        })
-    }
-
-    fn record(&mut self, r: Record) {
-        match r {
-            Record::Item(item) => {
-                self.catalog.insert(item.id.clone(), item.category.clone());
-                self.costs.insert(item.id, item.unit_cost.unwrap_or(0));
-            }
-            Record::Event(e) => {
-                if let EventKind::Order { lines, .. } = &e.kind {
-                    let day = (e.time.0 - self.start).div_euclid(MICROS_PER_DAY).max(0) as u32;
-                    let mut profit = 0i64;
-                    let mut discount = 0i64;
-                    for l in lines {
-                        let cost = self.costs.get(&l.item_id).copied().unwrap_or(0);
-                        profit += l.paid - cost * i64::from(l.quantity);
-                        discount += l.coupon_discount;
-                    }
-                    let o = self.outcomes.entry((e.user_id.clone(), day)).or_default();
-                    o.0 += profit;
-                    o.1 += discount;
-                }
-                self.events.entry(e.user_id.clone()).or_default().push(e);
-            }
-            Record::User(_) => {}
-        }
-    }
-
-    fn day_start(&self, day: u32) -> Timestamp {
-        Timestamp(self.start + i64::from(day) * MICROS_PER_DAY)
-    }
-}
-
 /// A decision waiting for its day to end.
 #[derive(Clone)]
 struct Pending {
@@ -403,31 +352,6 @@ impl Policy for Visits<'_, '_> {
     }
 }
 
-/// The customer's facts as the service builds them: the same function, over what the shop has
-/// recorded up to `now`.
-fn facts_at(
-    customer: &str,
-    now: Timestamp,
-    observed: &Observed,
-    offers: &[(String, i64)],
-    sources: &[FeatureSource],
-) -> Result<CustomerFacts, LabError> {
-    let events = observed
-        .events
-        .get(customer)
-        .map_or(&[][..], |v| v.as_slice());
-    let (_, facts) = customer_facts(
-        customer,
-        events,
-        &observed.catalog,
-        offers,
-        now,
-        None,
-        sources,
-    )?;
-    Ok(facts)
-}
-
 /// The loop's decision for one customer: their facts from what the shop recorded up to `now`,
 /// then the engine's `decide`, the function `discount serve` and `discount decide` call.
 #[allow(clippy::too_many_arguments)]
@@ -441,7 +365,7 @@ fn decide_at<R: rand::Rng + ?Sized>(
     explain: bool,
     rng: &mut R,
 ) -> Result<(CustomerFacts, discount_policy::engine::Decision), LabError> {
-    let facts = facts_at(customer, now, observed, offers, sources)?;
+    let facts = observed.facts_at(customer, now, offers, sources)?;
     let req = DecisionRequest {
         customer_id: customer.to_string(),
         explain,
@@ -499,14 +423,9 @@ fn explore(market: &mut Market, shop: &mut Shop, days: u32, seed: u64) -> Result
     for _ in 0..days {
         let mut decide = |ctx: &Context<'_>, observed: &Observed, offers: &[(String, i64)]| {
             let d = random.decide(ctx, None);
-            let facts = facts_at(
-                ctx.user_id,
-                observed.day_start(ctx.day),
-                observed,
-                offers,
-                &sources,
-            )
-            .ok()?;
+            let facts = observed
+                .facts_at(ctx.user_id, observed.day_start(ctx.day), offers, &sources)
+                .ok()?;
             Some(VisitChoice {
                 offer_id: default_id(&d.offer),
                 offer: d.offer,

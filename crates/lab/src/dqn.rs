@@ -13,7 +13,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::error::LabError;
-use crate::simulated::{OfferHistory, OutcomeTap, VisitFeatures};
+use crate::simulated::{simulated_shop_sources, OutcomeTap};
+use discount_policy::facts::FeatureSource;
 
 /// Hyper-parameters of the network and its training.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -153,17 +154,26 @@ pub fn log_feature_transitions(
     struct Logger {
         random: RandomPolicy,
         tap: OutcomeTap,
-        featurizer: VisitFeatures,
+        sources: Vec<FeatureSource>,
         open: Vec<Option<Open>>,
         out: Vec<FeatureTransition>,
+        error: Option<LabError>,
     }
     impl Policy for Logger {
         fn name(&self) -> String {
             "random".into()
         }
         fn decide(&mut self, ctx: &Context<'_>, t: Option<&VisitTruth<'_>>) -> Decision {
-            let mut x = Vec::new();
-            self.featurizer.fill(ctx, &OfferHistory::default(), &mut x);
+            let x = match self
+                .tap
+                .facts_at_day(ctx.user_id, ctx.day, &[], &self.sources)
+            {
+                Ok(facts) => facts.features,
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                    return Decision::none();
+                }
+            };
             if ctx.customer >= self.open.len() {
                 self.open.resize_with(ctx.customer + 1, || None);
             }
@@ -193,9 +203,10 @@ pub fn log_feature_transitions(
     let mut logger = Logger {
         random: RandomPolicy::new(seed),
         tap: tap.clone(),
-        featurizer: VisitFeatures::new(&config),
+        sources: simulated_shop_sources()?,
         open: Vec::new(),
         out: Vec::new(),
+        error: None,
     };
     simulate_with(
         &config,
@@ -206,6 +217,9 @@ pub fn log_feature_transitions(
             decision_truth: false,
         },
     )?;
+    if let Some(e) = logger.error {
+        return Err(e);
+    }
     for o in std::mem::take(&mut logger.open).into_iter().flatten() {
         let (reward, _, _) = tap.take_outcome(&o.user, o.day);
         logger.out.push(FeatureTransition {
@@ -373,17 +387,20 @@ pub fn train_dqn(
 /// The greedy policy of a trained network.
 pub struct DqnPolicy {
     net: QNetwork,
-    featurizer: VisitFeatures,
+    tap: OutcomeTap,
+    sources: Vec<FeatureSource>,
     label: String,
 }
 
 impl DqnPolicy {
-    pub fn new(net: QNetwork, config: &SimConfig, label: &str) -> Self {
-        Self {
+    /// `tap` must be fed the run's records: the network reads each customer's facts from them.
+    pub fn new(net: QNetwork, tap: OutcomeTap, label: &str) -> Result<Self, LabError> {
+        Ok(Self {
             net,
-            featurizer: VisitFeatures::new(config),
+            tap,
+            sources: simulated_shop_sources()?,
             label: label.to_string(),
-        }
+        })
     }
 }
 
@@ -403,10 +420,14 @@ impl Policy for DqnPolicy {
     }
 
     fn decide(&mut self, ctx: &Context<'_>, _truth: Option<&VisitTruth<'_>>) -> Decision {
-        let mut x = Vec::new();
-        self.featurizer.fill(ctx, &OfferHistory::default(), &mut x);
+        let Ok(facts) = self
+            .tap
+            .facts_at_day(ctx.user_id, ctx.day, &[], &self.sources)
+        else {
+            return Decision::none();
+        };
         Decision {
-            offer: ctx.ladder[self.net.best(&x)].clone(),
+            offer: ctx.ladder[self.net.best(&facts.features)].clone(),
             propensity: 1.0,
         }
     }

@@ -14,8 +14,8 @@ use crate::error::LabError;
 use crate::model::{Hyper, LearnedPolicy, UpliftModel};
 use crate::rl::{compare_lifecycle, LifecycleReport};
 use crate::simulated::{
-    explore_features, planned_lambda, ApprenticePolicy, ApprenticeReport, EnginePolicy, OutcomeTap,
-    VisitFeatures,
+    explore_features, planned_lambda, simulated_shop_features, ApprenticePolicy, ApprenticeReport,
+    EnginePolicy, FeatureLog, OutcomeTap,
 };
 use crate::{explore, log::LoggedDecision};
 use discount_policy::bandit::Exploration;
@@ -166,8 +166,8 @@ fn run(config: &SimConfig, policy: &mut dyn Policy) -> Result<SimSummary, LabErr
 }
 
 /// The engine configuration for a simulated market: the run's ladder with each percentage offer
-/// capped at the largest discount the exploration log saw it pay, the budget, and the visit
-/// features.
+/// capped at the largest discount the exploration log saw it pay, the budget, and the serving
+/// features of [`simulated_shop_features`].
 pub fn sim_engine_config(
     config: &SimConfig,
     log: &[JoinedOutcome],
@@ -198,7 +198,7 @@ pub fn sim_engine_config(
         pacing: PacingConfig::default(),
         exploration,
         model: ModelConfig {
-            features: VisitFeatures::new(config).names(),
+            features: simulated_shop_features(),
             ridge: 10.0,
             structure,
             lifetime_value: None,
@@ -232,12 +232,12 @@ pub fn capped_ladder(ladder: &[Offer], largest_seen: impl Fn(&str) -> f64) -> Ve
 /// Builds and warm-starts the engine on `log`, with the plan's shadow price for the period.
 pub fn warm_engine(
     engine_config: EngineConfig,
-    log: &[JoinedOutcome],
+    log: &FeatureLog,
     log_days: u32,
     days: u32,
 ) -> Result<DecisionEngine, LabError> {
     let engine = DecisionEngine::new(engine_config)?;
-    for o in log {
+    for o in &log.outcomes {
         engine.update(o)?;
     }
     if let Some(ledger) = engine.ledger(None) {
@@ -271,7 +271,7 @@ pub fn evaluate(
             ..base
         };
         progress(seed, "exploration log");
-        let (log, _) = explore_features(&learn, seed)?;
+        let log = explore_features(&learn, seed)?;
         let segment_log: Vec<LoggedDecision> = explore(&learn, seed)?.decisions;
         let mut results: Vec<(String, SimSummary)> = Vec::new();
         let mut starts: Vec<(String, f64)> = Vec::new();
@@ -292,12 +292,12 @@ pub fn evaluate(
         results.push(("segment-uplift".into(), run(&test, &mut learned)?));
         for (label, exploration, structure) in &options.explorations {
             progress(seed, label);
-            let cfg = sim_engine_config(&test, &log, Some(budget), *exploration, *structure);
+            let cfg = sim_engine_config(&test, &log.outcomes, Some(budget), *exploration, *structure);
             let engine = warm_engine(cfg, &log, options.learn_days, options.test_days)?;
             let lambda_start = engine.lambda(None);
             let tap = OutcomeTap::new(&test)?;
             let mut policy =
-                EnginePolicy::new(Arc::new(engine), &test, tap.clone(), seed, true, label);
+                EnginePolicy::new(Arc::new(engine), &test, tap.clone(), seed, true, label)?;
             let summary = simulate_with(
                 &test,
                 &mut policy,
@@ -318,7 +318,7 @@ pub fn evaluate(
             let exploration = Exploration::EpsilonGreedy { epsilon: 0.0 };
             let cfg = sim_engine_config(
                 &test,
-                &log,
+                &log.outcomes,
                 Some(budget),
                 exploration,
                 ModelStructure::Disjoint,
@@ -331,13 +331,22 @@ pub fn evaluate(
                 b.initial_lambda = planned;
             }
             let engine = DecisionEngine::new(shadow_cfg)?;
-            for o in &log {
+            for o in &log.outcomes {
                 engine.update(o)?;
             }
             let engine = Arc::new(engine);
             let mut rule = UniformPolicy { percent: 10.0 };
-            let mut shadow = ApprenticePolicy::new(&mut rule, engine, &test, seed);
-            run(&test, &mut shadow)?;
+            let tap = OutcomeTap::new(&test)?;
+            let mut shadow = ApprenticePolicy::new(&mut rule, engine, tap.clone(), seed)?;
+            simulate_with(
+                &test,
+                &mut shadow,
+                &mut |r| tap.record(r),
+                RunOptions {
+                    customer_truth: false,
+                    decision_truth: false,
+                },
+            )?;
             apprentice = Some(shadow.report());
         }
         progress(seed, "oracle");

@@ -40,6 +40,7 @@ pub mod fairness_lab;
 pub mod fraud_bench;
 pub mod log;
 pub mod model;
+pub mod observed;
 pub mod recommend_lab;
 pub mod rl;
 pub mod simulated;

@@ -482,7 +482,7 @@ pub fn compare_lifecycle(
             per[i].push((run_policy(&cfg, &mut p, &tap)? - control) as f64);
         }
         let tap = OutcomeTap::new(&cfg)?;
-        let mut dqn = DqnPolicy::new(net.clone(), &cfg, "dqn");
+        let mut dqn = DqnPolicy::new(net.clone(), tap.clone(), "dqn")?;
         per[tables.len()].push((run_policy(&cfg, &mut dqn, &tap)? - control) as f64);
     }
     let diff = |i: usize| {

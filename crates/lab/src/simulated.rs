@@ -1,219 +1,98 @@
-//! The engine in the market simulator: visit features from what the platform observes, outcomes
-//! joined to decisions from the simulator's order records (as a shop joins its order log), and a
+//! The engine in the market simulator: each customer's facts built from the events the shop
+//! recorded, by the function `serve` uses (the serving feature vocabulary), outcomes joined to
+//! decisions from the simulator's order records (as a shop joins its order log), and a
 //! [`discount_sim::Policy`] that asks the [`DecisionEngine`] at each visit, paces the budget daily
 //! and learns online from the joined outcomes.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
-use discount_core::time::MICROS_PER_DAY;
-use discount_core::{EventKind, Offer, Record};
-use discount_sim::customer::ObservedStage;
+use discount_core::Offer;
 use discount_sim::policy::{Plan, RandomPolicy, Truth, VisitTruth};
 use discount_sim::{simulate_with, Context, Decision, Policy, RunOptions, SimConfig, SimError};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use crate::error::LabError;
-use crate::model::{segment_of, SEGMENTS};
+pub use crate::observed::OutcomeTap;
 use discount_policy::engine::{CustomerFacts, DecisionEngine, DecisionRequest, JoinedOutcome};
+use discount_policy::facts::{feature_sources, sources_of, FeatureSource};
 use discount_policy::offers::default_id;
 use discount_policy::plan::{plan, PlanCustomer};
 
-/// What the platform knows of a customer beyond the visit context: its own offer history.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct OfferHistory {
-    pub offers: u32,
-    pub redeemed: u32,
-    pub last_offer_day: Option<u32>,
-}
+/// The features the simulated shop's online models read: serving features (`discount serve`
+/// builds the same from a store's events), heavy-tailed ones on the log scale. A config printed by
+/// `discount decide --print-config` therefore serves unchanged.
+pub const SIMULATED_SHOP_FEATURES: [&str; 14] = [
+    "bias",
+    "has_ordered",
+    "log1p(orders_total)",
+    "log1p(days_since_last_order)",
+    "log1p(tenure_days)",
+    "log1p(spend_mean_order)",
+    "log1p(views_7d)",
+    "log1p(views_30d)",
+    "log1p(carts_30d)",
+    "log1p(orders_30d)",
+    "log1p(orders_90d)",
+    "log1p(coupons_received)",
+    "coupon_redemption_rate",
+    "discounted_order_share",
+];
 
-/// Turns a visit into the engine's feature vector.
-#[derive(Clone, Debug, PartialEq)]
-pub struct VisitFeatures {
-    categories: Vec<String>,
-}
-
-impl VisitFeatures {
-    pub fn new(config: &SimConfig) -> Self {
-        Self {
-            categories: config
-                .catalogue
-                .categories
-                .iter()
-                .map(|c| c.name.clone())
-                .collect(),
-        }
-    }
-
-    /// Feature names, in order.
-    pub fn names(&self) -> Vec<String> {
-        let mut n: Vec<String> = [
-            "bias",
-            "stage_new",
-            "stage_lapsing",
-            "orders_0",
-            "orders_1",
-            "orders_2_3",
-            "recency_0_7",
-            "recency_8_30",
-            "recency_31_plus",
-            "tenure_30_plus",
-            "ln_orders",
-            "ln_spend",
-            "ln_visits",
-            "offers_received",
-            "redemption_rate",
-        ]
+/// [`SIMULATED_SHOP_FEATURES`] as the engine's feature names.
+pub fn simulated_shop_features() -> Vec<String> {
+    SIMULATED_SHOP_FEATURES
         .iter()
-        .map(|s| s.to_string())
-        .collect();
-        n.extend(self.categories.iter().map(|c| format!("category_{c}")));
-        n.extend((0..SEGMENTS).map(|s| format!("segment_{s}")));
-        n
-    }
-
-    pub fn dim(&self) -> usize {
-        15 + self.categories.len() + SEGMENTS
-    }
-
-    pub fn fill(&self, ctx: &Context<'_>, h: &OfferHistory, out: &mut Vec<f64>) {
-        out.clear();
-        let b = |c: bool| f64::from(u8::from(c));
-        out.push(1.0);
-        out.push(b(ctx.stage == ObservedStage::New));
-        out.push(b(ctx.stage == ObservedStage::Lapsing));
-        out.push(b(ctx.orders == 0));
-        out.push(b(ctx.orders == 1));
-        out.push(b((2..=3).contains(&ctx.orders)));
-        let r = ctx.days_since_last_order;
-        out.push(b(matches!(r, Some(0..=7))));
-        out.push(b(matches!(r, Some(8..=30))));
-        out.push(b(matches!(r, Some(31..))));
-        out.push(b(ctx.tenure_days >= 30));
-        out.push(f64::from(ctx.orders).ln_1p());
-        out.push((ctx.total_spend.max(0) as f64 / 100.0).ln_1p());
-        out.push(f64::from(ctx.visits).ln_1p());
-        out.push(f64::from(h.offers).ln_1p());
-        out.push(if h.offers > 0 {
-            f64::from(h.redeemed) / f64::from(h.offers)
-        } else {
-            0.0
-        });
-        for c in &self.categories {
-            out.push(b(c == ctx.viewed_category));
-        }
-        let seg = segment_of(ctx);
-        out.extend((0..SEGMENTS).map(|s| b(s == seg)));
-    }
+        .map(|f| f.to_string())
+        .collect()
 }
 
-/// Order outcomes per (user, day), collected from the simulator's records.
-#[derive(Debug, Default)]
-struct TapState {
-    start: i64,
-    costs: HashMap<String, i64>,
-    /// (user, day) -> (profit, discount)
-    orders: HashMap<(String, u32), (i64, i64)>,
+/// Where [`SIMULATED_SHOP_FEATURES`] come from in the profile.
+pub(crate) fn simulated_shop_sources() -> Result<Vec<FeatureSource>, LabError> {
+    Ok(sources_of("simulated shop", &simulated_shop_features())?)
 }
 
-/// The sink side of the outcome join; clone it into the simulator's sink closure.
-#[derive(Clone, Debug, Default)]
-pub struct OutcomeTap {
-    state: Rc<RefCell<TapState>>,
-}
-
-impl OutcomeTap {
-    pub fn new(config: &SimConfig) -> Result<Self, LabError> {
-        let tap = Self::default();
-        tap.state.borrow_mut().start = config.start()?.0;
-        Ok(tap)
-    }
-
-    /// Feeds one simulator record.
-    pub fn record(&self, r: Record) {
-        let mut s = self.state.borrow_mut();
-        match r {
-            Record::Item(item) => {
-                s.costs.insert(item.id, item.unit_cost.unwrap_or(0));
-            }
-            Record::Event(e) => {
-                if let EventKind::Order { lines, .. } = e.kind {
-                    let day = (e.time.0 - s.start).div_euclid(MICROS_PER_DAY).max(0) as u32;
-                    let mut profit = 0i64;
-                    let mut discount = 0i64;
-                    for l in &lines {
-                        let cost = s.costs.get(&l.item_id).copied().unwrap_or(0);
-                        profit += l.paid - cost * i64::from(l.quantity);
-                        discount += l.coupon_discount;
-                    }
-                    let entry = s.orders.entry((e.user_id, day)).or_default();
-                    entry.0 += profit;
-                    entry.1 += discount;
-                }
-            }
-            Record::User(_) => {}
-        }
-    }
-
-    /// Removes and returns the outcome of `user` on `day`: (profit, discount, ordered).
-    pub fn take_outcome(&self, user: &str, day: u32) -> (f64, f64, bool) {
-        self.take(user, day)
-    }
-
-    fn take(&self, user: &str, day: u32) -> (f64, f64, bool) {
-        match self
-            .state
-            .borrow_mut()
-            .orders
-            .remove(&(user.to_string(), day))
-        {
-            Some((p, d)) => (p as f64, d as f64, true),
-            None => (0.0, 0.0, false),
-        }
-    }
-}
-
+/// A decision waiting for its day's outcome.
 struct Pending {
     user: String,
-    customer: usize,
     day: u32,
     offer_id: String,
-    features: Vec<f64>,
-    offered: bool,
+    facts: CustomerFacts,
 }
 
-/// Joins decisions to outcomes day by day and keeps each customer's offer history.
+/// Builds each visit's facts from what the shop recorded, joins decisions to outcomes day by day
+/// and keeps each customer's offer history (latest first), as the store keeps it.
 struct Tracker {
     tap: OutcomeTap,
-    featurizer: VisitFeatures,
-    history: Vec<OfferHistory>,
+    sources: Vec<FeatureSource>,
+    offers: HashMap<String, Vec<(String, i64)>>,
     pending: Vec<Pending>,
     joined: Vec<JoinedOutcome>,
+    /// Orders at decision time of each joined outcome (what the plan needs besides features).
+    joined_orders: Vec<u32>,
 }
 
 impl Tracker {
-    fn new(tap: OutcomeTap, featurizer: VisitFeatures, customers: usize) -> Self {
+    fn new(tap: OutcomeTap, sources: Vec<FeatureSource>) -> Self {
         Self {
             tap,
-            featurizer,
-            history: vec![OfferHistory::default(); customers],
+            sources,
+            offers: HashMap::new(),
             pending: Vec::new(),
             joined: Vec::new(),
+            joined_orders: Vec::new(),
         }
     }
 
-    fn features(&mut self, ctx: &Context<'_>) -> Vec<f64> {
-        if ctx.customer >= self.history.len() {
-            self.history
-                .resize(ctx.customer + 1, OfferHistory::default());
-        }
-        let mut x = Vec::with_capacity(self.featurizer.dim());
-        self.featurizer
-            .fill(ctx, &self.history[ctx.customer], &mut x);
-        x
+    /// The customer's facts at the start of the visit's day, as `serve` builds them.
+    fn facts(&self, ctx: &Context<'_>) -> Result<CustomerFacts, LabError> {
+        let offers = self
+            .offers
+            .get(ctx.user_id)
+            .map_or(&[][..], |v| v.as_slice());
+        self.tap
+            .facts_at_day(ctx.user_id, ctx.day, offers, &self.sources)
     }
 
     /// Joins every pending decision of a day before `day`.
@@ -225,35 +104,30 @@ impl Tracker {
                 keep.push(p);
                 continue;
             }
-            let (profit, discount, ordered) = self.tap.take(&p.user, p.day);
-            let h = &mut self.history[p.customer];
-            if p.offered {
-                h.offers += 1;
-                h.last_offer_day = Some(p.day);
-                if discount > 0.0 {
-                    h.redeemed += 1;
-                }
-            }
+            let (profit, discount, ordered) = self.tap.take_outcome(&p.user, p.day);
+            self.offers
+                .entry(p.user)
+                .or_default()
+                .insert(0, (p.offer_id.clone(), self.tap.day_start(p.day).0));
             self.joined.push(JoinedOutcome {
                 offer_id: p.offer_id,
-                features: p.features,
+                features: p.facts.features,
                 profit,
                 discount,
                 ordered,
             });
+            self.joined_orders.push(p.facts.orders);
         }
         self.pending = keep;
         self.joined.len() - before
     }
 
-    fn push(&mut self, ctx: &Context<'_>, features: Vec<f64>, offer: &Offer) {
+    fn push(&mut self, ctx: &Context<'_>, facts: CustomerFacts, offer: &Offer) {
         self.pending.push(Pending {
             user: ctx.user_id.to_string(),
-            customer: ctx.customer,
             day: ctx.day,
             offer_id: default_id(offer),
-            features,
-            offered: *offer != Offer::NoOffer,
+            facts,
         });
     }
 }
@@ -262,6 +136,7 @@ impl Tracker {
 struct FeatureRecorder<'p> {
     inner: &'p mut dyn Policy,
     tracker: Tracker,
+    error: Option<LabError>,
 }
 
 impl Policy for FeatureRecorder<'_> {
@@ -275,29 +150,39 @@ impl Policy for FeatureRecorder<'_> {
 
     fn decide(&mut self, ctx: &Context<'_>, truth: Option<&VisitTruth<'_>>) -> Decision {
         self.tracker.join_before(ctx.day);
-        let x = self.tracker.features(ctx);
         let d = self.inner.decide(ctx, truth);
-        self.tracker.push(ctx, x, &d.offer);
+        match self.tracker.facts(ctx) {
+            Ok(facts) => self.tracker.push(ctx, facts, &d.offer),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
         d
     }
 }
 
-/// An exploration log with features: random offers over `config` (budget removed), each visit's
-/// features and its joined outcome. Also returns the visits per customer per day of the log.
-pub fn explore_features(
-    config: &SimConfig,
-    seed: u64,
-) -> Result<(Vec<JoinedOutcome>, f64), LabError> {
+/// An exploration log in the serving features: random offers over `config` (budget removed),
+/// each visit's features ([`SIMULATED_SHOP_FEATURES`]) and its joined outcome.
+#[derive(Clone, Debug, Default)]
+pub struct FeatureLog {
+    pub outcomes: Vec<JoinedOutcome>,
+    /// The customer's orders at each decision, in the order of `outcomes`.
+    pub orders: Vec<u32>,
+}
+
+/// Logs random offers over `config` (budget removed) with each visit's facts and outcome.
+pub fn explore_features(config: &SimConfig, seed: u64) -> Result<FeatureLog, LabError> {
     let mut config = config.clone();
     config.budget = None;
     let tap = OutcomeTap::new(&config)?;
     let mut random = RandomPolicy::new(seed);
     let mut recorder = FeatureRecorder {
         inner: &mut random,
-        tracker: Tracker::new(tap.clone(), VisitFeatures::new(&config), config.users),
+        tracker: Tracker::new(tap.clone(), simulated_shop_sources()?),
+        error: None,
     };
     let sink_tap = tap.clone();
-    let mut sink = move |r: Record| sink_tap.record(r);
+    let mut sink = move |r| sink_tap.record(r);
     simulate_with(
         &config,
         &mut recorder,
@@ -307,35 +192,36 @@ pub fn explore_features(
             decision_truth: false,
         },
     )?;
+    if let Some(e) = recorder.error {
+        return Err(e);
+    }
     recorder.tracker.join_before(u32::MAX);
-    let n = recorder.tracker.joined.len();
-    let rate = n as f64 / (config.users.max(1) as f64 * f64::from(config.days.max(1)));
-    Ok((recorder.tracker.joined, rate))
+    Ok(FeatureLog {
+        outcomes: recorder.tracker.joined,
+        orders: recorder.tracker.joined_orders,
+    })
 }
 
 /// The shadow price of the offline plan: the logged visits, each weighted so that they stand for
 /// the visits of a `days`-day period, allocated within `budget`.
 pub fn planned_lambda(
     engine: &DecisionEngine,
-    log: &[JoinedOutcome],
+    log: &FeatureLog,
     log_days: u32,
     days: u32,
     budget: i64,
 ) -> Result<f64, LabError> {
     let w = f64::from(days) / f64::from(log_days.max(1));
     let customers: Vec<PlanCustomer> = log
+        .outcomes
         .iter()
+        .zip(&log.orders)
         .enumerate()
-        .map(|(i, o)| PlanCustomer {
+        .map(|(i, (o, &orders))| PlanCustomer {
             customer_id: format!("log-{i}"),
             facts: CustomerFacts {
                 features: o.features.clone(),
-                // The plan sees the LTV term only for customers with no order (bucket orders_0).
-                orders: if o.features.get(3).copied().unwrap_or(0.0) > 0.5 {
-                    0
-                } else {
-                    1
-                },
+                orders,
                 ..CustomerFacts::default()
             },
             visits: w,
@@ -362,7 +248,8 @@ pub struct EnginePolicy {
 }
 
 impl EnginePolicy {
-    /// `tap` must be fed the run's records (see [`OutcomeTap::record`]).
+    /// `tap` must be fed the run's records (see [`OutcomeTap::record`]); the engine's features
+    /// must be serving features.
     pub fn new(
         engine: Arc<DecisionEngine>,
         config: &SimConfig,
@@ -370,9 +257,9 @@ impl EnginePolicy {
         seed: u64,
         learn_online: bool,
         label: &str,
-    ) -> Self {
-        Self {
-            tracker: Tracker::new(tap, VisitFeatures::new(config), config.users),
+    ) -> Result<Self, LabError> {
+        Ok(Self {
+            tracker: Tracker::new(tap, feature_sources(engine.config())?),
             engine,
             rng: StdRng::seed_from_u64(seed ^ 0xE461_4E00),
             learn_online,
@@ -384,7 +271,7 @@ impl EnginePolicy {
             label: label.to_string(),
             decisions: 0,
             explored: 0,
-        }
+        })
     }
 
     pub fn engine(&self) -> &DecisionEngine {
@@ -448,11 +335,8 @@ impl Policy for EnginePolicy {
                     .pace(None, f64::from(ctx.day) / days, 1.0 / days);
             }
         }
-        let features = self.tracker.features(ctx);
-        let facts = CustomerFacts {
-            features,
-            orders: ctx.orders,
-            ..CustomerFacts::default()
+        let Ok(facts) = self.tracker.facts(ctx) else {
+            return Decision::none();
         };
         let req = DecisionRequest {
             customer_id: ctx.user_id.to_string(),
@@ -465,7 +349,7 @@ impl Policy for EnginePolicy {
         self.decisions += 1;
         self.explored += u64::from(decision.explored);
         self.outstanding = decision.reserved;
-        self.tracker.push(ctx, facts.features, &decision.offer);
+        self.tracker.push(ctx, facts, &decision.offer);
         Decision {
             offer: decision.offer,
             propensity: decision.propensity.clamp(f64::MIN_POSITIVE, 1.0),
@@ -505,28 +389,32 @@ pub struct ApprenticeReport {
 pub struct ApprenticePolicy<'r> {
     rule: &'r mut dyn Policy,
     engine: Arc<DecisionEngine>,
-    featurizer: VisitFeatures,
-    history: Vec<OfferHistory>,
+    tap: OutcomeTap,
+    sources: Vec<FeatureSource>,
+    /// Each customer's offers served by the rule (latest first).
+    offers: HashMap<String, Vec<(String, i64)>>,
     rng: StdRng,
     report: ApprenticeReport,
 }
 
 impl<'r> ApprenticePolicy<'r> {
-    /// `engine` should have no budget (it reserves nothing in the shadow).
+    /// `engine` should have no budget (it reserves nothing in the shadow); `tap` must be fed
+    /// the run's records.
     pub fn new(
         rule: &'r mut dyn Policy,
         engine: Arc<DecisionEngine>,
-        config: &SimConfig,
+        tap: OutcomeTap,
         seed: u64,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, LabError> {
+        Ok(Self {
             rule,
+            sources: feature_sources(engine.config())?,
             engine,
-            featurizer: VisitFeatures::new(config),
-            history: vec![OfferHistory::default(); config.users],
+            tap,
+            offers: HashMap::new(),
             rng: StdRng::seed_from_u64(seed ^ 0xA99E),
             report: ApprenticeReport::default(),
-        }
+        })
     }
 
     pub fn report(&self) -> ApprenticeReport {
@@ -547,17 +435,15 @@ impl Policy for ApprenticePolicy<'_> {
 
     fn decide(&mut self, ctx: &Context<'_>, truth: Option<&VisitTruth<'_>>) -> Decision {
         let served = self.rule.decide(ctx, truth);
-        if ctx.customer >= self.history.len() {
-            self.history
-                .resize(ctx.customer + 1, OfferHistory::default());
-        }
-        let mut x = Vec::with_capacity(self.featurizer.dim());
-        self.featurizer
-            .fill(ctx, &self.history[ctx.customer], &mut x);
-        let facts = CustomerFacts {
-            features: x,
-            orders: ctx.orders,
-            ..CustomerFacts::default()
+        let offers = self
+            .offers
+            .get(ctx.user_id)
+            .map_or(&[][..], |v| v.as_slice());
+        let Ok(facts) = self
+            .tap
+            .facts_at_day(ctx.user_id, ctx.day, offers, &self.sources)
+        else {
+            return served;
         };
         let req = DecisionRequest {
             customer_id: ctx.user_id.to_string(),
@@ -580,11 +466,10 @@ impl Policy for ApprenticePolicy<'_> {
                 r.rule_expected_cost += s.expected_cost;
             }
         }
-        if served.offer != Offer::NoOffer {
-            let h = &mut self.history[ctx.customer];
-            h.offers += 1;
-            h.last_offer_day = Some(ctx.day);
-        }
+        self.offers
+            .entry(ctx.user_id.to_string())
+            .or_default()
+            .insert(0, (default_id(&served.offer), self.tap.day_start(ctx.day).0));
         served
     }
 }

@@ -1256,7 +1256,7 @@ impl DecisionEngine {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::offers::{Eligibility, Scope};
     use rand::SeedableRng;

@@ -17,7 +17,7 @@ pub enum PolicyError {
         value: String,
         rule: &'static str,
     },
-    #[error("engine `{engine}`: model feature `{feature}` is neither `bias` nor a profile feature ({known})")]
+    #[error("engine `{engine}`: model feature `{feature}` is neither `bias`, a profile feature, nor `log1p(<profile feature>)`; profile features: {known}")]
     UnknownFeature {
         engine: String,
         feature: String,

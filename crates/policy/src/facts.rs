@@ -23,29 +23,48 @@ pub enum FeatureSource {
     Bias,
     /// Position in the profile's feature vector ([`FeatureSpec::base`]).
     Profile(usize),
+    /// `ln(1 + max(x, 0))` of a profile feature, named `log1p(name)`: counts, amounts and days
+    /// are heavy-tailed, and a linear model reads them better on this scale.
+    Log1p(usize),
+}
+
+impl FeatureSource {
+    fn value(&self, vector: &[f64]) -> f64 {
+        let at = |i: &usize| vector.get(*i).copied().unwrap_or(0.0);
+        match self {
+            Self::Bias => 1.0,
+            Self::Profile(i) => at(i),
+            Self::Log1p(i) => at(i).max(0.0).ln_1p(),
+        }
+    }
 }
 
 /// Maps an engine's feature names onto the profile's feature vector.
 pub fn feature_sources(config: &EngineConfig) -> Result<Vec<FeatureSource>, PolicyError> {
+    sources_of(&config.name, &config.model.features)
+}
+
+/// Maps feature names (`bias`, a profile feature, `log1p(<profile feature>)`) onto the profile's
+/// feature vector; `engine` names the engine in errors.
+pub fn sources_of(engine: &str, features: &[String]) -> Result<Vec<FeatureSource>, PolicyError> {
     let names: Vec<String> = FeatureSpec::base()
         .all_features()
         .into_iter()
         .map(|f| f.name)
         .collect();
-    config
-        .model
-        .features
+    features
         .iter()
         .map(|f| {
             if f == "bias" {
                 return Ok(FeatureSource::Bias);
             }
-            names
-                .iter()
-                .position(|n| n == f)
-                .map(FeatureSource::Profile)
-                .ok_or_else(|| PolicyError::UnknownFeature {
-                    engine: config.name.clone(),
+            let position = |name: &str| names.iter().position(|n| n == name);
+            let source = match f.strip_prefix("log1p(").and_then(|r| r.strip_suffix(')')) {
+                Some(inner) => position(inner).map(FeatureSource::Log1p),
+                None => position(f).map(FeatureSource::Profile),
+            };
+            source.ok_or_else(|| PolicyError::UnknownFeature {
+                    engine: engine.to_string(),
                     feature: f.clone(),
                     known: names.join(", "),
                 })
@@ -97,17 +116,54 @@ pub fn facts_of_profile(
     if let Some(e) = embeddings {
         e.extend(customer, &mut vector);
     }
-    let features = sources
-        .iter()
-        .map(|s| match s {
-            FeatureSource::Bias => 1.0,
-            FeatureSource::Profile(i) => vector.get(*i).copied().unwrap_or(0.0),
-        })
-        .collect();
+    let features = sources.iter().map(|s| s.value(&vector)).collect();
     CustomerFacts {
         features,
         orders: u32::try_from(profile.orders).unwrap_or(u32::MAX),
         days_since_offer: days_since_offer(offers, now),
         profile: vector,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with(features: &[&str]) -> EngineConfig {
+        let mut config = crate::engine::tests::config();
+        config.model.features = features.iter().map(|f| f.to_string()).collect();
+        config
+    }
+
+    #[test]
+    fn a_log1p_feature_reads_its_profile_feature_on_the_log_scale() {
+        let sources =
+            feature_sources(&config_with(&["bias", "orders_total", "log1p(orders_total)"]))
+                .expect("known features");
+        let orders = FeatureSpec::base()
+            .all_features()
+            .iter()
+            .position(|f| f.name == "orders_total")
+            .expect("orders_total is a base feature");
+        assert_eq!(
+            sources,
+            [
+                FeatureSource::Bias,
+                FeatureSource::Profile(orders),
+                FeatureSource::Log1p(orders)
+            ]
+        );
+        let mut vector = vec![0.0; orders + 1];
+        vector[orders] = 6.0;
+        let values: Vec<f64> = sources.iter().map(|s| s.value(&vector)).collect();
+        assert_eq!(values, [1.0, 6.0, 7f64.ln()]);
+    }
+
+    #[test]
+    fn an_unknown_feature_inside_log1p_is_refused_by_name() {
+        for bad in ["log1p(nope)", "log1p(orders_total", "ln(orders_total)"] {
+            let err = feature_sources(&config_with(&["bias", bad])).expect_err(bad);
+            assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use discount_core::CustomerIds;
 use discount_features::{items_named, Catalog, CustomerEmbeddings};
 use discount_lab::evaluate::{sim_engine_config, warm_engine};
-use discount_lab::simulated::explore_features;
+use discount_lab::simulated::{explore_features, FeatureLog};
 use discount_policy::engine::{
     CustomerFacts, DecisionEngine, DecisionRequest, EngineConfig, JoinedOutcome,
 };
@@ -129,7 +129,7 @@ pub fn default_engine_config(
     users: usize,
     seed: u64,
     budget: Option<i64>,
-) -> anyhow::Result<(EngineConfig, Vec<JoinedOutcome>, u32)> {
+) -> anyhow::Result<(EngineConfig, FeatureLog, u32)> {
     let sim = SimConfig {
         users,
         seed,
@@ -137,10 +137,10 @@ pub fn default_engine_config(
         ..SimConfig::default()
     };
     sim.validate()?;
-    let (log, _) = explore_features(&sim, seed).context("simulating the exploration log")?;
+    let log = explore_features(&sim, seed).context("simulating the exploration log")?;
     let cfg = sim_engine_config(
         &sim,
-        &log,
+        &log.outcomes,
         budget,
         discount_policy::bandit::Exploration::EpsilonGreedy { epsilon: 0.05 },
         discount_policy::engine::ModelStructure::Disjoint,

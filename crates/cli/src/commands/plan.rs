@@ -178,12 +178,15 @@ pub fn run(args: &PlanArgs, json: bool) -> anyhow::Result<()> {
             // The simulated shop's customers: each one's last logged visit, visiting as often
             // as in the log.
             let (_, log, _) = default_engine_config(args.users, args.seed, None)?;
-            log.iter()
+            log.outcomes
+                .iter()
+                .zip(&log.orders)
                 .enumerate()
-                .map(|(i, o)| PlanCustomer {
+                .map(|(i, (o, &orders))| PlanCustomer {
                     customer_id: format!("visit-{i}"),
                     facts: CustomerFacts {
                         features: o.features.clone(),
+                        orders,
                         ..CustomerFacts::default()
                     },
                     visits: 1.0,
