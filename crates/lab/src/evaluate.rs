@@ -11,7 +11,7 @@ use discount_sim::{simulate_with, NullSink, Policy, RunOptions, SimConfig, SimSu
 use serde::Serialize;
 
 use crate::error::LabError;
-use crate::model::{Hyper, LearnedPolicy, UpliftModel};
+use crate::model::{Hyper, LearnedPolicy, Segments, UpliftModel};
 use crate::rl::{compare_lifecycle, LifecycleReport};
 use crate::simulated::{
     explore_features, planned_lambda, simulated_shop_features, ApprenticePolicy, ApprenticeReport,
@@ -165,6 +165,24 @@ fn run(config: &SimConfig, policy: &mut dyn Policy) -> Result<SimSummary, LabErr
     .summary)
 }
 
+/// Runs `policy` with `tap` fed every record (policies that read the shop's record).
+fn run_recorded(
+    config: &SimConfig,
+    policy: &mut dyn Policy,
+    tap: &OutcomeTap,
+) -> Result<SimSummary, LabError> {
+    Ok(simulate_with(
+        config,
+        policy,
+        &mut |r| tap.record(r),
+        RunOptions {
+            customer_truth: false,
+            decision_truth: false,
+        },
+    )?
+    .summary)
+}
+
 /// The engine configuration for a simulated market: the run's ladder with each percentage offer
 /// capped at the largest discount the exploration log saw it pay, the budget, and the serving
 /// features of [`simulated_shop_features`].
@@ -288,8 +306,9 @@ pub fn evaluate(
             ..Hyper::default()
         };
         let model = UpliftModel::fit(&learn.ladder, &segment_log, options.learn_days, &hyper)?;
-        let mut learned = LearnedPolicy::new(model, hyper)?;
-        results.push(("segment-uplift".into(), run(&test, &mut learned)?));
+        let tap = OutcomeTap::new(&test)?;
+        let mut learned = LearnedPolicy::new(model, hyper, Segments::new(tap.clone(), &test))?;
+        results.push(("segment-uplift".into(), run_recorded(&test, &mut learned, &tap)?));
         for (label, exploration, structure) in &options.explorations {
             progress(seed, label);
             let cfg = sim_engine_config(&test, &log.outcomes, Some(budget), *exploration, *structure);

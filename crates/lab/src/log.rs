@@ -1,14 +1,11 @@
 //! Exploration logs: what a logging policy decided, with which propensity, and what followed.
 
-use std::collections::HashMap;
-
-use discount_core::time::MICROS_PER_DAY;
-use discount_core::{EventKind, Record};
 use discount_sim::policy::{Plan, RandomPolicy, Truth, VisitTruth};
 use discount_sim::{simulate_with, Context, Decision, Policy, RunOptions, SimConfig, SimOutput};
 
 use crate::error::LabError;
-use crate::model::segment_of;
+use crate::model::Segments;
+use crate::observed::OutcomeTap;
 
 /// One logged decision: the segment of the visit, the rung given, its propensity and the
 /// observed outcome of the visit (gross profit after discounts, and the coupon discount paid).
@@ -33,9 +30,6 @@ pub struct ExplorationLog {
     pub output: SimOutput,
 }
 
-/// An order line: item, quantity, paid, coupon discount.
-type OrderLineOutcome = (String, u32, i64, i64);
-
 struct Pending {
     user: String,
     day: u32,
@@ -44,9 +38,10 @@ struct Pending {
     propensity: f64,
 }
 
-/// Wraps a policy and remembers what it decided, and where.
+/// Wraps a policy and remembers what it decided, and in which segment.
 struct Recorder<'p> {
     inner: &'p mut dyn Policy,
+    segments: Segments,
     pending: Vec<Pending>,
 }
 
@@ -65,11 +60,12 @@ impl Policy for Recorder<'_> {
 
     fn decide(&mut self, ctx: &Context<'_>, truth: Option<&VisitTruth<'_>>) -> Decision {
         let d = self.inner.decide(ctx, truth);
-        if let Some(action) = ctx.ladder.iter().position(|o| *o == d.offer) {
+        let action = ctx.ladder.iter().position(|o| *o == d.offer);
+        if let (Some(action), Some(segment)) = (action, self.segments.of_visit(ctx)) {
             self.pending.push(Pending {
                 user: ctx.user_id.to_string(),
                 day: ctx.day,
-                segment: segment_of(ctx),
+                segment,
                 action,
                 propensity: d.propensity,
             });
@@ -79,38 +75,22 @@ impl Policy for Recorder<'_> {
 }
 
 /// Runs `config` (its budget removed) with the seeded random policy and returns the log built from
-/// the observable records only: offers with propensities, orders and item costs.
+/// the observable records only: each visit's segment from the customer's recorded events, offers
+/// with propensities, orders and item costs.
 pub fn explore(config: &SimConfig, seed: u64) -> Result<ExplorationLog, LabError> {
     let mut config = config.clone();
     config.budget = None;
-    let start = config.start()?.0;
+    let tap = OutcomeTap::new(&config)?;
     let mut random = RandomPolicy::new(seed);
     let mut recorder = Recorder {
         inner: &mut random,
+        segments: Segments::new(tap.clone(), &config),
         pending: Vec::new(),
-    };
-    let mut costs: HashMap<String, i64> = HashMap::new();
-    // (user, day) -> lines (item, quantity, paid, coupon discount)
-    let mut orders: HashMap<(String, u32), Vec<OrderLineOutcome>> = HashMap::new();
-    let mut sink = |r: Record| match r {
-        Record::Item(item) => {
-            costs.insert(item.id, item.unit_cost.unwrap_or(0));
-        }
-        Record::Event(e) => {
-            if let EventKind::Order { lines, .. } = e.kind {
-                let day = (e.time.0 - start).div_euclid(MICROS_PER_DAY).max(0) as u32;
-                let entry = orders.entry((e.user_id, day)).or_default();
-                for l in lines {
-                    entry.push((l.item_id, l.quantity, l.paid, l.coupon_discount));
-                }
-            }
-        }
-        Record::User(_) => {}
     };
     let output = simulate_with(
         &config,
         &mut recorder,
-        &mut sink,
+        &mut |r| tap.record(r),
         RunOptions {
             customer_truth: false,
             decision_truth: false,
@@ -120,20 +100,13 @@ pub fn explore(config: &SimConfig, seed: u64) -> Result<ExplorationLog, LabError
         .pending
         .into_iter()
         .map(|p| {
-            let (mut profit, mut discount) = (0i64, 0i64);
-            if let Some(lines) = orders.get(&(p.user, p.day)) {
-                for (item, q, paid, coupon) in lines {
-                    let cost = costs.get(item).copied().unwrap_or(0);
-                    profit += paid - cost * i64::from(*q);
-                    discount += coupon;
-                }
-            }
+            let (profit, discount, _) = tap.take_outcome(&p.user, p.day);
             LoggedDecision {
                 segment: p.segment,
                 action: p.action,
                 propensity: p.propensity,
-                profit: profit as f64,
-                discount: discount as f64,
+                profit,
+                discount,
             }
         })
         .collect();

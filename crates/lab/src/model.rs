@@ -1,13 +1,17 @@
 //! The segment-level uplift model and the budgeted policy built on it.
 
+use std::sync::OnceLock;
+
 use discount_core::Offer;
-use discount_sim::customer::ObservedStage;
+use discount_features::FeatureSpec;
+use discount_policy::engine::CustomerFacts;
 use discount_sim::policy::{Plan, Truth, VisitTruth};
 use discount_sim::rng::SplitMix64;
-use discount_sim::{Context, Decision, Policy, SimError};
+use discount_sim::{Context, Decision, Policy, SimConfig, SimError};
 
 use crate::error::LabError;
 use crate::log::LoggedDecision;
+use crate::observed::OutcomeTap;
 
 /// Hyper-parameters of the learner and the policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,27 +62,81 @@ const TENURE_BUCKETS: usize = 2;
 /// Number of segments [`segment_of`] returns.
 pub const SEGMENTS: usize = STAGES * ORDER_BUCKETS * RECENCY_BUCKETS * TENURE_BUCKETS;
 
-/// The segment of a visit, from what the platform observes.
-pub fn segment_of(ctx: &Context<'_>) -> usize {
-    let stage = match ctx.stage {
-        ObservedStage::New => 0,
-        ObservedStage::Active => 1,
-        ObservedStage::Lapsing => 2,
+/// Positions in the profile's feature vector of what a segment reads.
+struct SegmentFeatures {
+    recency: usize,
+    tenure: usize,
+}
+
+fn segment_features() -> &'static SegmentFeatures {
+    static POSITIONS: OnceLock<SegmentFeatures> = OnceLock::new();
+    POSITIONS.get_or_init(|| {
+        let names: Vec<String> = FeatureSpec::base_ref()
+            .all_features()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        let at = |name: &str| names.iter().position(|n| n == name).unwrap_or(usize::MAX);
+        SegmentFeatures {
+            recency: at("days_since_last_order"),
+            tenure: at("tenure_days"),
+        }
+    })
+}
+
+/// The segment of a customer from their serving facts (what `serve` builds from the shop's
+/// events): lifecycle stage (no order yet; ordered within `active_window_days`; ordered before
+/// that), order count, days since the last order and tenure, bucketed.
+pub fn segment_of(facts: &CustomerFacts, active_window_days: u32) -> usize {
+    let positions = segment_features();
+    let feature = |i: usize| facts.profile.get(i).copied().unwrap_or(0.0);
+    let recency = (facts.orders > 0).then(|| feature(positions.recency).max(0.0));
+    let stage = match recency {
+        None => 0,
+        Some(d) if d <= f64::from(active_window_days) => 1,
+        Some(_) => 2,
     };
-    let orders = match ctx.orders {
+    let orders = match facts.orders {
         0 => 0,
         1 => 1,
         2..=3 => 2,
         _ => 3,
     };
-    let recency = match ctx.days_since_last_order {
+    let recency = match recency {
         None => 0,
-        Some(0..=7) => 1,
-        Some(8..=30) => 2,
+        Some(d) if d < 8.0 => 1,
+        Some(d) if d < 31.0 => 2,
         Some(_) => 3,
     };
-    let tenure = usize::from(ctx.tenure_days >= 30);
+    let tenure = usize::from(feature(positions.tenure) >= 30.0);
     ((stage * ORDER_BUCKETS + orders) * RECENCY_BUCKETS + recency) * TENURE_BUCKETS + tenure
+}
+
+/// Each visit's segment, from the customer's facts at the start of the visit's day as the shop
+/// recorded them (the tap must be fed the run's records).
+#[derive(Clone, Debug)]
+pub struct Segments {
+    tap: OutcomeTap,
+    active_window_days: u32,
+}
+
+impl Segments {
+    pub fn new(tap: OutcomeTap, config: &SimConfig) -> Self {
+        Self {
+            tap,
+            active_window_days: config.population.active_window_days,
+        }
+    }
+
+    /// The visit's segment; `None` when the customer's recorded events cannot be read.
+    pub fn of_visit(&self, ctx: &Context<'_>) -> Option<usize> {
+        let facts = self.tap.facts_at_day(ctx.user_id, ctx.day, &[], &[]).ok()?;
+        Some(segment_of(&facts, self.active_window_days))
+    }
+
+    pub fn tap(&self) -> &OutcomeTap {
+        &self.tap
+    }
 }
 
 /// Per segment and rung: expected profit and spend per visit, and visits per day.
@@ -250,6 +308,7 @@ pub fn plan_lambda(
 pub struct LearnedPolicy {
     model: UpliftModel,
     hyper: Hyper,
+    segments: Segments,
     lambda: f64,
     planned: f64,
     rng: SplitMix64,
@@ -259,12 +318,14 @@ pub struct LearnedPolicy {
 const EXPLORE_STREAM: u64 = 0x7E57;
 
 impl LearnedPolicy {
-    pub fn new(model: UpliftModel, hyper: Hyper) -> Result<Self, LabError> {
+    /// `segments` reads each visit's segment from the run's records (feed its tap).
+    pub fn new(model: UpliftModel, hyper: Hyper, segments: Segments) -> Result<Self, LabError> {
         hyper.validate()?;
         Ok(Self {
             rng: SplitMix64::stream(hyper.seed, &[EXPLORE_STREAM]),
             model,
             hyper,
+            segments,
             lambda: 0.0,
             planned: 0.0,
         })
@@ -315,7 +376,9 @@ impl Policy for LearnedPolicy {
         if allowed.len() <= 1 {
             return Decision::none();
         }
-        let s = segment_of(ctx);
+        let Some(s) = self.segments.of_visit(ctx) else {
+            return Decision::none();
+        };
         let greedy = m.best(s, self.lambda, affordable);
         let eps = self.hyper.epsilon;
         let n = allowed.len();
@@ -345,6 +408,7 @@ impl Policy for LearnedPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use discount_sim::customer::ObservedStage;
 
     fn ladder() -> Vec<Offer> {
         vec![
@@ -440,12 +504,15 @@ mod tests {
     fn propensities_are_valid() {
         let model =
             UpliftModel::fit(&ladder(), &synthetic_log(3_000), 10, &Hyper::default()).unwrap();
+        let config = SimConfig::default();
+        let segments = Segments::new(OutcomeTap::new(&config).unwrap(), &config);
         let mut policy = LearnedPolicy::new(
             model,
             Hyper {
                 epsilon: 0.2,
                 ..Hyper::default()
             },
+            segments,
         )
         .unwrap();
         let l = ladder();
@@ -471,6 +538,48 @@ mod tests {
                     assert_eq!(d.offer, Offer::NoOffer);
                 }
             }
+        }
+    }
+
+    /// The facts of a customer with `orders` orders, the last `recency` days ago, first seen
+    /// `tenure` days ago.
+    fn facts(orders: u32, recency: f64, tenure: f64) -> CustomerFacts {
+        let names: Vec<String> = FeatureSpec::base()
+            .all_features()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        let mut profile = vec![0.0; names.len()];
+        for (name, value) in [("days_since_last_order", recency), ("tenure_days", tenure)] {
+            let i = names.iter().position(|n| n == name).unwrap();
+            profile[i] = value;
+        }
+        CustomerFacts {
+            orders,
+            profile,
+            ..CustomerFacts::default()
+        }
+    }
+
+    #[test]
+    fn segments_bucket_stage_orders_recency_and_tenure() {
+        let window = 60;
+        // A customer without orders is new whatever the recency feature says.
+        assert_eq!(
+            segment_of(&facts(0, 12.0, 5.0), window),
+            segment_of(&facts(0, 90.0, 5.0), window)
+        );
+        let cases = [
+            (facts(0, 3.0, 3.0), (0, 0, 0, 0)),
+            (facts(1, 3.5, 40.0), (1, 1, 1, 1)),
+            (facts(3, 8.0, 10.0), (1, 2, 2, 0)),
+            (facts(7, 61.0, 400.0), (2, 3, 3, 1)),
+        ];
+        for (f, (stage, orders, recency, tenure)) in cases {
+            let expected = ((stage * ORDER_BUCKETS + orders) * RECENCY_BUCKETS + recency)
+                * TENURE_BUCKETS
+                + tenure;
+            assert_eq!(segment_of(&f, window), expected, "{f:?}");
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Reinforcement learning for the customer lifecycle: a first-order, repurchase or win-back offer
 //! changes what the customer does next, so the offer at each visit is a sequential decision.
 //!
-//! The state is the customer's lifecycle segment at the visit ([`segment_of`]: observed stage,
-//! order count, recency, tenure); the action is the rung; the reward is the visit's profit (paid
+//! The state is the customer's lifecycle segment at the visit ([`crate::model::segment_of`] of
+//! the serving facts: stage, order count, recency, tenure); the action is the rung; the reward
+//! is the visit's profit (paid
 //! revenue minus cost of goods, so a discount's cost is in it); the next state is the segment at
 //! the customer's next visit, with per-visit discount `gamma`. [`LifecyclePolicy`] learns a
 //! tabular Q by Q-learning while it runs in the simulator (epsilon-greedy) and then acts greedily;
@@ -22,7 +23,7 @@ use serde::Serialize;
 use crate::dqn::{log_feature_transitions, train_dqn, DqnHyper, DqnPolicy};
 use crate::error::LabError;
 use crate::evaluate::Spread;
-use crate::model::{segment_of, SEGMENTS};
+use crate::model::{Segments, SEGMENTS};
 use crate::simulated::OutcomeTap;
 
 /// One logged transition.
@@ -114,7 +115,7 @@ pub struct LifecyclePolicy {
     pub table: QTable,
     hyper: QHyper,
     learning: bool,
-    tap: OutcomeTap,
+    segments: Segments,
     last: Vec<Option<Last>>,
     rng: StdRng,
     label: String,
@@ -125,7 +126,7 @@ impl LifecyclePolicy {
         table: QTable,
         hyper: QHyper,
         learning: bool,
-        tap: OutcomeTap,
+        segments: Segments,
         seed: u64,
         label: &str,
     ) -> Result<Self, LabError> {
@@ -134,7 +135,7 @@ impl LifecyclePolicy {
             table,
             hyper,
             learning,
-            tap,
+            segments,
             last: Vec::new(),
             rng: StdRng::seed_from_u64(seed ^ 0x0051_EA4E),
             label: label.to_string(),
@@ -152,7 +153,7 @@ impl LifecyclePolicy {
     /// Closes every open transition as terminal (end of an episode).
     pub fn finish(&mut self) {
         for l in std::mem::take(&mut self.last).into_iter().flatten() {
-            let (reward, _, _) = self.tap.take_outcome(&l.user, l.day);
+            let (reward, _, _) = self.segments.tap().take_outcome(&l.user, l.day);
             if self.learning {
                 self.learn(Transition {
                     state: l.state,
@@ -183,13 +184,15 @@ impl Policy for LifecyclePolicy {
     }
 
     fn decide(&mut self, ctx: &Context<'_>, _truth: Option<&VisitTruth<'_>>) -> Decision {
-        let s = segment_of(ctx);
+        let Some(s) = self.segments.of_visit(ctx) else {
+            return Decision::none();
+        };
         if ctx.customer >= self.last.len() {
             self.last.resize_with(ctx.customer + 1, || None);
         }
         if let Some(l) = self.last[ctx.customer].take() {
             // The previous visit's orders are joined by now: the simulator flushes each day.
-            let (reward, _, _) = self.tap.take_outcome(&l.user, l.day);
+            let (reward, _, _) = self.segments.tap().take_outcome(&l.user, l.day);
             if self.learning {
                 self.learn(Transition {
                     state: l.state,
@@ -231,7 +234,7 @@ impl Policy for LifecyclePolicy {
 pub fn log_transitions(config: &SimConfig, seed: u64) -> Result<Vec<Transition>, LabError> {
     struct Logger {
         random: RandomPolicy,
-        tap: OutcomeTap,
+        segments: Segments,
         last: Vec<Option<Last>>,
         out: Vec<Transition>,
     }
@@ -240,12 +243,14 @@ pub fn log_transitions(config: &SimConfig, seed: u64) -> Result<Vec<Transition>,
             "random".into()
         }
         fn decide(&mut self, ctx: &Context<'_>, t: Option<&VisitTruth<'_>>) -> Decision {
-            let s = segment_of(ctx);
+            let Some(s) = self.segments.of_visit(ctx) else {
+                return Decision::none();
+            };
             if ctx.customer >= self.last.len() {
                 self.last.resize_with(ctx.customer + 1, || None);
             }
             if let Some(l) = self.last[ctx.customer].take() {
-                let (reward, _, _) = self.tap.take_outcome(&l.user, l.day);
+                let (reward, _, _) = self.segments.tap().take_outcome(&l.user, l.day);
                 self.out.push(Transition {
                     state: l.state,
                     action: l.action,
@@ -269,7 +274,7 @@ pub fn log_transitions(config: &SimConfig, seed: u64) -> Result<Vec<Transition>,
     let tap = OutcomeTap::new(&config)?;
     let mut logger = Logger {
         random: RandomPolicy::new(seed),
-        tap: tap.clone(),
+        segments: Segments::new(tap.clone(), &config),
         last: Vec::new(),
         out: Vec::new(),
     };
@@ -425,7 +430,8 @@ pub fn compare_lifecycle(
                 ..base.clone()
             };
             let tap = OutcomeTap::new(&cfg)?;
-            let mut p = LifecyclePolicy::new(table, hyper, true, tap.clone(), e as u64, "train")?;
+            let segments = Segments::new(tap.clone(), &cfg);
+            let mut p = LifecyclePolicy::new(table, hyper, true, segments, e as u64, "train")?;
             run_policy(&cfg, &mut p, &tap)?;
             p.finish();
             table = p.table;
@@ -477,8 +483,9 @@ pub fn compare_lifecycle(
                 epsilon: 0.0,
                 alpha_min: 0.01,
             };
+            let segments = Segments::new(tap.clone(), &cfg);
             let mut p =
-                LifecyclePolicy::new((**table).clone(), hyper, false, tap.clone(), seed, label)?;
+                LifecyclePolicy::new((**table).clone(), hyper, false, segments, seed, label)?;
             per[i].push((run_policy(&cfg, &mut p, &tap)? - control) as f64);
         }
         let tap = OutcomeTap::new(&cfg)?;

@@ -1,6 +1,8 @@
 //! On a small simulated market, the learned policy earns a positive incremental profit, more than
 //! 10% off for everyone at the same budget, and never spends more than the budget.
 
+use discount_lab::model::Segments;
+use discount_lab::simulated::OutcomeTap;
 use discount_lab::{explore, Hyper, LearnedPolicy, UpliftModel};
 use discount_sim::policy::{NoOfferPolicy, UniformPolicy};
 use discount_sim::{simulate_with, NullSink, Policy, RunOptions, SimConfig, SimSummary};
@@ -36,8 +38,21 @@ fn learned_policy_beats_uniform_within_budget() {
         ..base
     };
     let control = run(&test, &mut NoOfferPolicy);
-    let mut learned = LearnedPolicy::new(model, hyper).expect("valid");
-    let l = run(&test, &mut learned);
+    // The learned policy reads each visit's segment from the shop's record of the run.
+    let tap = OutcomeTap::new(&test).expect("valid config");
+    let mut learned =
+        LearnedPolicy::new(model, hyper, Segments::new(tap.clone(), &test)).expect("valid");
+    let l = simulate_with(
+        &test,
+        &mut learned,
+        &mut |r| tap.record(r),
+        RunOptions {
+            customer_truth: false,
+            decision_truth: false,
+        },
+    )
+    .expect("simulation runs")
+    .summary;
     let u = run(&test, &mut UniformPolicy { percent: 10.0 });
     let inc_l = l.gross_profit - control.gross_profit;
     let inc_u = u.gross_profit - control.gross_profit;
