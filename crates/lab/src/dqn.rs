@@ -1,8 +1,10 @@
-//! A deep Q-network over the visit feature vector for the lifecycle problem, trained with candle
-//! on transitions logged in the simulator (random offers): a two-layer network `x -> relu(W1 x +
-//! b1) -> W2 h + b2` gives one value per rung, fitted by minibatch Adam to the Bellman target
-//! `r + gamma * max_a' Q_target(x', a')` with a target network copied every `sync_every` steps.
-//! The trained weights are copied out for inference in plain Rust (no tensor per decision).
+//! A deep Q-network over the customer's serving features
+//! ([`crate::simulated::SIMULATED_SHOP_FEATURES`], built from the shop's recorded events) for the
+//! lifecycle problem, trained with candle on transitions logged in the simulator (random offers):
+//! a two-layer network `x -> relu(W1 x + b1) -> W2 h + b2` gives one value per rung, fitted by
+//! minibatch Adam to the Bellman target `r + gamma * max_a' Q_target(x', a')` with a target
+//! network copied every `sync_every` steps. The trained weights are copied out for inference in
+//! plain Rust (no tensor per decision).
 
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};

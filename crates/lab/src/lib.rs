@@ -3,7 +3,9 @@
 //! Production crates (`policy`, `fraud`, `server`) never depend on the simulator; everything that
 //! runs them in the simulated shop, with its ground truth, lives here.
 //!
-//! - [`simulated`]: the engine as a simulator policy (visit features, outcomes joined from the
+//! - [`observed`]: the shop's record of a simulator run (catalogue, events, outcomes by customer
+//!   and day), from which every experiment builds facts with the function `serve` uses.
+//! - [`simulated`]: the engine as a simulator policy (serving features, outcomes joined from the
 //!   order records, daily pacing, online learning) and apprentice mode; [`evaluate`]: the
 //!   comparison with baselines and the oracle over seeds (`discount evaluate-policy`).
 //! - [`closed_loop`]: the simulated shop run as a real one: warm-up exploration, then weeks of

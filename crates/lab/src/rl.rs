@@ -10,7 +10,7 @@
 //! with `gamma = 0` the same learner is the one-step greedy policy it is compared with.
 //! [`fitted_q_iteration`] learns the same table from a logged set of transitions instead (fitted Q
 //! iteration with a tabular regressor shrunk toward each action's pooled mean); [`crate::dqn`]
-//! learns a network over the visit feature vector from logged transitions.
+//! learns a network over the serving features from logged transitions.
 
 use std::sync::Arc;
 

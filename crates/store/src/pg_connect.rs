@@ -191,7 +191,10 @@ fn client_config(settings: &TlsSettings) -> Result<ClientConfig, StoreError> {
     let config = match settings.mode {
         SslMode::Prefer | SslMode::Require => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider())))
+            .with_custom_certificate_verifier(Arc::new(LenientVerifier {
+                chain: None,
+                provider: provider(),
+            }))
             .with_no_client_auth(),
         SslMode::VerifyCa | SslMode::VerifyFull => {
             let roots = Arc::new(root_store(settings.root_cert.as_deref())?);
@@ -199,7 +202,10 @@ fn client_config(settings: &TlsSettings) -> Result<ClientConfig, StoreError> {
                 .build()
                 .map_err(|e| StoreError::PostgresSettings(format!("sslrootcert: {e}")))?;
             let verifier: Arc<dyn ServerCertVerifier> = if settings.mode == SslMode::VerifyCa {
-                Arc::new(ChainOnly(webpki))
+                Arc::new(LenientVerifier {
+                    chain: Some(webpki),
+                    provider: provider(),
+                })
             } else {
                 webpki
             };
@@ -241,61 +247,17 @@ fn root_store(path: Option<&str>) -> Result<RootCertStore, StoreError> {
     Ok(roots)
 }
 
-/// `prefer` and `require` without a root certificate: encrypted, the server unauthenticated (as
-/// libpq), but the handshake's signatures still checked.
+/// The server's certificate as the weaker modes check it, the handshake's signatures always
+/// checked: `prefer` and `require` without a root certificate (`chain: None`) accept any
+/// certificate: encrypted, the server unauthenticated (as libpq); `verify-ca` requires the chain
+/// to verify but accepts a certificate naming another host.
 #[derive(Debug)]
-struct EncryptOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct LenientVerifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
-/// `verify-ca`: the chain must verify; a certificate naming another host is accepted.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for LenientVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -304,10 +266,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -321,7 +283,12 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -330,11 +297,18 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
