@@ -85,7 +85,10 @@ fn nats_greets(port: u16) -> bool {
     let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
-    if stream.set_read_timeout(Some(Duration::from_secs(1))).is_err() {
+    if stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .is_err()
+    {
         return false;
     }
     let mut greeting = String::new();

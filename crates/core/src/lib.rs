@@ -9,6 +9,7 @@
 //!   ground-truth labels of fraud actors that train and evaluate those scores.
 //! - [`hash`]: stateless integer mixing for seeded assignments.
 //! - [`config`]: the one TOML configuration file, with environment overrides.
+//! - [`public_columns`]: the column layouts of the public benchmark data sets.
 //!
 //! Everything here is plain data with validation; no I/O except reading the config file.
 
@@ -20,6 +21,7 @@ pub mod hash;
 pub mod ids;
 pub mod money;
 pub mod offer;
+pub mod public_columns;
 pub mod risk;
 pub mod time;
 

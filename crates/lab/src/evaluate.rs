@@ -308,10 +308,14 @@ pub fn evaluate(
         let model = UpliftModel::fit(&learn.ladder, &segment_log, options.learn_days, &hyper)?;
         let tap = OutcomeTap::new(&test)?;
         let mut learned = LearnedPolicy::new(model, hyper, Segments::new(tap.clone(), &test))?;
-        results.push(("segment-uplift".into(), run_recorded(&test, &mut learned, &tap)?));
+        results.push((
+            "segment-uplift".into(),
+            run_recorded(&test, &mut learned, &tap)?,
+        ));
         for (label, exploration, structure) in &options.explorations {
             progress(seed, label);
-            let cfg = sim_engine_config(&test, &log.outcomes, Some(budget), *exploration, *structure);
+            let cfg =
+                sim_engine_config(&test, &log.outcomes, Some(budget), *exploration, *structure);
             let engine = warm_engine(cfg, &log, options.learn_days, options.test_days)?;
             let lambda_start = engine.lambda(None);
             let tap = OutcomeTap::new(&test)?;

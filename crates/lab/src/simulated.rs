@@ -469,7 +469,10 @@ impl Policy for ApprenticePolicy<'_> {
         self.offers
             .entry(ctx.user_id.to_string())
             .or_default()
-            .insert(0, (default_id(&served.offer), self.tap.day_start(ctx.day).0));
+            .insert(
+                0,
+                (default_id(&served.offer), self.tap.day_start(ctx.day).0),
+            );
         served
     }
 }

@@ -64,10 +64,10 @@ pub fn sources_of(engine: &str, features: &[String]) -> Result<Vec<FeatureSource
                 None => position(f).map(FeatureSource::Profile),
             };
             source.ok_or_else(|| PolicyError::UnknownFeature {
-                    engine: engine.to_string(),
-                    feature: f.clone(),
-                    known: names.join(", "),
-                })
+                engine: engine.to_string(),
+                feature: f.clone(),
+                known: names.join(", "),
+            })
         })
         .collect()
 }
@@ -137,9 +137,12 @@ mod tests {
 
     #[test]
     fn a_log1p_feature_reads_its_profile_feature_on_the_log_scale() {
-        let sources =
-            feature_sources(&config_with(&["bias", "orders_total", "log1p(orders_total)"]))
-                .expect("known features");
+        let sources = feature_sources(&config_with(&[
+            "bias",
+            "orders_total",
+            "log1p(orders_total)",
+        ]))
+        .expect("known features");
         let orders = FeatureSpec::base()
             .all_features()
             .iter()

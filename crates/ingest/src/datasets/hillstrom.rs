@@ -14,6 +14,7 @@ use discount_core::{Currency, Event, EventKind, Item, Offer, OrderLine, Timestam
 use super::table::{existing, file_size, HeaderStyle, RawRow, Table};
 use super::{Adapter, AdapterSource, DatasetError};
 use crate::source::{Row, RowError};
+use discount_core::public_columns::HILLSTROM as COLUMNS;
 
 pub(crate) const FILE: &str =
     "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv";
@@ -31,21 +32,6 @@ const USER_ATTRIBUTES: [&str; 8] = [
     "zip_code",
     "newbie",
     "channel",
-];
-
-const COLUMNS: [&str; 12] = [
-    "recency",
-    "history_segment",
-    "history",
-    "mens",
-    "womens",
-    "zip_code",
-    "newbie",
-    "channel",
-    "segment",
-    "visit",
-    "conversion",
-    "spend",
 ];
 
 /// The e-mails went out in March 2008 (the challenge was published on 2008-03-20); the data has

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
+use discount_core::public_columns::ONLINE_SHOPPERS;
 use discount_core::{Event, EventKind, Timestamp, User};
 
 use super::table::{existing, file_size, HeaderStyle, RawRow, Table};
@@ -23,26 +24,9 @@ pub(crate) const PAGE_TYPES: [(&str, &str); 3] = [
     ("ProductRelated", "ProductRelated_Duration"),
 ];
 
-/// Every column except `Revenue` (which is `purchased`) goes into the session's attributes.
-const ATTRIBUTE_COLUMNS: [&str; 17] = [
-    "Administrative",
-    "Administrative_Duration",
-    "Informational",
-    "Informational_Duration",
-    "ProductRelated",
-    "ProductRelated_Duration",
-    "BounceRates",
-    "ExitRates",
-    "PageValues",
-    "SpecialDay",
-    "Month",
-    "OperatingSystems",
-    "Browser",
-    "Region",
-    "TrafficType",
-    "VisitorType",
-    "Weekend",
-];
+/// Every column except `Revenue` (the last, which is `purchased`) goes into the session's
+/// attributes.
+const ATTRIBUTE_COLUMNS: &[&str] = ONLINE_SHOPPERS.split_at(ONLINE_SHOPPERS.len() - 1).0;
 
 /// The data set does not say which year it covers; 2018 is used (a year before publication). The
 /// session is dated the first of its month, plus n seconds so that the file's order is kept.
@@ -55,9 +39,7 @@ const UNMEASURED_DURATION: f64 = -1.0;
 
 pub(crate) fn open(dir: &Path) -> Result<AdapterSource<OnlineShoppers>, DatasetError> {
     let path = existing(dir, FILE)?;
-    let mut required = ATTRIBUTE_COLUMNS.to_vec();
-    required.push("Revenue");
-    let table = Table::open(&path, b',', HeaderStyle::Plain, &required)?;
+    let table = Table::open(&path, b',', HeaderStyle::Plain, &ONLINE_SHOPPERS)?;
     Ok(AdapterSource::new(
         OnlineShoppers {
             table,

@@ -12,30 +12,11 @@ use std::path::Path;
 use super::matrix::Matrix;
 use crate::artifact::FeatureInfo;
 use crate::ModelError;
+use discount_core::public_columns::ONLINE_SHOPPERS as HEADER;
 
 /// The file inside the data folder.
 pub const RELATIVE_PATH: &str = "uci-online-shoppers-intention/online_shoppers_intention.csv";
 
-const HEADER: [&str; 18] = [
-    "Administrative",
-    "Administrative_Duration",
-    "Informational",
-    "Informational_Duration",
-    "ProductRelated",
-    "ProductRelated_Duration",
-    "BounceRates",
-    "ExitRates",
-    "PageValues",
-    "SpecialDay",
-    "Month",
-    "OperatingSystems",
-    "Browser",
-    "Region",
-    "TrafficType",
-    "VisitorType",
-    "Weekend",
-    "Revenue",
-];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "June", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];

@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::artifact::FeatureInfo;
 use crate::propensity::Matrix;
 use crate::ModelError;
+use discount_core::public_columns::HILLSTROM as HEADER;
 
 /// The file inside the data folder.
 pub const RELATIVE_PATH: &str =
@@ -16,20 +17,6 @@ pub const RELATIVE_PATH: &str =
 /// Arm names by index.
 pub const ARMS: [&str; 3] = ["No E-Mail", "Mens E-Mail", "Womens E-Mail"];
 
-const HEADER: [&str; 12] = [
-    "recency",
-    "history_segment",
-    "history",
-    "mens",
-    "womens",
-    "zip_code",
-    "newbie",
-    "channel",
-    "segment",
-    "visit",
-    "conversion",
-    "spend",
-];
 const ZIP_CODES: [&str; 3] = ["Urban", "Surburban", "Rural"];
 const CHANNELS: [&str; 3] = ["Phone", "Web", "Multichannel"];
 
