@@ -89,6 +89,7 @@ fn decision(i: usize, features: &[f64], budget: Option<&str>) -> DecisionRow {
             .to_string(),
         response: "{}".into(),
         joined: false,
+        offer_id: Some(format!("rung{}", i % 2)),
     }
 }
 

@@ -69,6 +69,7 @@ fn write_log(url: &str, rows: &[Logged]) {
                 .to_string(),
                 response: "{}".into(),
                 joined: false,
+                offer_id: Some(if r.offered { "pct10" } else { "none" }.into()),
             }
         })
         .collect();

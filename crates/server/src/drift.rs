@@ -150,6 +150,7 @@ mod tests {
                 request: serde_json::json!({ "features": features }).to_string(),
                 response: "{}".into(),
                 joined: false,
+                offer_id: None,
             },
             None,
         )

@@ -91,6 +91,19 @@ pub const MIGRATION_4: &[&str] = &["CREATE TABLE erasures (
         decisions BIGINT NOT NULL
     )"];
 
+/// Schema version 9: each decision's offer id in its own column, in an index that also orders a
+/// customer's decisions by time, so that the offer history a decision reads comes from the index
+/// alone (the request text it was parsed from lives in overflow pages). Rows logged before are
+/// filled from their request by [`logged_offer_id`] when the migration runs.
+pub const MIGRATION_9: &[&str] = &[
+    "ALTER TABLE decisions ADD COLUMN offer_id TEXT",
+    "CREATE INDEX decisions_customer_offers ON decisions (customer_id, at, id, offer_id)",
+    "DROP INDEX decisions_customer_at",
+];
+
+/// The version whose migration adds the offer id column (each backend fills it after).
+pub const OFFER_ID_COLUMN: i64 = 9;
+
 /// What one erasure removed or anonymised; the audit record keeps these counts, not the id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Erasure {
@@ -189,6 +202,8 @@ pub struct DecisionRow {
     /// The response body as sent (JSON), returned verbatim to an idempotent retry.
     pub response: String,
     pub joined: bool,
+    /// The id of the rung served (the ladder's offer id); `None` for a row logged without one.
+    pub offer_id: Option<String>,
 }
 
 impl DecisionRow {
@@ -573,7 +588,7 @@ pub(crate) fn join_outcomes(
 
 /// The offer id a decision logged with its request, if any (requests logged before offer ids
 /// were recorded, or by another writer, carry none).
-pub(crate) fn logged_offer_id(request: &str) -> Option<String> {
+pub fn logged_offer_id(request: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Logged {
         #[serde(default)]

@@ -12,6 +12,7 @@ use postgres::types::Type;
 use postgres::{Client, Transaction};
 
 use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
+use crate::decision_log::{logged_offer_id, OFFER_ID_COLUMN};
 use crate::reads;
 use crate::schema::{CREATE_MIGRATIONS_TABLE, LATEST, MIGRATIONS};
 use crate::stats::queries;
@@ -183,6 +184,9 @@ impl PostgresStore {
             for sql in *statements {
                 tx.batch_execute(sql)?;
             }
+            if *version == OFFER_ID_COLUMN {
+                backfill_offer_ids(&mut tx)?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)",
                 &[version],
@@ -191,6 +195,25 @@ impl PostgresStore {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Fills the offer id column of the decisions logged before it existed, from their requests.
+fn backfill_offer_ids(tx: &mut Transaction) -> Result<(), StoreError> {
+    let logged: Vec<(String, String)> = tx
+        .query(
+            "SELECT id, request FROM decisions WHERE offer_id IS NULL",
+            &[],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let update = tx.prepare("UPDATE decisions SET offer_id = $1 WHERE id = $2")?;
+    for (id, request) in logged {
+        if let Some(offer_id) = logged_offer_id(&request) {
+            tx.execute(&update, &[&offer_id, &id])?;
+        }
+    }
+    Ok(())
 }
 
 fn returned_ids(rows: Vec<postgres::Row>) -> HashSet<String> {

@@ -16,7 +16,7 @@ pub struct PostgresDecisionLog {
 
 const DECISION_COLUMNS: &str = "id, idempotency_key, customer_id, at, attribution_deadline,
     policy_version, offer, propensity, explored, expected_profit, currency, budget_id, reserved,
-    request, response, joined";
+    request, response, joined, offer_id";
 
 fn decision_of(r: &Row) -> DecisionRow {
     DecisionRow {
@@ -36,6 +36,7 @@ fn decision_of(r: &Row) -> DecisionRow {
         request: r.get(13),
         response: r.get(14),
         joined: r.get::<_, i32>(15) != 0,
+        offer_id: r.get(16),
     }
 }
 
@@ -96,7 +97,7 @@ impl DecisionStore for PostgresDecisionLog {
         let mut tx = self.client.transaction()?;
         let insert = tx.prepare(&format!(
             "INSERT INTO decisions ({DECISION_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16)
              ON CONFLICT DO NOTHING"
         ))?;
         let mut out = Vec::with_capacity(batch.len());
@@ -119,6 +120,7 @@ impl DecisionStore for PostgresDecisionLog {
                     &d.reserved,
                     &d.request,
                     &d.response,
+                    &d.offer_id,
                 ],
             )?;
             if n == 1 {
@@ -184,17 +186,15 @@ impl DecisionStore for PostgresDecisionLog {
         since: i64,
         limit: usize,
     ) -> Result<Vec<(String, i64)>, StoreError> {
+        // Read from the index (customer_id, at, id, offer_id) alone.
         let rows = self.client.query(
-            "SELECT request, at FROM decisions WHERE customer_id = $1 AND at >= $2
+            "SELECT offer_id, at FROM decisions WHERE customer_id = $1 AND at >= $2
              ORDER BY at DESC, id DESC LIMIT $3",
             &[&customer, &since, &(limit as i64)],
         )?;
         Ok(rows
             .iter()
-            .filter_map(|r| {
-                let request: String = r.get(0);
-                Some((crate::decision_log::logged_offer_id(&request)?, r.get(1)))
-            })
+            .filter_map(|r| Some((r.get::<_, Option<String>>(0)?, r.get(1))))
             .collect())
     }
 
@@ -339,8 +339,8 @@ impl DecisionStore for PostgresDecisionLog {
         let mut visited = 0;
         while let Some(r) = rows.next()? {
             let decision = decision_of(&r);
-            // The outcome's columns follow the decision's 16; its key is null when there is none.
-            let outcome = r.get::<_, Option<String>>(16).map(|_| outcome_at(&r, 16));
+            // The outcome's columns follow the decision's 17; its key is null when there is none.
+            let outcome = r.get::<_, Option<String>>(17).map(|_| outcome_at(&r, 17));
             visited += 1;
             if visit(decision, outcome).is_break() {
                 break;

@@ -57,9 +57,10 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
     (6, crate::privacy_budget::MIGRATION_6),
     (7, crate::slate_log::MIGRATION_7),
     (8, crate::profile_states::MIGRATION_8),
+    (9, crate::decision_log::MIGRATION_9),
 ];
 
-pub const LATEST: i64 = 8;
+pub const LATEST: i64 = 9;
 
 /// Tables keyed by a text id are stored clustered by that key in SQLite (`WITHOUT ROWID`), which
 /// saves a second B-tree per table and about a third of the work of each insert.

@@ -7,6 +7,7 @@ use discount_core::{Event, Item, Record, User};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::batch::{referenced_items, repeats_within, unknown_item, EventColumns};
+use crate::decision_log::{logged_offer_id, OFFER_ID_COLUMN};
 use crate::reads;
 use crate::schema::{for_sqlite, CREATE_MIGRATIONS_TABLE, LATEST, MIGRATIONS};
 use crate::stats::queries;
@@ -70,6 +71,9 @@ impl SqliteStore {
             for sql in *statements {
                 tx.execute(&for_sqlite(sql), [])?;
             }
+            if *version == OFFER_ID_COLUMN {
+                backfill_offer_ids(&tx)?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
                 [version],
@@ -78,6 +82,21 @@ impl SqliteStore {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Fills the offer id column of the decisions logged before it existed, from their requests.
+fn backfill_offer_ids(tx: &Transaction) -> Result<(), StoreError> {
+    let logged: Vec<(String, String)> = tx
+        .prepare("SELECT id, request FROM decisions WHERE offer_id IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = tx.prepare("UPDATE decisions SET offer_id = ?1 WHERE id = ?2")?;
+    for (id, request) in logged {
+        if let Some(offer_id) = logged_offer_id(&request) {
+            update.execute(params![offer_id, id])?;
+        }
+    }
+    Ok(())
 }
 
 fn insert_user(tx: &Transaction, u: &User) -> Result<Outcome, StoreError> {

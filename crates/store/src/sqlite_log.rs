@@ -15,7 +15,7 @@ pub struct SqliteDecisionLog {
 
 const DECISION_COLUMNS: &str = "id, idempotency_key, customer_id, at, attribution_deadline,
     policy_version, offer, propensity, explored, expected_profit, currency, budget_id, reserved,
-    request, response, joined";
+    request, response, joined, offer_id";
 
 fn decision_of(r: &Row) -> rusqlite::Result<DecisionRow> {
     Ok(DecisionRow {
@@ -35,6 +35,7 @@ fn decision_of(r: &Row) -> rusqlite::Result<DecisionRow> {
         request: r.get(13)?,
         response: r.get(14)?,
         joined: r.get::<_, i64>(15)? != 0,
+        offer_id: r.get(16)?,
     })
 }
 
@@ -103,7 +104,7 @@ impl DecisionStore for SqliteDecisionLog {
             let n = tx
                 .prepare_cached(&format!(
                     "INSERT INTO decisions ({DECISION_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16)
                      ON CONFLICT DO NOTHING"
                 ))?
                 .execute(params![
@@ -121,7 +122,8 @@ impl DecisionStore for SqliteDecisionLog {
                     d.budget_id,
                     d.reserved,
                     d.request,
-                    d.response
+                    d.response,
+                    d.offer_id
                 ])?;
             if n == 1 {
                 if let (Some(b), true) = (&d.budget_id, d.reserved != 0) {
@@ -195,17 +197,17 @@ impl DecisionStore for SqliteDecisionLog {
         since: i64,
         limit: usize,
     ) -> Result<Vec<(String, i64)>, StoreError> {
+        // Read from the index (customer_id, at, id, offer_id) alone.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT request, at FROM decisions WHERE customer_id = ?1 AND at >= ?2
+            "SELECT offer_id, at FROM decisions WHERE customer_id = ?1 AND at >= ?2
              ORDER BY at DESC, id DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![customer, since, limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
         })?;
         let mut offers = Vec::new();
         for row in rows {
-            let (request, at) = row?;
-            if let Some(offer) = crate::decision_log::logged_offer_id(&request) {
+            if let (Some(offer), at) = row? {
                 offers.push((offer, at));
             }
         }
@@ -351,9 +353,9 @@ impl DecisionStore for SqliteDecisionLog {
         let mut visited = 0;
         while let Some(r) = rows.next()? {
             let decision = decision_of(r)?;
-            // The outcome's columns follow the decision's 16; its key is null when there is none.
-            let outcome = match r.get::<_, Option<String>>(16)? {
-                Some(_) => Some(outcome_at(r, 16)?),
+            // The outcome's columns follow the decision's 17; its key is null when there is none.
+            let outcome = match r.get::<_, Option<String>>(17)? {
+                Some(_) => Some(outcome_at(r, 17)?),
                 None => None,
             };
             visited += 1;

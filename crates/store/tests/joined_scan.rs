@@ -27,6 +27,7 @@ fn decision(i: i64) -> DecisionRow {
         request: format!(r#"{{"features":[{i}.0]}}"#),
         response: "{}".into(),
         joined: false,
+        offer_id: None,
     }
 }
 

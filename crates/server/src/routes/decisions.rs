@@ -462,6 +462,7 @@ async fn decide(state: &Shared, headers: &HeaderMap, body: &[u8]) -> ApiResult {
         request: logged.to_string(),
         response: response_json.clone(),
         joined: false,
+        offer_id: Some(decision.offer_id.clone()),
     };
     match state.writer.record(row).await {
         Ok(Recorded::Stored) => {}
