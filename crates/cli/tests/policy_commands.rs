@@ -51,10 +51,10 @@ fn plan_stays_within_budget_and_reports_the_exact_gap() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--budget"));
 }
 
-#[test]
-fn decide_answers_each_request_with_a_propensity() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = discount(dir.path())
+/// The simulated shop's engine as `decide --print-config` prints it, also written to
+/// `dir/engine.toml`.
+fn simulated_shop_config(dir: &std::path::Path) -> String {
+    let cfg = discount(dir)
         .args(["decide", "--print-config", "--users", "1000"])
         .output()
         .unwrap();
@@ -64,8 +64,15 @@ fn decide_answers_each_request_with_a_propensity() {
         String::from_utf8_lossy(&cfg.stderr)
     );
     let toml_text = String::from_utf8(cfg.stdout).unwrap();
+    std::fs::write(dir.join("engine.toml"), &toml_text).unwrap();
+    toml_text
+}
+
+#[test]
+fn decide_answers_each_request_with_a_propensity() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml_text = simulated_shop_config(dir.path());
     assert!(toml_text.contains("[[ladder]]"));
-    std::fs::write(dir.path().join("engine.toml"), &toml_text).unwrap();
     let dim = toml_text
         .lines()
         .find(|l| l.starts_with("features = ["))
@@ -123,19 +130,9 @@ fn decide_answers_each_request_with_a_propensity() {
 #[test]
 fn the_simulated_shops_config_decides_from_a_store_and_serves_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = discount(dir.path())
-        .args(["decide", "--print-config", "--users", "1000"])
-        .output()
-        .unwrap();
-    assert!(
-        cfg.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cfg.stderr)
-    );
-    let toml_text = String::from_utf8(cfg.stdout).unwrap();
+    let toml_text = simulated_shop_config(dir.path());
     assert!(toml_text.contains("\"log1p(orders_total)\""), "{toml_text}");
     let engine = dir.path().join("engine.toml");
-    std::fs::write(&engine, &toml_text).unwrap();
 
     let url = format!("sqlite://{}", dir.path().join("s.sqlite").display());
     serve_process::run_in(

@@ -165,24 +165,6 @@ fn run(config: &SimConfig, policy: &mut dyn Policy) -> Result<SimSummary, LabErr
     .summary)
 }
 
-/// Runs `policy` with `tap` fed every record (policies that read the shop's record).
-fn run_recorded(
-    config: &SimConfig,
-    policy: &mut dyn Policy,
-    tap: &OutcomeTap,
-) -> Result<SimSummary, LabError> {
-    Ok(simulate_with(
-        config,
-        policy,
-        &mut |r| tap.record(r),
-        RunOptions {
-            customer_truth: false,
-            decision_truth: false,
-        },
-    )?
-    .summary)
-}
-
 /// The engine configuration for a simulated market: the run's ladder with each percentage offer
 /// capped at the largest discount the exploration log saw it pay, the budget, and the serving
 /// features of [`simulated_shop_features`].
@@ -308,10 +290,7 @@ pub fn evaluate(
         let model = UpliftModel::fit(&learn.ladder, &segment_log, options.learn_days, &hyper)?;
         let tap = OutcomeTap::new(&test)?;
         let mut learned = LearnedPolicy::new(model, hyper, Segments::new(tap.clone(), &test))?;
-        results.push((
-            "segment-uplift".into(),
-            run_recorded(&test, &mut learned, &tap)?,
-        ));
+        results.push(("segment-uplift".into(), tap.run(&test, &mut learned)?));
         for (label, exploration, structure) in &options.explorations {
             progress(seed, label);
             let cfg =
@@ -321,16 +300,7 @@ pub fn evaluate(
             let tap = OutcomeTap::new(&test)?;
             let mut policy =
                 EnginePolicy::new(Arc::new(engine), &test, tap.clone(), seed, true, label)?;
-            let summary = simulate_with(
-                &test,
-                &mut policy,
-                &mut |r| tap.record(r),
-                RunOptions {
-                    customer_truth: false,
-                    decision_truth: false,
-                },
-            )?
-            .summary;
+            let summary = tap.run(&test, &mut policy)?;
             starts.push((label.clone(), lambda_start));
             results.push((label.clone(), summary));
         }
@@ -361,15 +331,7 @@ pub fn evaluate(
             let mut rule = UniformPolicy { percent: 10.0 };
             let tap = OutcomeTap::new(&test)?;
             let mut shadow = ApprenticePolicy::new(&mut rule, engine, tap.clone(), seed)?;
-            simulate_with(
-                &test,
-                &mut shadow,
-                &mut |r| tap.record(r),
-                RunOptions {
-                    customer_truth: false,
-                    decision_truth: false,
-                },
-            )?;
+            tap.run(&test, &mut shadow)?;
             apprentice = Some(shadow.report());
         }
         progress(seed, "oracle");

@@ -12,7 +12,7 @@ use discount_core::{Event, EventKind, Record, Timestamp};
 use discount_features::Catalog;
 use discount_policy::engine::CustomerFacts;
 use discount_policy::facts::{customer_facts, FeatureSource};
-use discount_sim::SimConfig;
+use discount_sim::{simulate_with, Policy, RunOptions, SimConfig, SimSummary};
 
 use crate::error::LabError;
 
@@ -95,6 +95,16 @@ impl OutcomeTap {
         Ok(Self {
             observed: Rc::new(RefCell::new(Observed::new(config)?)),
         })
+    }
+
+    /// Runs `policy` over `config` with every record fed to this tap (what a policy that reads
+    /// the shop's record needs); the run's summary.
+    pub fn run(&self, config: &SimConfig, policy: &mut dyn Policy) -> Result<SimSummary, LabError> {
+        let options = RunOptions {
+            customer_truth: false,
+            decision_truth: false,
+        };
+        Ok(simulate_with(config, policy, &mut |r| self.record(r), options)?.summary)
     }
 
     /// Feeds one simulator record.

@@ -382,23 +382,6 @@ pub struct LifecycleReport {
     pub dqn_final_loss: f64,
 }
 
-fn run_policy(
-    config: &SimConfig,
-    policy: &mut dyn Policy,
-    tap: &OutcomeTap,
-) -> Result<i64, LabError> {
-    let out = simulate_with(
-        config,
-        policy,
-        &mut |r| tap.record(r),
-        RunOptions {
-            customer_truth: false,
-            decision_truth: false,
-        },
-    )?;
-    Ok(out.summary.gross_profit)
-}
-
 /// Trains Q-learning (`gamma`) and the one-step greedy learner (`gamma = 0`) for `episodes`
 /// simulated periods each, fitted Q iteration on a random log of one period, then runs each
 /// greedily over `days` days for every seed, against no offers (no budget: the discount's cost is
@@ -432,7 +415,7 @@ pub fn compare_lifecycle(
             let tap = OutcomeTap::new(&cfg)?;
             let segments = Segments::new(tap.clone(), &cfg);
             let mut p = LifecyclePolicy::new(table, hyper, true, segments, e as u64, "train")?;
-            run_policy(&cfg, &mut p, &tap)?;
+            tap.run(&cfg, &mut p)?;
             p.finish();
             table = p.table;
         }
@@ -475,7 +458,7 @@ pub fn compare_lifecycle(
             ..base.clone()
         };
         let tap = OutcomeTap::new(&cfg)?;
-        let control = run_policy(&cfg, &mut NoOfferPolicy, &tap)?;
+        let control = tap.run(&cfg, &mut NoOfferPolicy)?.gross_profit;
         for (i, (label, table)) in tables.iter().enumerate() {
             let tap = OutcomeTap::new(&cfg)?;
             let hyper = QHyper {
@@ -486,11 +469,11 @@ pub fn compare_lifecycle(
             let segments = Segments::new(tap.clone(), &cfg);
             let mut p =
                 LifecyclePolicy::new((**table).clone(), hyper, false, segments, seed, label)?;
-            per[i].push((run_policy(&cfg, &mut p, &tap)? - control) as f64);
+            per[i].push((tap.run(&cfg, &mut p)?.gross_profit - control) as f64);
         }
         let tap = OutcomeTap::new(&cfg)?;
         let mut dqn = DqnPolicy::new(net.clone(), tap.clone(), "dqn")?;
-        per[tables.len()].push((run_policy(&cfg, &mut dqn, &tap)? - control) as f64);
+        per[tables.len()].push((tap.run(&cfg, &mut dqn)?.gross_profit - control) as f64);
     }
     let diff = |i: usize| {
         Spread::of(

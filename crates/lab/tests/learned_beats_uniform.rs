@@ -42,17 +42,7 @@ fn learned_policy_beats_uniform_within_budget() {
     let tap = OutcomeTap::new(&test).expect("valid config");
     let mut learned =
         LearnedPolicy::new(model, hyper, Segments::new(tap.clone(), &test)).expect("valid");
-    let l = simulate_with(
-        &test,
-        &mut learned,
-        &mut |r| tap.record(r),
-        RunOptions {
-            customer_truth: false,
-            decision_truth: false,
-        },
-    )
-    .expect("simulation runs")
-    .summary;
+    let l = tap.run(&test, &mut learned).expect("simulation runs");
     let u = run(&test, &mut UniformPolicy { percent: 10.0 });
     let inc_l = l.gross_profit - control.gross_profit;
     let inc_u = u.gross_profit - control.gross_profit;

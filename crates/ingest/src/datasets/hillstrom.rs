@@ -22,17 +22,8 @@ pub(crate) const FILE: &str =
 /// The single item that stands for "merchandise bought" (the data has only the spend).
 pub(crate) const MERCHANDISE: &str = "hillstrom:merchandise";
 
-/// Columns copied into the user's attributes, as written in the file.
-const USER_ATTRIBUTES: [&str; 8] = [
-    "recency",
-    "history_segment",
-    "history",
-    "mens",
-    "womens",
-    "zip_code",
-    "newbie",
-    "channel",
-];
+/// Columns copied into the user's attributes, as written in the file: the customer's eight.
+const USER_ATTRIBUTES: &[&str] = COLUMNS.split_at(8).0;
 
 /// The e-mails went out in March 2008 (the challenge was published on 2008-03-20); the data has
 /// no dates, so every offer is dated 2008-03-01 00:00 UTC.
