@@ -96,6 +96,10 @@ pub struct LearnArgs {
     /// Write the learnt coefficients (per action, per feature; predicting cost) as JSON.
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Parse and learn on one thread (by default the log is parsed on a second thread beside
+    /// the learner; the results are the same either way).
+    #[arg(long)]
+    pub one_thread: bool,
 }
 
 pub fn run(cmd: &BanditCommand, json: bool) -> anyhow::Result<()> {
@@ -151,6 +155,7 @@ fn run_learn(args: &LearnArgs, json: bool) -> anyhow::Result<()> {
         ridge: args.ridge,
         actions: args.actions,
         max_features: args.max_features,
+        parser_thread: !args.one_thread,
     };
     let file =
         File::open(&args.log).with_context(|| format!("opening the log {}", args.log.display()))?;

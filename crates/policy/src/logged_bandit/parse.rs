@@ -58,6 +58,10 @@ pub fn feature_hash(namespace: &[u8], name: &[u8]) -> u64 {
 /// intercept).
 pub struct FeatureIndex {
     index: HashIndex,
+    /// The features met at each position of the previous lines (namespace, name, column): logs
+    /// write the same features in the same order, so a byte comparison usually finds the column
+    /// without hashing the name.
+    by_position: Vec<(Vec<u8>, Vec<u8>, usize)>,
     /// A direct-mapped cache of `index` by the hash's low bits: most look-ups end here.
     recent: Vec<(u64, usize)>,
     names: Vec<String>,
@@ -65,11 +69,26 @@ pub struct FeatureIndex {
 }
 
 const RECENT: usize = 4096;
+/// Positions remembered by [`FeatureIndex::column_at`] (a bound on its memory for long lines).
+const MAX_POSITIONS: usize = 4096;
+
+/// Byte equality of short names, without a call to `memcmp` (names are a few bytes).
+#[inline(always)]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Where a parser writes a row's features.
+pub trait FeatureSink {
+    /// Adds `value` to the feature in `column`.
+    fn add(&mut self, column: usize, value: f64);
+}
 
 impl FeatureIndex {
     pub fn new(max: usize) -> Self {
         Self {
             index: HashIndex::default(),
+            by_position: Vec::new(),
             recent: vec![(0, usize::MAX); RECENT],
             names: vec!["constant".into()],
             max,
@@ -87,6 +106,35 @@ impl FeatureIndex {
 
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// The column of the feature at `position` (0, 1, .. along a line): [`Self::column`], first
+    /// trying the feature met at the same position before.
+    #[inline]
+    pub fn column_at(
+        &mut self,
+        position: usize,
+        namespace: &[u8],
+        name: &[u8],
+        line: u64,
+    ) -> Result<usize, LogError> {
+        if let Some((ns, nm, c)) = self.by_position.get(position) {
+            if short_eq(nm, name) && short_eq(ns, namespace) {
+                return Ok(*c);
+            }
+        }
+        let c = self.column(namespace, name, line)?;
+        if let Some(slot) = self.by_position.get_mut(position) {
+            slot.0.clear();
+            slot.0.extend_from_slice(namespace);
+            slot.1.clear();
+            slot.1.extend_from_slice(name);
+            slot.2 = c;
+        } else if position == self.by_position.len() && position < MAX_POSITIONS {
+            self.by_position
+                .push((namespace.to_vec(), name.to_vec(), c));
+        }
+        Ok(c)
     }
 
     /// The column of a feature, adding it when new; `line` is for the error past `max`.
@@ -159,9 +207,11 @@ impl Row {
         }
         self.x[0] = 1.0;
     }
+}
 
+impl FeatureSink for Row {
     #[inline]
-    pub fn add(&mut self, column: usize, value: f64) {
+    fn add(&mut self, column: usize, value: f64) {
         if column >= self.x.len() {
             self.x.resize(column + 1, 0.0);
         }
@@ -247,6 +297,11 @@ fn trim_cr(line: &[u8]) -> &[u8] {
     }
 }
 
+/// Powers of ten exactly representable as `f64`, the divisors of the short decimal form.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// A decimal number: the common `-12.345` form by hand (exact: an integer of at most 15 digits
 /// divided by a power of ten is correctly rounded), anything else through the standard parser.
 #[inline]
@@ -256,38 +311,43 @@ pub fn parse_number(s: &[u8]) -> Option<f64> {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
+    // Digits, then a `.` and digits: one pass, no branch per character beyond the loop's own.
+    // The mantissa wraps past 19 digits, but only up to 15 are used.
     let mut mantissa: u64 = 0;
-    let mut count = 0usize;
-    let mut frac = 0usize;
-    let mut seen_dot = false;
-    let mut simple = !digits.is_empty();
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                count += 1;
-                if seen_dot {
-                    frac += 1;
-                }
-                if count > 15 {
-                    simple = false;
-                    break;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => {
-                simple = false;
+    let mut i = 0;
+    while let Some(&b) = digits.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    let whole = i;
+    let mut frac = 0;
+    if digits.get(i) == Some(&b'.') {
+        i += 1;
+        let first = i;
+        while let Some(&b) = digits.get(i) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
                 break;
             }
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
         }
+        frac = i - first;
     }
-    if simple && count > 0 {
-        const POW10: [f64; 16] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-        ];
+    let count = whole + frac;
+    if i == digits.len() && count > 0 && count <= 15 {
         let v = mantissa as f64 / POW10[frac];
         return Some(if neg { -v } else { v });
     }
+    parse_number_slow(s)
+}
+
+#[cold]
+fn parse_number_slow(s: &[u8]) -> Option<f64> {
     let v: f64 = std::str::from_utf8(s).ok()?.parse().ok()?;
     v.is_finite().then_some(v)
 }
@@ -337,38 +397,97 @@ pub fn parse_cb_label(token: &[u8], line: u64) -> Result<(u64, f64, f64), LogErr
 }
 
 /// The features after the first `|` of a VW line: `|ns[:scale] name[:value] ...` groups.
+///
+/// One pass over the bytes: each token's end, its last `:` and the decimal number after it are
+/// found together (the number's digits are gathered after every `:`, the last one's kept), and
+/// only an unusual number (an exponent, more than 15 digits) goes through [`parse_number`].
 pub fn parse_vw_features(
     s: &[u8],
     line: u64,
     index: &mut FeatureIndex,
-    row: &mut Row,
+    row: &mut impl FeatureSink,
 ) -> Result<(), LogError> {
-    // s starts at a '|'.
-    for group in s.split(|&b| b == b'|').skip(1) {
-        let (head, rest) = match group.iter().position(|&b| b == b' ' || b == b'\t') {
-            Some(i) => (&group[..i], &group[i..]),
-            None => (group, &group[group.len()..]),
-        };
+    let mut position = 0;
+    let mut i = 0;
+    let n = s.len();
+    // At a `|`: a group begins.
+    while i < n {
+        i += 1;
+        let head_start = i;
+        while i < n && !matches!(s[i], b' ' | b'\t' | b'|') {
+            i += 1;
+        }
+        let head = &s[head_start..i];
         let (namespace, scale) = match head.iter().position(|&b| b == b':') {
-            Some(i) => {
-                let v = parse_number(&head[i + 1..]).ok_or_else(|| LogError::Line {
+            Some(c) => {
+                let v = parse_number(&head[c + 1..]).ok_or_else(|| LogError::Line {
                     line,
                     reason: format!("namespace `{}`: its scale is not a number", shown(head)),
                 })?;
-                (&head[..i], v)
+                (&head[..c], v)
             }
             None => (head, 1.0),
         };
-        for t in tokens(rest) {
-            let (name, value) = match t.iter().rposition(|&b| b == b':') {
-                Some(i) => {
-                    let v = parse_number(&t[i + 1..]).ok_or_else(|| LogError::Line {
-                        line,
-                        reason: format!("feature `{}`: its value is not a number", shown(t)),
-                    })?;
-                    (&t[..i], v)
+        loop {
+            while i < n && matches!(s[i], b' ' | b'\t') {
+                i += 1;
+            }
+            if i >= n || s[i] == b'|' {
+                break;
+            }
+            let start = i;
+            let mut colon = usize::MAX;
+            // The number after the last `:` so far, read as it comes.
+            let mut mantissa: u64 = 0;
+            let mut digits = 0usize;
+            let mut frac = 0usize;
+            let mut dot = false;
+            let mut negative = false;
+            let mut simple = true;
+            while i < n {
+                let b = s[i];
+                let d = b.wrapping_sub(b'0');
+                if d <= 9 {
+                    mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+                    digits += 1;
+                    frac += usize::from(dot);
+                } else {
+                    match b {
+                        b' ' | b'\t' | b'|' => break,
+                        b':' => {
+                            colon = i;
+                            mantissa = 0;
+                            digits = 0;
+                            frac = 0;
+                            dot = false;
+                            negative = false;
+                            simple = true;
+                        }
+                        b'.' if !dot => dot = true,
+                        b'-' | b'+' if i == colon.wrapping_add(1) => negative = b == b'-',
+                        // Anything else (an exponent, a second sign or dot): the full parser
+                        // decides below.
+                        _ => simple = false,
+                    }
                 }
-                None => (t, 1.0),
+                i += 1;
+            }
+            let t = &s[start..i];
+            let (name, value) = if colon == usize::MAX {
+                (t, 1.0)
+            } else {
+                let v = if simple && digits > 0 && digits <= 15 {
+                    // Exact, as in `parse_number`.
+                    let v = mantissa as f64 / POW10[frac];
+                    Some(if negative { -v } else { v })
+                } else {
+                    parse_number(&s[colon + 1..i])
+                };
+                let v = v.ok_or_else(|| LogError::Line {
+                    line,
+                    reason: format!("feature `{}`: its value is not a number", shown(t)),
+                })?;
+                (&s[start..colon], v)
             };
             if name.is_empty() {
                 return Err(LogError::Line {
@@ -376,7 +495,8 @@ pub fn parse_vw_features(
                     reason: format!("feature `{}` has no name", shown(t)),
                 });
             }
-            let c = index.column(namespace, name, line)?;
+            let c = index.column_at(position, namespace, name, line)?;
+            position += 1;
             row.add(c, value * scale);
         }
     }
@@ -421,7 +541,7 @@ pub fn parse_vw_cb_line(
     line: u64,
     actions: usize,
     index: &mut FeatureIndex,
-    row: &mut Row,
+    row: &mut impl FeatureSink,
 ) -> Result<Option<Label>, LogError> {
     let (head, features) = split_label(text);
     if features.is_empty() {
@@ -500,7 +620,7 @@ pub fn parse_csv_line(
     line: u64,
     header: &CsvHeader,
     actions: usize,
-    row: &mut Row,
+    row: &mut impl FeatureSink,
 ) -> Result<Label, LogError> {
     let mut fields = text.split(|&b| b == b',');
     let mut next = |what: &str| {
@@ -574,7 +694,7 @@ pub fn parse_jsonl_line(
     line: u64,
     actions: usize,
     width: &mut Option<usize>,
-    row: &mut Row,
+    row: &mut impl FeatureSink,
 ) -> Result<Label, LogError> {
     let r: JsonRow = serde_json::from_slice(text).map_err(|e| LogError::Line {
         line,

@@ -294,3 +294,81 @@ fn the_learnt_policy_beats_the_uniform_logging_policy() {
         );
     }
 }
+
+#[test]
+fn the_parser_thread_changes_nothing() {
+    // More rows than a batch, so that several batches cross between the threads.
+    let (cb, adf) = generated_log(3 * super::BATCH_ROWS + 17, 5, 7, 23);
+    for cb_type in [CbType::Mtr, CbType::Ips, CbType::Dr] {
+        for (text, format) in [(&cb, LogFormat::VwCb), (&adf, LogFormat::VwCbAdf)] {
+            let run = |parser_thread| {
+                let opts = LearnOptions {
+                    cb_type,
+                    actions: Some(5),
+                    parser_thread,
+                    ..LearnOptions::default()
+                };
+                learn(text.as_bytes(), format, &opts).unwrap()
+            };
+            let ((r1, m1), (r2, m2)) = (run(false), run(true));
+            // Bit for bit: the same rows in the same order through the same arithmetic.
+            assert_eq!(r1.average_loss.to_bits(), r2.average_loss.to_bits());
+            assert_eq!(
+                (r1.rows, r1.labelled, r1.bytes),
+                (r2.rows, r2.labelled, r2.bytes)
+            );
+            assert_eq!(m1.coefficients, m2.coefficients, "{cb_type:?} {format:?}");
+            assert_eq!((m1.features, m1.actions), (m2.features, m2.actions));
+        }
+    }
+    // An error deep in the file is the same error, at the same line, either way.
+    let mut bad = cb.clone();
+    bad.push_str("1:0:0.5 |s 0:one\n");
+    let lines = bad.lines().count() as u64;
+    for parser_thread in [false, true] {
+        let opts = LearnOptions {
+            actions: Some(5),
+            parser_thread,
+            ..LearnOptions::default()
+        };
+        match learn(bad.as_bytes(), LogFormat::VwCb, &opts) {
+            Err(LogError::Line { line, reason }) => {
+                assert_eq!(line, lines);
+                assert!(reason.contains("not a number"), "{reason}");
+            }
+            other => panic!("expected a line error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn unusual_numbers_in_features_take_the_full_parser() {
+    let mut index = FeatureIndex::new(100);
+    let mut row = Row::new();
+    row.clear(index.len());
+    parse_vw_cb_line(
+        b"1:0:0.5 |s a:+2.5 b:1e-3 c:-0.30000000000000004 d:x:7 e:.5 f:5.",
+        1,
+        4,
+        &mut index,
+        &mut row,
+    )
+    .unwrap();
+    assert_eq!(
+        index.names(),
+        ["constant", "s^a", "s^b", "s^c", "s^d:x", "s^e", "s^f"]
+    );
+    assert_eq!(
+        row.x,
+        vec![1.0, 2.5, 1e-3, -0.30000000000000004, 7.0, 0.5, 5.0]
+    );
+    for bad in ["a:1.2.3", "a:--1", "a:-", "a:1-2", "a:+-1", "a:1e"] {
+        let text = format!("1:0:0.5 |s {bad}");
+        row.clear(index.len());
+        let e = parse_vw_cb_line(text.as_bytes(), 9, 4, &mut index, &mut row);
+        assert!(
+            matches!(&e, Err(LogError::Line { line: 9, reason }) if reason.contains("not a number")),
+            "{bad}: {e:?}"
+        );
+    }
+}
