@@ -576,6 +576,13 @@ impl ProfileStates {
         self.memory.is_some() || self.redis.is_some()
     }
 
+    /// Profile states held in memory now (`None` when they are kept in Redis or not at all).
+    pub fn cached_states(&self) -> Option<usize> {
+        self.memory
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).slots.len())
+    }
+
     /// Lookups so far by result (`hit`, `miss`, `stale`, `off`), as `/metrics` counts them.
     pub fn lookup_counts(&self) -> std::collections::BTreeMap<String, u64> {
         [Lookup::Hit, Lookup::Miss, Lookup::Stale, Lookup::Off]

@@ -108,39 +108,11 @@ pub enum BenchCommand {
         seed: u64,
     },
     /// POST /v1/decisions against `discount serve` on loopback: throughput, latency, memory.
-    Serve {
-        /// Measure on this PostgreSQL server (a fresh schema is created on it and dropped
-        /// after) instead of a fresh SQLite file in a temp dir.
-        #[arg(long)]
-        postgres: Option<String>,
-        #[arg(long, default_value_t = 20.0)]
-        seconds: f64,
-        /// Client connections (one thread each, keep-alive).
-        #[arg(long, default_value_t = 8)]
-        connections: usize,
-        /// Server worker threads.
-        #[arg(long, default_value_t = 2)]
-        workers: usize,
-        /// Distinct customers the requests are drawn from.
-        #[arg(long, default_value_t = 100_000)]
-        customers: u64,
-        /// Mean events per customer stored before the run (views, carts, orders, refunds,
-        /// coupons over 180 days), so that each profile is built from a real history.
-        #[arg(long, default_value_t = 20)]
-        history_events: u32,
-        /// Load for this long before measuring (fills the profile cache).
-        #[arg(long, default_value_t = 0.0)]
-        warmup_seconds: f64,
-        /// Profile states kept in memory (server.profile_cache_entries); 0 rebuilds every
-        /// profile from the history, for comparison.
-        #[arg(long)]
-        profile_cache_entries: Option<usize>,
-        /// Keep profile states and rate limits in this Redis (server.redis_url).
-        #[arg(long)]
-        redis: Option<String>,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-    },
+    Serve(super::serve_bench::ServeBenchArgs),
+    /// The peak of `bench serve`, then a share of it (default 80%) held for ten minutes:
+    /// throughput, latency, resident memory and cached profiles per minute, and the memory's
+    /// slope.
+    Soak(super::serve_bench::SoakArgs),
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
@@ -189,53 +161,8 @@ pub fn run(_config: &Config, cmd: &BenchCommand, json: bool) -> anyhow::Result<(
             println!("{report}");
             Ok(())
         }
-        BenchCommand::Serve {
-            postgres: store,
-            seconds,
-            connections,
-            workers,
-            customers,
-            history_events,
-            warmup_seconds,
-            profile_cache_entries,
-            redis,
-            seed,
-        } => {
-            let dir =
-                std::env::temp_dir().join(format!("discount-bench-serve-{}", std::process::id()));
-            std::fs::create_dir_all(&dir)?;
-            let url = match store {
-                Some(u) if u.starts_with("postgres") => {
-                    let schema = format!("bench_serve_{}", std::process::id());
-                    discount_store::postgres::AdminClient::connect(u)?.batch_execute(&format!(
-                        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-                    ))?;
-                    let sep = if u.contains('?') { '&' } else { '?' };
-                    format!("{u}{sep}options=-csearch_path%3D{schema}")
-                }
-                Some(u) => u.clone(),
-                None => format!("sqlite://{}", dir.join("serve.sqlite").display()),
-            };
-            let options = super::serve::BenchOptions {
-                seconds: *seconds,
-                warmup_seconds: *warmup_seconds,
-                connections: *connections,
-                workers: *workers,
-                customers: *customers,
-                history_events: *history_events,
-                profile_cache_entries: *profile_cache_entries,
-                redis_url: redis.clone(),
-                seed: *seed,
-            };
-            let result = super::serve::bench(&url, &options, json);
-            let _ = std::fs::remove_dir_all(&dir);
-            if let Some(u) = store.as_deref().filter(|u| u.starts_with("postgres")) {
-                let schema = format!("bench_serve_{}", std::process::id());
-                discount_store::postgres::AdminClient::connect(u)?
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))?;
-            }
-            result
-        }
+        BenchCommand::Serve(args) => super::serve_bench::bench(args, json),
+        BenchCommand::Soak(args) => super::serve_bench::soak(args, json),
         BenchCommand::Fraud { users, days, seed } => {
             let report = discount_lab::fraud_bench::run(*users, *days, *seed)?;
             if json {

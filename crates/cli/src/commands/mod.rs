@@ -25,6 +25,7 @@ pub mod recommend;
 pub mod report;
 pub mod retrain;
 pub mod serve;
+pub mod serve_bench;
 pub mod simulate;
 pub mod stats;
 pub mod synthetic_shop;
