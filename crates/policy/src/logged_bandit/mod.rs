@@ -538,6 +538,17 @@ impl AdfExample {
         index: &mut FeatureIndex,
         batch: &mut Batch,
     ) -> Result<(), LogError> {
+        // Most lines of an example are unlabelled action lines, the same bytes as the previous
+        // example's line at this position: the action at once, without splitting the line.
+        let position = self.actions.len();
+        if text.first() == Some(&b'|') {
+            if let Some((bytes, id)) = self.known.get(position) {
+                if parse::short_eq(bytes, text) {
+                    self.actions.push(*id);
+                    return Ok(());
+                }
+            }
+        }
         let (head, features) = parse::split_label(text);
         if features.is_empty() {
             return Err(LogError::Line {
@@ -559,9 +570,8 @@ impl AdfExample {
             return parse::parse_vw_features(features, line, index, batch);
         }
         let key = features.trim_ascii();
-        let position = self.actions.len();
         let id = match self.known.get(position) {
-            Some((bytes, id)) if bytes.as_slice() == key => *id,
+            Some((bytes, id)) if parse::short_eq(bytes, key) => *id,
             _ => {
                 let h = parse::feature_hash(b"\x00action", key);
                 let next = self.action_names.len();

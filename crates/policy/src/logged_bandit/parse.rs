@@ -74,7 +74,7 @@ const MAX_POSITIONS: usize = 4096;
 
 /// Byte equality of short names, without a call to `memcmp` (names are a few bytes).
 #[inline(always)]
-fn short_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn short_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 

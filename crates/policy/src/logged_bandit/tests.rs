@@ -372,3 +372,31 @@ fn unusual_numbers_in_features_take_the_full_parser() {
         );
     }
 }
+
+/// Times learning from the file in `BANDIT_LOG` (`BANDIT_FORMAT` vw-cb or vw-cb-adf,
+/// `BANDIT_ONE_THREAD` set for one thread): `cargo test --release -p discount-policy
+/// learn_from_a_file -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn learn_from_a_file() {
+    let Ok(path) = std::env::var("BANDIT_LOG") else {
+        return;
+    };
+    let format = match std::env::var("BANDIT_FORMAT").as_deref() {
+        Ok("vw-cb") => LogFormat::VwCb,
+        _ => LogFormat::VwCbAdf,
+    };
+    let opts = LearnOptions {
+        actions: Some(10),
+        parser_thread: std::env::var("BANDIT_ONE_THREAD").is_err(),
+        ..LearnOptions::default()
+    };
+    let file = std::fs::File::open(&path).unwrap();
+    let (r, model) = learn(file, format, &opts).unwrap();
+    println!(
+        "{path}: loss {:?} in {:.3} s; action 1's first coefficients {:?}",
+        r.average_loss,
+        r.seconds,
+        model.coefficients.first().map(|c| &c[..c.len().min(4)])
+    );
+}
