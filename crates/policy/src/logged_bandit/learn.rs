@@ -151,14 +151,41 @@ impl InverseGram {
         // Entry (i, j) less (u_i / denom) u_j, a column at a time.
         lanes.clear();
         lanes.extend(u.iter().map(|&ui| ui * inv));
-        for (col, &uj) in self.a_inv.chunks_exact_mut(stride).zip(u.iter()) {
-            for (a, v) in col.chunks_exact_mut(4).zip(lanes.chunks_exact(4)) {
-                for k in 0..4 {
-                    a[k] -= v[k] * uj;
+        // A column length known to the compiler becomes straight vector code; a length known
+        // only at run time gets a vector loop of 16 and a scalar tail (8 of 24 rows).
+        match stride {
+            4 => rank_one::<4>(&mut self.a_inv, lanes, u),
+            8 => rank_one::<8>(&mut self.a_inv, lanes, u),
+            12 => rank_one::<12>(&mut self.a_inv, lanes, u),
+            16 => rank_one::<16>(&mut self.a_inv, lanes, u),
+            20 => rank_one::<20>(&mut self.a_inv, lanes, u),
+            24 => rank_one::<24>(&mut self.a_inv, lanes, u),
+            28 => rank_one::<28>(&mut self.a_inv, lanes, u),
+            32 => rank_one::<32>(&mut self.a_inv, lanes, u),
+            _ => {
+                for (col, &uj) in self.a_inv.chunks_exact_mut(stride).zip(u.iter()) {
+                    for (a, &v) in col.iter_mut().zip(lanes.iter()) {
+                        *a -= v * uj;
+                    }
                 }
             }
         }
         Some(denom)
+    }
+}
+
+/// Entry `(i, j)` of the columns of `S` rows less `v_i u_j`.
+#[inline(always)]
+fn rank_one<const S: usize>(a_inv: &mut [f64], v: &[f64], u: &[f64]) {
+    let Some(v) = v.get(..S).and_then(|v| <&[f64; S]>::try_from(v).ok()) else {
+        return;
+    };
+    for (col, &uj) in a_inv.chunks_exact_mut(S).zip(u) {
+        if let Ok(col) = <&mut [f64; S]>::try_from(col) {
+            for k in 0..S {
+                col[k] -= v[k] * uj;
+            }
+        }
     }
 }
 
