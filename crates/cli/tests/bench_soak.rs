@@ -45,7 +45,9 @@ fn a_short_soak_reports_every_window_within_the_cache_bound() {
     assert!(decisions > 0, "{report}");
     assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
     let peak = report["peak_decisions_per_second"].as_f64().expect("peak");
-    let target = report["target_decisions_per_second"].as_f64().expect("target");
+    let target = report["target_decisions_per_second"]
+        .as_f64()
+        .expect("target");
     assert!((target - 0.5 * peak).abs() < 1e-6 * peak, "{report}");
     for w in windows {
         let cached = w["cached_profiles"].as_u64().expect("cached profiles");

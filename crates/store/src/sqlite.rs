@@ -85,6 +85,15 @@ impl SqliteStore {
 }
 
 /// Fills the offer id column of the decisions logged before it existed, from their requests.
+/// Bytes SQLite holds in this process now (its page caches, statements and schemas, over every
+/// connection): what the service's resident memory owes to the embedded store.
+pub fn memory_used() -> u64 {
+    // SAFETY: `sqlite3_memory_used` reads a process-wide counter; it takes no arguments and is
+    // safe to call from any thread at any time.
+    let bytes = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+    u64::try_from(bytes).unwrap_or(0)
+}
+
 fn backfill_offer_ids(tx: &Transaction) -> Result<(), StoreError> {
     let logged: Vec<(String, String)> = tx
         .prepare("SELECT id, request FROM decisions WHERE offer_id IS NULL")?

@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::ingest::redact;
-use super::serve::{runtime, EXAMPLE_ENGINE};
+use super::serve::{keep_heap_flat, runtime, EXAMPLE_ENGINE};
 use crate::output::{print_json, Table};
 
 /// The store, the service and the customers a load runs against.
@@ -358,6 +358,7 @@ pub struct ServeBench {
 /// `discount bench serve`: `connections` clients post decisions for `warmup_seconds` unmeasured
 /// and `seconds` measured, each as soon as the last is answered.
 pub fn bench(args: &ServeBenchArgs, json: bool) -> anyhow::Result<()> {
+    keep_heap_flat();
     let load = &args.load;
     let store = BenchStore::create(load.postgres.as_deref())?;
     let server = BenchServer::start(&store.url, load)?;
@@ -501,8 +502,16 @@ pub struct SoakWindow {
     pub decisions_per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// Resident memory at the window's end (server and load together), MiB.
+    /// Resident memory at the window's end (server and load together), MiB, and its parts:
+    /// the heap and other private memory, mapped files, and shared memory (SQLite's WAL index).
     pub rss_mib: f64,
+    pub rss_anon_mib: f64,
+    pub rss_file_mib: f64,
+    pub rss_shmem_mib: f64,
+    /// Of the heap, what SQLite holds (its page caches over every connection), MiB.
+    pub sqlite_mib: f64,
+    /// Size of the SQLite store's write-ahead log at the window's end (absent on PostgreSQL).
+    pub wal_mib: Option<f64>,
     /// Profile states held in memory at the window's end (bounded by `server.profile_cache_entries`).
     pub cached_profiles: Option<usize>,
 }
@@ -551,6 +560,7 @@ pub fn soak(args: &SoakArgs, json: bool) -> anyhow::Result<()> {
         args.window_seconds,
         args.seconds
     );
+    keep_heap_flat();
     let load = &args.load;
     let store = BenchStore::create(load.postgres.as_deref())?;
     let server = BenchServer::start(&store.url, load)?;
@@ -631,8 +641,9 @@ pub fn soak(args: &SoakArgs, json: bool) -> anyhow::Result<()> {
         }
         ends.push((
             start.elapsed().as_secs_f64(),
-            rss_mib(),
+            memory(),
             server.profiles.cached_states(),
+            wal_mib(&store),
         ));
         bar.inc(1);
     }
@@ -643,7 +654,7 @@ pub fn soak(args: &SoakArgs, json: bool) -> anyhow::Result<()> {
     let report_windows: Vec<SoakWindow> = ends
         .iter()
         .zip(histograms.iter())
-        .map(|(&(end, rss, cached), h)| {
+        .map(|(&(end, rss, cached, wal), h)| {
             let decisions = h.count();
             let length = (end - previous_end).max(1e-9);
             previous_end = end;
@@ -654,7 +665,12 @@ pub fn soak(args: &SoakArgs, json: bool) -> anyhow::Result<()> {
                 decisions_per_second: decisions as f64 / length,
                 p50_ms: h.quantile_ms(0.5),
                 p99_ms: h.quantile_ms(0.99),
-                rss_mib: rss,
+                rss_mib: rss.resident,
+                rss_anon_mib: rss.anonymous,
+                rss_file_mib: rss.file,
+                rss_shmem_mib: rss.shared,
+                sqlite_mib: rss.sqlite,
+                wal_mib: wal,
                 cached_profiles: cached,
             }
         })
@@ -718,6 +734,9 @@ pub fn soak(args: &SoakArgs, json: bool) -> anyhow::Result<()> {
         "p99 ms",
         "errors",
         "RSS MiB",
+        "heap / files / shared MiB",
+        "of the heap SQLite MiB",
+        "WAL MiB",
         "cached profiles",
     ]);
     for w in &report.windows {
@@ -728,6 +747,12 @@ pub fn soak(args: &SoakArgs, json: bool) -> anyhow::Result<()> {
             format!("{:.2}", w.p99_ms),
             w.errors.to_string(),
             format!("{:.1}", w.rss_mib),
+            format!(
+                "{:.1} / {:.1} / {:.1}",
+                w.rss_anon_mib, w.rss_file_mib, w.rss_shmem_mib
+            ),
+            format!("{:.1}", w.sqlite_mib),
+            w.wal_mib.map_or("-".into(), |m| format!("{m:.1}")),
             w.cached_profiles.map_or("-".into(), |n| n.to_string()),
         ]);
     }
@@ -757,6 +782,43 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     } else {
         0.0
     }
+}
+
+/// Resident memory and its parts, MiB (`/proc/self/status`; zeros where it cannot be read).
+#[derive(Clone, Copy, Default)]
+struct Memory {
+    resident: f64,
+    anonymous: f64,
+    file: f64,
+    shared: f64,
+    sqlite: f64,
+}
+
+fn memory() -> Memory {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    Memory {
+        resident: field("VmRSS:"),
+        anonymous: field("RssAnon:"),
+        file: field("RssFile:"),
+        shared: field("RssShmem:"),
+        sqlite: discount_store::sqlite::memory_used() as f64 / (1024.0 * 1024.0),
+    }
+}
+
+fn wal_mib(store: &BenchStore) -> Option<f64> {
+    if store.postgres.is_some() {
+        return None;
+    }
+    let wal = store.dir.join("serve.sqlite-wal");
+    Some(std::fs::metadata(wal).map_or(0.0, |m| m.len() as f64 / (1024.0 * 1024.0)))
 }
 
 fn rss_mib() -> f64 {
