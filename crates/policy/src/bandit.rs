@@ -278,7 +278,8 @@ unsafe fn symmetric_form_avx2(a: &[f64], x: &[f64]) -> f64 {
 }
 
 /// `sum a_i b_i` over the shorter of the two, in eight independent lanes (a vectorised loop,
-/// and a shorter dependency chain than one running sum).
+/// and a shorter dependency chain than one running sum). The logged-bandit learner's printed
+/// losses depend on this order of the additions: change it and they move in their last digits.
 #[inline(always)]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());

@@ -323,11 +323,10 @@ impl LatencyHistogram {
     }
 }
 
-/// What `discount bench serve` measured.
+/// The store, service and customers a load ran against.
 #[derive(Debug, Serialize)]
-pub struct ServeBench {
+pub struct LoadSetup {
     pub store: String,
-    pub seconds: f64,
     pub connections: usize,
     pub server_workers: usize,
     pub customers: u64,
@@ -337,6 +336,43 @@ pub struct ServeBench {
     pub profile_cache_entries: usize,
     /// Whether the profile states and rate limits were in Redis.
     pub redis: bool,
+}
+
+impl LoadSetup {
+    fn of(store: &BenchStore, load: &LoadArgs, server: &BenchServer) -> Self {
+        Self {
+            store: redact(&store.url),
+            connections: load.connections,
+            server_workers: load.workers,
+            customers: load.customers,
+            history_events: server.history_events,
+            profile_cache_entries: server.cache_entries,
+            redis: load.redis.is_some(),
+        }
+    }
+
+    /// `C customers, E history events; profile cache: ...`
+    fn describe(&self) -> String {
+        let cache = if self.redis {
+            "Redis".to_string()
+        } else if self.profile_cache_entries == 0 {
+            "off".to_string()
+        } else {
+            format!("{} entries in memory", self.profile_cache_entries)
+        };
+        format!(
+            "{} customers, {} history events; profile cache: {cache}",
+            self.customers, self.history_events
+        )
+    }
+}
+
+/// What `discount bench serve` measured.
+#[derive(Debug, Serialize)]
+pub struct ServeBench {
+    #[serde(flatten)]
+    pub setup: LoadSetup,
+    pub seconds: f64,
     pub warmup_seconds: f64,
     pub decisions: u64,
     pub errors: u64,
@@ -413,14 +449,8 @@ pub fn bench(args: &ServeBenchArgs, json: bool) -> anyhow::Result<()> {
     let lookups = lookups_since(&server.profiles, &lookups_before);
     all.sort_unstable();
     let report = ServeBench {
-        store: redact(&store.url),
+        setup: LoadSetup::of(&store, load, &server),
         seconds: elapsed,
-        connections: load.connections,
-        server_workers: load.workers,
-        customers: load.customers,
-        history_events: server.history_events,
-        profile_cache_entries: server.cache_entries,
-        redis: load.redis.is_some(),
         warmup_seconds: args.warmup_seconds,
         decisions: all.len() as u64,
         errors: errors.load(Ordering::Relaxed),
@@ -440,16 +470,12 @@ pub fn bench(args: &ServeBenchArgs, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(&report);
     }
+    let setup = &report.setup;
     println!(
         "POST /v1/decisions on {} ({} connections, {} server threads, {:.1} s after {:.1} s of warm-up)",
-        report.store, report.connections, report.server_workers, report.seconds, args.warmup_seconds
+        setup.store, setup.connections, setup.server_workers, report.seconds, args.warmup_seconds
     );
-    println!(
-        "  {} customers, {} history events; profile cache: {}",
-        report.customers,
-        report.history_events,
-        cache_label(report.redis, report.profile_cache_entries)
-    );
+    println!("  {}", setup.describe());
     println!(
         "  {:.0} decisions/s ({} decisions, {} errors)",
         report.decisions_per_second, report.decisions, report.errors
@@ -469,16 +495,6 @@ pub fn bench(args: &ServeBenchArgs, json: bool) -> anyhow::Result<()> {
         report.rss_mib_first, report.rss_mib_peak, report.rss_mib_last
     );
     Ok(())
-}
-
-fn cache_label(redis: bool, entries: usize) -> String {
-    if redis {
-        "Redis".to_string()
-    } else if entries == 0 {
-        "off".to_string()
-    } else {
-        format!("{entries} entries in memory")
-    }
 }
 
 fn lookups_since(
@@ -519,13 +535,8 @@ pub struct SoakWindow {
 /// What `discount bench soak` measured.
 #[derive(Debug, Serialize)]
 pub struct SoakBench {
-    pub store: String,
-    pub connections: usize,
-    pub server_workers: usize,
-    pub customers: u64,
-    pub history_events: u64,
-    pub profile_cache_entries: usize,
-    pub redis: bool,
+    #[serde(flatten)]
+    pub setup: LoadSetup,
     /// Decisions per second of the unpaced run before the soak.
     pub peak_decisions_per_second: f64,
     pub share: f64,
@@ -683,13 +694,7 @@ pub fn soak(args: &SoakArgs, json: bool) -> anyhow::Result<()> {
         .map(|w| (w.end_seconds / 60.0, w.rss_mib))
         .collect();
     let report = SoakBench {
-        store: redact(&store.url),
-        connections: load.connections,
-        server_workers: load.workers,
-        customers: load.customers,
-        history_events: server.history_events,
-        profile_cache_entries: server.cache_entries,
-        redis: load.redis.is_some(),
+        setup: LoadSetup::of(&store, load, &server),
         peak_decisions_per_second: peak,
         share: args.share,
         target_decisions_per_second: target,
@@ -708,14 +713,13 @@ pub fn soak(args: &SoakArgs, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(&report);
     }
+    let setup = &report.setup;
     println!(
-        "soak of POST /v1/decisions on {} ({} connections, {} server threads; {} customers, {} history events; profile cache: {})",
-        report.store,
-        report.connections,
-        report.server_workers,
-        report.customers,
-        report.history_events,
-        cache_label(report.redis, report.profile_cache_entries)
+        "soak of POST /v1/decisions on {} ({} connections, {} server threads; {})",
+        setup.store,
+        setup.connections,
+        setup.server_workers,
+        setup.describe()
     );
     println!(
         "  peak {:.0} decisions/s; held {:.0}% of it: target {:.0}/s, achieved {:.0}/s over {:.0} s ({} decisions, {} errors)",

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::parse::Label;
 use super::Batch;
+use crate::bandit::dot;
 
 /// How a logged row becomes regression targets (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -485,28 +486,4 @@ impl CbModel {
         }
         best
     }
-}
-
-/// `sum a_i b_i` over the shorter of the two, in eight independent lanes (a vectorised loop,
-/// and a shorter dependency chain than one running sum). The learner's own copy: its results,
-/// and so every printed loss, depend on this order of the additions.
-#[inline(always)]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut lanes = [0.0f64; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            lanes[j] += x[j] * y[j];
-        }
-    }
-    let mut s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
-        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
 }
